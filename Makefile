@@ -1,0 +1,28 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.idlegrid-installed
+
+.PHONY: setup run test bench system-deps clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml tools/setup.sh
+	tools/setup.sh
+	touch $@
+
+system-deps:
+	tools/system-deps.sh
+
+run: setup
+	$(VENV)/bin/idlegrid train resources/tasks/digits-mlp.json --out $${IDLEGRID_RUN_DIR:-out/digits-mlp}
+
+test: setup system-deps
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	@for b in bench/[a-z]*.py; do m=$$(basename $$b .py); echo "== bench.$$m"; $(PY) -m bench.$$m || exit 1; done
+
+clean:
+	rm -rf $(VENV) node_modules build dist out .pytest_cache

@@ -1,0 +1,57 @@
+"""The ``idlegrid`` command.
+
+Each command lives in ``engine/commands/<name>.py`` with a ``register(subparsers)`` that adds
+its parser and sets ``func``. Errors of the project's own type are printed as one clear
+message (no traceback) and set the exit code; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from engine import __version__
+from engine.errors import IdlegridError
+
+COMMAND_MODULES = (
+    "engine.commands.task",
+    "engine.commands.train",
+    "engine.commands.replay",
+    "engine.commands.runner",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="idlegrid",
+        description="Lend your idle GPU to a verifiable machine-learning training network.",
+    )
+    parser.add_argument("--version", action="version", version=f"idlegrid {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except IdlegridError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        if e.hint:
+            print(f"  hint: {e.hint}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""The canonical hash of one checkpoint (a "leaf").
+
+Two checkpoints have the same leaf hash iff they hold the same tensors: same names, dtypes,
+shapes and bytes; how a file lays them out does not matter. The encoding, hashed with SHA-256::
+
+    b"idlegrid.ckpt.v1\\n"
+    for each tensor, names sorted by their UTF-8 bytes:
+        u32le(len(name)) || name (UTF-8)
+        u8(len(dtype))   || dtype (ASCII safetensors code: F64 F32 F16 I64 I32 I16 I8 U8 BOOL)
+        u32le(ndim)      || u64le(dim) for each dim
+        u64le(nbytes)    || the elements, row-major, little-endian
+
+Tensor bytes go to hashlib straight from the array's buffer (no copy), so hashing runs at
+SHA-256 speed; see ``bench/hashing.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Mapping
+
+import numpy as np
+
+from engine.errors import CheckpointError
+
+MAGIC = b"idlegrid.ckpt.v1\n"
+
+DTYPE_CODES: dict[np.dtype, str] = {
+    np.dtype("float64"): "F64",
+    np.dtype("float32"): "F32",
+    np.dtype("float16"): "F16",
+    np.dtype("int64"): "I64",
+    np.dtype("int32"): "I32",
+    np.dtype("int16"): "I16",
+    np.dtype("int8"): "I8",
+    np.dtype("uint8"): "U8",
+    np.dtype("bool"): "BOOL",
+}
+
+
+def _canonical(array: np.ndarray, name: str) -> tuple[str, np.ndarray]:
+    native = array.dtype.newbyteorder("=")
+    code = DTYPE_CODES.get(native)
+    if code is None:
+        raise CheckpointError(
+            f"tensor {name!r} has dtype {array.dtype}, which checkpoints cannot hold",
+            hint=f"use one of {', '.join(DTYPE_CODES.values())}",
+        )
+    little = array.astype(native.newbyteorder("<"), copy=False)
+    return code, np.ascontiguousarray(little)
+
+
+def leaf_hash(tensors: Mapping[str, np.ndarray]) -> bytes:
+    """SHA-256 of the canonical encoding above; 32 bytes."""
+    h = hashlib.sha256(MAGIC)
+    for name in sorted(tensors, key=lambda n: n.encode("utf-8")):
+        code, arr = _canonical(np.asarray(tensors[name]), name)
+        raw_name = name.encode("utf-8")
+        h.update(struct.pack("<I", len(raw_name)) + raw_name)
+        h.update(struct.pack("<B", len(code)) + code.encode("ascii"))
+        h.update(struct.pack(f"<I{arr.ndim}Q", arr.ndim, *arr.shape))
+        h.update(struct.pack("<Q", arr.nbytes))
+        if arr.nbytes:
+            h.update(arr.reshape(-1).view(np.uint8))
+    return h.digest()

@@ -9,6 +9,7 @@ own strict pydantic model, so a typo names the file, section and key.
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,17 @@ class Paths:
         for d in (self.config_dir, self.data_dir, self.cache_dir):
             d.mkdir(parents=True, exist_ok=True)
         return self
+
+
+def resources_dir() -> Path:
+    """Shipped read-only files (contract artifacts, example tasks, data, icons).
+
+    In a source checkout or editable install they sit beside the packages; a frozen
+    (PyInstaller) build unpacks them under ``sys._MEIPASS``.
+    """
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    root = Path(frozen_root) if frozen_root else Path(__file__).resolve().parents[1]
+    return root / "resources"
 
 
 def paths() -> Paths:

@@ -1,0 +1,153 @@
+"""Spawning and steering the runner process, from the engine (never imports torch).
+
+Cancel path, as Vorta does it: ask politely (``stop``: the runner saves and exits), then
+SIGINT, then terminate the whole process group.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from engine.errors import RunnerError
+from engine.runner.protocol import decode, encode
+
+
+def runner_command() -> list[str]:
+    """A frozen build runs itself as ``idlegrid runner``; a source install runs the module."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "runner"]
+    return [sys.executable, "-m", "engine", "runner"]
+
+
+class RunnerProcess:
+    def __init__(self, command: list[str] | None = None, env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            command or runner_command(),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, bufsize=1, start_new_session=True, env=env,
+        )
+        self.events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.stderr_tail: list[str] = []
+        threading.Thread(target=self._read_events, daemon=True).start()
+        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self.ready = self.wait_for("ready", timeout=120)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def _read_events(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            try:
+                self.events.put(decode(line, "event"))
+            except RunnerError as e:
+                self.events.put({"event": "error", "kind": "RunnerError", "message": e.message, "hint": None})
+        self.events.put(None)
+
+    def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.stderr_tail = (self.stderr_tail + [line.rstrip()])[-20:]
+
+    def send(self, cmd: str, **fields: Any) -> None:
+        if self.proc.poll() is not None or self.proc.stdin is None:
+            raise RunnerError(f"the runner (pid {self.pid}) has exited; cannot send {cmd}")
+        try:
+            self.proc.stdin.write(encode({"cmd": cmd, **fields}))
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise RunnerError(f"the runner (pid {self.pid}) closed its input; cannot send {cmd}") from None
+
+    def start(self, spec: str | Path, out: str | Path, *, device: str = "auto",
+              blobs: str | Path | None = None, progress_every_s: float = 0.5) -> None:
+        self.send("start", spec=str(spec), out=str(out), device=device,
+                  blobs=str(blobs) if blobs else None, progress_every_s=progress_every_s)
+
+    def pause(self) -> None:
+        self.send("pause")
+
+    def resume(self) -> None:
+        self.send("resume")
+
+    def next_event(self, timeout: float | None = None) -> dict[str, Any] | None:
+        """The next event, or None once the runner's output has ended."""
+        try:
+            return self.events.get(timeout=timeout)
+        except queue.Empty:
+            raise TimeoutError(f"no runner event within {timeout} s") from None
+
+    def iter_events(self, timeout: float | None = None) -> Iterator[dict[str, Any]]:
+        while (event := self.next_event(timeout)) is not None:
+            yield event
+
+    def wait_for(self, *names: str, timeout: float = 60.0) -> dict[str, Any]:
+        """Skip events until one of ``names``; an error event or exit raises RunnerError."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"runner sent no {'/'.join(names)} within {timeout} s")
+            event = self.next_event(left)
+            if event is None:
+                self.proc.wait(timeout=5)
+                tail = "\n".join(self.stderr_tail[-5:])
+                raise RunnerError(f"the runner exited (code {self.proc.returncode}) before {'/'.join(names)}"
+                                  + (f":\n{tail}" if tail else ""))
+            if event["event"] in names:
+                return event
+            if event["event"] == "error":
+                raise RunnerError(event.get("message", "runner error"), hint=event.get("hint"))
+
+    def stop(self, timeout: float = 30.0) -> int:
+        """Ask the runner to save and exit; escalate if it does not. Returns its exit code."""
+        if self.proc.poll() is None:
+            try:
+                self.send("stop")
+            except RunnerError:
+                pass
+            for sig, wait in ((None, timeout), (signal.SIGINT, 5.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+                if sig is not None:
+                    self._signal_group(sig)
+                try:
+                    self.proc.wait(timeout=wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        self._close()
+        return self.proc.returncode
+
+    def kill(self) -> None:
+        """kill -9 of the whole group: what a crash looks like (tests use it)."""
+        self._signal_group(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self._close()
+
+    def _signal_group(self, sig: int) -> None:
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def _close(self) -> None:
+        if self.proc.stdin and not self.proc.stdin.closed:
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+
+    def __enter__(self) -> "RunnerProcess":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.stop(timeout=10)

@@ -1,0 +1,305 @@
+"""The deterministic trainer.
+
+Knows nothing of chains, GUIs or processes: it trains a checked spec into a job folder,
+reports through hooks, and lets its host pause or stop it at step boundaries through the
+``control`` hook. Segment ``i`` (checkpoint ``i`` -> ``i + 1``) is a pure function of the
+spec and checkpoint ``i``; ``run_segment`` is shared by training and replay so they cannot
+drift apart.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engine.commit.merkle import MerkleTree
+from engine.errors import CheckpointError, TrainingError
+from engine.tasks import spec as s
+from engine.tasks.load import CheckedSpec
+from engine.training import checkpoint as ckpt
+from engine.training.datasets import BlobSource, Data, Split, load_data
+from engine.training.determinism import configure
+from engine.training.jobdir import JobDir, Manifest
+from engine.training.model import build_model, has_dropout
+from engine.training.sampling import STREAM_DROPOUT, STREAM_INIT, batch_indices, derive
+from engine.training.schedule import lr_at
+
+EVAL_BATCH = 1024
+
+
+class StopRequested(Exception):
+    """Raised by a ``control`` hook to stop at the current step boundary (state is saved)."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    step: int  # steps completed
+    steps: int
+    loss: float
+    samples_per_s: float
+    eta_s: float
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    index: int
+    step: int
+    leaf: str
+    path: Path
+
+
+@dataclass
+class Hooks:
+    on_progress: Callable[[Progress], None] | None = None
+    on_checkpoint: Callable[[CheckpointInfo], None] | None = None
+    control: Callable[[int], None] | None = None  # before each step; may block or raise StopRequested
+    progress_every_s: float = 0.5
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    merkle_root: str
+    leaves: list[str]
+    steps: int
+    final_loss: float
+    metrics: dict[str, float]
+    resumed_from_step: int | None = None
+    stopped_at_step: int | None = None
+
+    def summary(self) -> dict:
+        return {
+            "merkle_root": self.merkle_root,
+            "leaves": len(self.leaves),
+            "steps": self.steps,
+            "final_loss": self.final_loss,
+            "metrics": self.metrics,
+        }
+
+
+def make_optimizer(spec: s.TaskSpec, model: nn.Module) -> torch.optim.Optimizer:
+    o = spec.optimizer
+    params = model.parameters()
+    if isinstance(o, s.Sgd):
+        return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, nesterov=o.nesterov,
+                               weight_decay=o.weight_decay)
+    cls = torch.optim.Adam if isinstance(o, s.Adam) else torch.optim.AdamW
+    return cls(params, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay)
+
+
+def loss_fn(spec: s.TaskSpec, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    if spec.loss == "cross_entropy":
+        return F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
+    return F.mse_loss(out, y)
+
+
+@dataclass
+class Session:
+    """Model, optimizer and data of one spec, ready to run steps."""
+
+    checked: CheckedSpec
+    data: Data
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    device: str
+    dropout: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.dropout = has_dropout(self.checked.spec)
+
+    @classmethod
+    def open(cls, checked: CheckedSpec, device: str = "cpu", blobs: BlobSource | None = None) -> "Session":
+        spec = checked.spec
+        configure(spec.threads)
+        data = load_data(spec, blobs, device)
+        torch.manual_seed(derive(spec.seed, STREAM_INIT))
+        model = build_model(spec).to(device)
+        return cls(checked, data, model, make_optimizer(spec, model), device)
+
+    def snapshot(self, step: int) -> ckpt.Snapshot:
+        return ckpt.snapshot(step, self.model, self.optimizer)
+
+    def restore(self, snap: ckpt.Snapshot, where: str) -> None:
+        ckpt.restore(snap, self.model, self.optimizer, where)
+
+    def step(self, step: int) -> torch.Tensor:
+        """One optimisation step; everything random or scheduled derives from (seed, step)."""
+        spec, train = self.checked.spec, self.data.train
+        idx = torch.from_numpy(batch_indices(spec.seed, step, spec.batch_size, len(train)))
+        if self.device != "cpu":
+            idx = idx.to(self.device)
+        if self.dropout:
+            torch.manual_seed(derive(spec.seed, STREAM_DROPOUT, step))
+        self.model.train()
+        loss = loss_fn(spec, self.model(train.x[idx]), train.y[idx])
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        lr = lr_at(spec, step)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.optimizer.step()
+        return loss.detach()
+
+    def run_segment(self, start: int, end: int, control: Callable[[int], None] | None = None,
+                    each: Callable[[int, torch.Tensor], None] | None = None) -> torch.Tensor | None:
+        loss = None
+        for st in range(start, end):
+            if control is not None:
+                control(st)
+            loss = self.step(st)
+            if each is not None:
+                each(st + 1, loss)
+        return loss
+
+    @torch.no_grad()
+    def evaluate(self, split: Split) -> dict[str, float]:
+        spec = self.checked.spec
+        self.model.eval()
+        total_loss, correct, count, items = 0.0, 0, 0, 0
+        for i in range(0, len(split), EVAL_BATCH):
+            x, y = split.x[i : i + EVAL_BATCH], split.y[i : i + EVAL_BATCH]
+            out = self.model(x)
+            total_loss += float(loss_fn(spec, out, y)) * len(x)
+            count += len(x)
+            if spec.loss == "cross_entropy":
+                correct += int((out.argmax(dim=-1) == y).sum())
+                items += y.numel()
+        mean = total_loss / count
+        metrics = {"heldout_loss": round(mean, 6)}
+        metric = spec.evaluation.metric
+        if metric == "accuracy":
+            metrics["accuracy"] = round(correct / items, 6)
+        elif metric == "perplexity":
+            metrics["perplexity"] = round(math.exp(min(mean, 50.0)), 4)
+        else:
+            metrics["mse"] = round(mean, 6)
+        return metrics
+
+
+class Trainer:
+    """Trains one checked spec into one job folder, resuming whatever the folder holds."""
+
+    def __init__(self, checked: CheckedSpec, out_dir: str | Path, *, device: str = "cpu",
+                 hooks: Hooks | None = None, blobs: BlobSource | None = None) -> None:
+        self.checked, self.spec = checked, checked.spec
+        self.job = JobDir(out_dir)
+        self.device, self.hooks, self.blobs = device, hooks or Hooks(), blobs
+
+    def _manifest(self) -> tuple[Manifest, ckpt.Snapshot | None]:
+        """The job's manifest and the newest usable state in it (None: start afresh)."""
+        m = self.job.read_manifest()
+        if m is None:
+            return Manifest(self.checked.sha256, self.spec.steps, self.spec.checkpoint_every), None
+        if m.spec_sha256 != self.checked.sha256:
+            raise CheckpointError(f"{self.job.root} holds checkpoints of another task (spec {m.spec_sha256[:12]}…)",
+                                  hint="choose another --out folder, or delete this one")
+        last = self.job.last_valid_leaf(m)
+        m.leaves = m.leaves[: last + 1]
+        best = ckpt.read(self.job.checkpoint_path(last)) if last >= 0 else None
+        if m.resume and (best is None or m.resume["step"] > best.step):
+            try:
+                snap = ckpt.read(self.job.resume_path)
+                if snap.leaf.hex() == m.resume["leaf"] and snap.step == m.resume["step"]:
+                    best = snap
+            except CheckpointError:
+                pass
+        return m, best
+
+    def _save_leaf(self, session: Session, m: Manifest, step: int) -> None:
+        snap = session.snapshot(step)
+        index = len(m.leaves)
+        path = self.job.checkpoint_path(index)
+        ckpt.write(snap, path)
+        m.leaves.append(snap.leaf.hex())
+        m.resume = None
+        self.job.write_manifest(m)
+        if self.hooks.on_checkpoint:
+            self.hooks.on_checkpoint(CheckpointInfo(index, step, snap.leaf.hex(), path))
+
+    def _save_resume(self, session: Session, m: Manifest, step: int) -> None:
+        snap = session.snapshot(step)
+        ckpt.write(snap, self.job.resume_path)
+        m.resume = {"step": step, "leaf": snap.leaf.hex()}
+        self.job.write_manifest(m)
+
+    def run(self) -> TrainResult:
+        spec = self.spec
+        m, state = self._manifest()
+        if m.result is not None and len(m.leaves) == spec.num_checkpoints:
+            return self._result(m, None)
+        session = Session.open(self.checked, self.device, self.blobs)
+        self.job.root.mkdir(parents=True, exist_ok=True)
+        resumed = None
+        if state is None:
+            m.leaves = []
+            self._save_leaf(session, m, 0)
+            start = 0
+        else:
+            session.restore(state, str(self.job.root))
+            start = resumed = state.step
+        meter = _Meter(spec, start, self.hooks)
+        last_loss = torch.tensor(float("nan"))
+        step = start
+        try:
+            while step < spec.steps:
+                index = len(m.leaves)
+                end = spec.checkpoint_step(index)
+                last_loss = session.run_segment(step, end, self.hooks.control, meter.tick)
+                step = end
+                meter.report(step, last_loss)
+                self._save_leaf(session, m, step)
+        except StopRequested:
+            step = meter.done
+            if step > spec.checkpoint_step(len(m.leaves) - 1):
+                self._save_resume(session, m, step)
+            return self._result(m, resumed, stopped=step)
+        metrics = session.evaluate(session.data.heldout)
+        m.result = {"final_loss": round(float(last_loss), 6) if start < spec.steps else None, "metrics": metrics}
+        self.job.write_manifest(m)
+        return self._result(m, resumed)
+
+    def _result(self, m: Manifest, resumed: int | None, stopped: int | None = None) -> TrainResult:
+        res = m.result or {}
+        root = MerkleTree([bytes.fromhex(x) for x in m.leaves]).root.hex() if m.leaves else ""
+        final_loss = res.get("final_loss")
+        return TrainResult("0x" + root, list(m.leaves), self.spec.steps if stopped is None else stopped,
+                           float("nan") if final_loss is None else final_loss, res.get("metrics", {}),
+                           resumed, stopped)
+
+
+class _Meter:
+    """Progress events at most every ``progress_every_s``, plus loss sanity and time limit."""
+
+    def __init__(self, spec: s.TaskSpec, start: int, hooks: Hooks) -> None:
+        self.spec, self.hooks = spec, hooks
+        self.done = start
+        self.t0 = self.t_last = time.monotonic()
+        self.step_last = start
+        self.rate = 0.0
+
+    def tick(self, step: int, loss: torch.Tensor) -> None:
+        self.done = step
+        if time.monotonic() - self.t_last >= self.hooks.progress_every_s:
+            self.report(step, loss)
+
+    def report(self, step: int, loss: torch.Tensor) -> None:
+        now = time.monotonic()
+        value = float(loss)
+        if not math.isfinite(value):
+            raise TrainingError(f"the loss became {value} at step {step}",
+                                hint="lower optimizer.lr or use a warm-up schedule")
+        if now - self.t0 > self.spec.limits.max_seconds:
+            raise TrainingError(f"training ran past limits.max_seconds ({self.spec.limits.max_seconds} s) at step {step}")
+        if now > self.t_last and step > self.step_last:
+            self.rate = (step - self.step_last) * self.spec.batch_size / (now - self.t_last)
+        self.t_last, self.step_last = now, step
+        if self.hooks.on_progress:
+            steps_left = self.spec.steps - step
+            eta = steps_left * self.spec.batch_size / self.rate if self.rate else float("inf")
+            self.hooks.on_progress(Progress(step, self.spec.steps, value, self.rate, eta))

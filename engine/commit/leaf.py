@@ -48,7 +48,8 @@ def _canonical(array: np.ndarray, name: str) -> tuple[str, np.ndarray]:
             hint=f"use one of {', '.join(DTYPE_CODES.values())}",
         )
     little = array.astype(native.newbyteorder("<"), copy=False)
-    return code, np.ascontiguousarray(little)
+    # not np.ascontiguousarray: it turns a 0-d array into shape (1,), another tensor
+    return code, little if little.flags.c_contiguous else little.copy(order="C")
 
 
 def leaf_hash(tensors: Mapping[str, np.ndarray]) -> bytes:

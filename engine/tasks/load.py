@@ -67,13 +67,13 @@ def _from_validation_error(e: ValidationError) -> SpecError:
     kind = err["type"]
     if kind == "extra_forbidden":
         return SpecError(path, "is not a known field", hint="remove it or check its spelling")
+    ctx = err.get("ctx", {})
+    field = str(ctx.get("discriminator", "")).strip("'")
     if kind == "union_tag_invalid":
-        expected = err.get("ctx", {}).get("expected_tags", "")
-        tag = err.get("ctx", {}).get("tag", "?")
-        return SpecError(path, f"{tag!r} is not supported", hint=f"valid: {expected}")
+        where = f"{path}.{field}" if path else field
+        return SpecError(where, f"{ctx.get('tag', '?')!r} is not supported", hint=f"valid: {ctx.get('expected_tags', '')}")
     if kind == "union_tag_not_found":
-        expected = err.get("ctx", {}).get("discriminator", "")
-        return SpecError(path, f"needs the field {expected}")
+        return SpecError(f"{path}.{field}" if path else field, "is required")
     if kind == "missing":
         return SpecError(path, "is required")
     return SpecError(path, err["msg"])
@@ -158,6 +158,6 @@ def load_spec(path: str | Path) -> CheckedSpec:
     except OSError as e:
         raise SpecError("", f"cannot read spec file {path}: {e.strerror}") from None
     try:
-        return check(parse(raw, origin=str(path)))
+        return check(parse(raw, origin="the file"))
     except SpecError as e:
         raise SpecError(f"{path}: {e.path}" if e.path else str(path), e.problem, hint=e.hint) from None

@@ -33,6 +33,12 @@ class Snapshot:
 
 
 def snapshot(step: int, model: nn.Module, optimizer: torch.optim.Optimizer) -> Snapshot:
+    tensors = capture(step, model, optimizer)
+    return Snapshot(step, tensors, hash_tensors(tensors))
+
+
+def capture(step: int, model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
+    """CPU copies of every tensor the next step depends on, by checkpoint name."""
     tensors: dict[str, torch.Tensor] = {}
     for name, t in model.state_dict().items():
         tensors[f"model.{name}"] = t.detach().to("cpu", copy=True).contiguous()
@@ -42,7 +48,7 @@ def snapshot(step: int, model: nn.Module, optimizer: torch.optim.Optimizer) -> S
             v = value if torch.is_tensor(value) else torch.tensor(value)
             tensors[f"optim.{names[id(p)]}.{key}"] = v.detach().to("cpu", copy=True).contiguous()
     tensors[STEP_KEY] = torch.tensor(step, dtype=torch.int64)
-    return Snapshot(step, tensors, hash_tensors(tensors))
+    return tensors
 
 
 def hash_tensors(tensors: dict[str, torch.Tensor]) -> bytes:

@@ -34,12 +34,24 @@ def splitmix64(x: np.ndarray) -> np.ndarray:
     return z ^ (z >> np.uint64(31))
 
 
+_MASK = 0xFFFFFFFFFFFFFFFF
+
+
+def _splitmix64_int(x: int) -> int:
+    """``splitmix64`` of one value as Python ints mod 2**64: the same bits, without numpy's
+    per-call overhead (``derive`` runs every training step)."""
+    z = (x + 0x9E3779B97F4A7C15) & _MASK
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+    return z ^ (z >> 31)
+
+
 def derive(seed: int, stream: int, *counters: int) -> int:
     """A 63-bit seed for one purpose (``stream``) at one point (``counters``)."""
-    acc = splitmix64(np.array([seed & 0xFFFFFFFFFFFFFFFF], dtype=np.uint64))
+    acc = _splitmix64_int(seed & _MASK)
     for c in (stream, *counters):
-        acc = splitmix64(acc ^ np.uint64(c & 0xFFFFFFFFFFFFFFFF))
-    return int(acc[0] >> np.uint64(1))
+        acc = _splitmix64_int(acc ^ (c & _MASK))
+    return acc >> 1
 
 
 def uniform(key: int, n: int) -> np.ndarray:

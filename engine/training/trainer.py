@@ -10,6 +10,8 @@ drift apart.
 from __future__ import annotations
 
 import math
+import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +30,14 @@ from engine.training.datasets import BlobSource, Data, Split, load_data
 from engine.training.determinism import configure
 from engine.training.jobdir import JobDir, Manifest
 from engine.training.model import build_model, has_dropout
-from engine.training.sampling import STREAM_DROPOUT, STREAM_INIT, batch_indices, derive
+from engine.training.sampling import (
+    STREAM_BATCHES,
+    STREAM_DROPOUT,
+    STREAM_INIT,
+    batch_indices,
+    derive,
+    permutation,
+)
 from engine.training.schedule import lr_at
 
 EVAL_BATCH = 1024
@@ -93,6 +102,20 @@ def make_optimizer(spec: s.TaskSpec, model: nn.Module) -> torch.optim.Optimizer:
     return cls(params, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay)
 
 
+def seed_rng(device: str, seed: int) -> None:
+    """Seed the generator that dropout on ``device`` draws from, as ``torch.manual_seed`` would.
+
+    On CPU only the default CPU generator matters. ``torch.manual_seed`` also queues seeds
+    for CUDA, XPU, MTIA, ... that are not initialised, each capturing a
+    ``traceback.format_stack()`` (hundreds of microseconds per call, every step); the CPU
+    generator ends in the same state either way, so CPU runs are bitwise unchanged.
+    """
+    if device == "cpu":
+        torch.default_generator.manual_seed(seed)
+    else:
+        torch.manual_seed(seed)
+
+
 def loss_fn(spec: s.TaskSpec, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     if spec.loss == "cross_entropy":
         return F.cross_entropy(out.reshape(-1, out.shape[-1]), y.reshape(-1))
@@ -112,6 +135,8 @@ class Session:
 
     def __post_init__(self) -> None:
         self.dropout = has_dropout(self.checked.spec)
+        self._perm_epoch: int | None = None
+        self._perm = torch.empty(0, dtype=torch.int64)
 
     @classmethod
     def open(cls, checked: CheckedSpec, device: str = "cpu", blobs: BlobSource | None = None) -> "Session":
@@ -125,18 +150,35 @@ class Session:
     def snapshot(self, step: int) -> ckpt.Snapshot:
         return ckpt.snapshot(step, self.model, self.optimizer)
 
+    def capture(self, step: int) -> dict[str, torch.Tensor]:
+        """CPU copies of the state at ``step``, not yet hashed (see ``_LeafWriter``)."""
+        return ckpt.capture(step, self.model, self.optimizer)
+
     def restore(self, snap: ckpt.Snapshot, where: str) -> None:
         ckpt.restore(snap, self.model, self.optimizer, where)
+
+    def batch(self, step: int) -> torch.Tensor:
+        """Indices of step ``step``'s batch: ``batch_indices``, sliced from a cached epoch
+        permutation on the training device when the batch lies inside one epoch."""
+        spec, n = self.checked.spec, len(self.data.train)
+        first = step * spec.batch_size
+        epoch, offset = divmod(first, n)
+        if offset + spec.batch_size <= n:
+            if self._perm_epoch != epoch:
+                perm = permutation(spec.seed, STREAM_BATCHES, epoch, n)
+                self._perm = torch.from_numpy(perm.copy()).to(self.device)
+                self._perm_epoch = epoch
+            return self._perm[offset : offset + spec.batch_size]
+        return torch.from_numpy(batch_indices(spec.seed, step, spec.batch_size, n)).to(self.device)
 
     def step(self, step: int) -> torch.Tensor:
         """One optimisation step; everything random or scheduled derives from (seed, step)."""
         spec, train = self.checked.spec, self.data.train
-        idx = torch.from_numpy(batch_indices(spec.seed, step, spec.batch_size, len(train)))
-        if self.device != "cpu":
-            idx = idx.to(self.device)
+        idx = self.batch(step)
         if self.dropout:
-            torch.manual_seed(derive(spec.seed, STREAM_DROPOUT, step))
-        self.model.train()
+            seed_rng(self.device, derive(spec.seed, STREAM_DROPOUT, step))
+        if not self.model.training:  # train() walks every submodule; only evaluate() leaves eval mode
+            self.model.train()
         loss = loss_fn(spec, self.model(train.x[idx]), train.y[idx])
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -211,17 +253,6 @@ class Trainer:
                 pass
         return m, best
 
-    def _save_leaf(self, session: Session, m: Manifest, step: int) -> None:
-        snap = session.snapshot(step)
-        index = len(m.leaves)
-        path = self.job.checkpoint_path(index)
-        ckpt.write(snap, path)
-        m.leaves.append(snap.leaf.hex())
-        m.resume = None
-        self.job.write_manifest(m)
-        if self.hooks.on_checkpoint:
-            self.hooks.on_checkpoint(CheckpointInfo(index, step, snap.leaf.hex(), path))
-
     def _save_resume(self, session: Session, m: Manifest, step: int) -> None:
         snap = session.snapshot(step)
         ckpt.write(snap, self.job.resume_path)
@@ -235,30 +266,35 @@ class Trainer:
             return self._result(m, None)
         session = Session.open(self.checked, self.device, self.blobs)
         self.job.root.mkdir(parents=True, exist_ok=True)
+        writer = _LeafWriter(self.job, m, self.hooks.on_checkpoint)
         resumed = None
         if state is None:
             m.leaves = []
-            self._save_leaf(session, m, 0)
+            writer.submit(0, session.capture(0))
             start = 0
         else:
             session.restore(state, str(self.job.root))
             start = resumed = state.step
+        index = len(m.leaves) if state is not None else 1  # the next leaf to write
         meter = _Meter(spec, start, self.hooks)
         last_loss = torch.tensor(float("nan"))
         step = start
         try:
             while step < spec.steps:
-                index = len(m.leaves)
                 end = spec.checkpoint_step(index)
                 last_loss = session.run_segment(step, end, self.hooks.control, meter.tick)
                 step = end
                 meter.report(step, last_loss)
-                self._save_leaf(session, m, step)
+                writer.submit(index, session.capture(step))
+                index += 1
         except StopRequested:
+            writer.close()
             step = meter.done
-            if step > spec.checkpoint_step(len(m.leaves) - 1):
+            if step > spec.checkpoint_step(index - 1):
                 self._save_resume(session, m, step)
             return self._result(m, resumed, stopped=step)
+        finally:
+            writer.close()
         metrics = session.evaluate(session.data.heldout)
         m.result = {"final_loss": round(float(last_loss), 6) if start < spec.steps else None, "metrics": metrics}
         self.job.write_manifest(m)
@@ -271,6 +307,55 @@ class Trainer:
         return TrainResult("0x" + root, list(m.leaves), self.spec.steps if stopped is None else stopped,
                            float("nan") if final_loss is None else final_loss, res.get("metrics", {}),
                            resumed, stopped)
+
+
+class _LeafWriter:
+    """Hashes and writes leaf checkpoints on a background thread, in order, while training
+    goes on: for small models the write would otherwise cost as much as the training.
+
+    The training thread only copies the tensors (``capture``); this thread hashes them, writes
+    the file, then appends the leaf to the manifest and rewrites it, then calls
+    ``on_checkpoint``. The queue is short, so at most two snapshots wait in memory. After
+    ``close`` the manifest is the training thread's again.
+    """
+
+    def __init__(self, job: JobDir, manifest: Manifest, on_checkpoint: Callable[[CheckpointInfo], None] | None) -> None:
+        self.job, self.m, self.on_checkpoint = job, manifest, on_checkpoint
+        self.queue: queue.Queue[tuple[int, dict[str, torch.Tensor]] | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._loop, name="checkpoint-writer", daemon=True)
+        self.thread.start()
+
+    def submit(self, index: int, tensors: dict[str, torch.Tensor]) -> None:
+        if self.error is not None:
+            raise self.error
+        self.queue.put((index, tensors))
+
+    def _loop(self) -> None:
+        while (item := self.queue.get()) is not None:
+            if self.error is not None:
+                continue
+            index, tensors = item
+            try:
+                snap = ckpt.Snapshot(int(tensors[ckpt.STEP_KEY]), tensors, ckpt.hash_tensors(tensors))
+                path = self.job.checkpoint_path(index)
+                ckpt.write(snap, path)
+                self.m.leaves.append(snap.leaf.hex())
+                self.m.resume = None
+                self.job.write_manifest(self.m)
+                if self.on_checkpoint:
+                    self.on_checkpoint(CheckpointInfo(index, snap.step, snap.leaf.hex(), path))
+            except BaseException as e:  # handed to the training thread at its next submit/close
+                self.error = e
+
+    def close(self) -> None:
+        """Wait for every submitted checkpoint; re-raise a write error in the caller."""
+        if self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
 
 
 class _Meter:

@@ -122,3 +122,12 @@ def test_blob_without_y_or_with_bad_labels_is_refused(tmp_path: Path) -> None:
     spec2 = quick_mlp(dataset={**spec["dataset"], "sha256": sha, "size": len(raw)})
     with pytest.raises(DatasetError, match=r"lacks tensor\(s\) \['y'\]"):
         load_data(check(parse(spec2)).spec, blobs)
+
+
+def test_trainer_batches_are_exactly_batch_indices_across_epoch_boundaries() -> None:
+    from engine.training.trainer import Session
+
+    session = Session.open(check(parse(quick_mlp(batch_size=100))))
+    n = len(session.data.train)
+    for step in range(0, 60):  # crosses several epoch boundaries (n is not a multiple of 100)
+        assert session.batch(step).tolist() == batch_indices(7, step, 100, n).tolist()

@@ -1,0 +1,35 @@
+"""Smoke test of the benchmarks: each runs with --quick and prints `name: value` lines.
+
+No timing assertions: the figures depend on the machine; only the output format is checked.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+LINE = re.compile(r"^([a-z][a-z0-9_]*): (\S.*)$")
+
+HEADLINES = {
+    "overhead": "overhead_ratio",
+    "hashing": "hash_ratio",
+}
+
+
+@pytest.mark.parametrize("bench, headline", sorted(HEADLINES.items()))
+def test_benchmark_quick_run_prints_figures(bench: str, headline: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", f"bench.{bench}", "--quick"], cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines, "the benchmark printed nothing"
+    for line in lines:
+        assert LINE.match(line), f"not a `name: value` line: {line!r}"
+    name, value = LINE.match(lines[-1]).groups()
+    assert name == headline
+    assert float(value) > 0

@@ -4,12 +4,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.idlegrid-installed
 
-.PHONY: setup run test bench system-deps clean
+.PHONY: setup run test bench system-deps clean contracts
 
-setup: $(STAMP)
+setup: $(STAMP) node_modules/.installed
 
 $(STAMP): pyproject.toml tools/setup.sh
 	tools/setup.sh
+	touch $@
+
+# anvil for the devnet and the chain tests, pinned in package-lock.json (npm package @foundry-rs/anvil)
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund || npm install --no-audit --no-fund
 	touch $@
 
 system-deps:
@@ -23,6 +28,9 @@ test: setup system-deps
 
 bench: setup
 	@for b in bench/[a-z]*.py; do m=$$(basename $$b .py); echo "== bench.$$m"; $(PY) -m bench.$$m || exit 1; done
+
+contracts: setup
+	$(PY) tools/compile_contracts.py
 
 clean:
 	rm -rf $(VENV) node_modules build dist out .pytest_cache

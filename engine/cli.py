@@ -16,6 +16,12 @@ from engine import __version__
 from engine.errors import IdlegridError
 
 COMMAND_MODULES = (
+    "engine.commands.task",
+    "engine.commands.train",
+    "engine.commands.replay",
+    "engine.commands.runner",
+    "engine.commands.wallet",
+    "engine.commands.devnet",
 )
 
 

@@ -1,0 +1,196 @@
+"""The local devnet: anvil with state in the data dir, TaskMarket deployed once, accounts funded.
+
+Everything lives in ``<data dir>/devnet/``: ``anvil-state.json`` (the chain, so a restart
+keeps tasks and balances), ``deployment.json`` (chain id, RPC URL, market address, deploy
+block) and ``anvil.log``. Chain id 31337 and anvil's well-known mnemonic accounts make the
+demo deterministic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_utils import is_address, to_checksum_address
+from web3 import Web3
+
+from engine.chain.anvil import DEV_CHAIN_ID, Anvil, AnvilConfig, rpc
+from engine.chain.artifact import Artifact, load_artifact
+from engine.chain.errors import DevnetError
+from engine.chain.market import constructor_args, has_code
+from engine.chain.rpc import connect
+from engine.chain.sender import SendPolicy, Sender, Signer
+from engine.chain.settings import NetworkSettings, load_network
+from engine.config import paths, read_settings
+
+DEV_MNEMONIC = "test test test test test test test test test test test junk"
+# The first ten accounts of DEV_MNEMONIC (m/44'/60'/0'/0/i): public test keys, never for real funds.
+DEV_KEYS = (
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80",
+    "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a",
+    "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6",
+    "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a",
+    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e",
+    "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+)
+FUND_ETH = 100
+DEPLOY_GAS_CAP = 15_000_000
+
+
+def devnet_dir() -> Path:
+    return paths().data_dir / "devnet"
+
+
+def state_file() -> Path:
+    return devnet_dir() / "anvil-state.json"
+
+
+def deployment_file() -> Path:
+    return devnet_dir() / "deployment.json"
+
+
+def log_file() -> Path:
+    return devnet_dir() / "anvil.log"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where the devnet's TaskMarket lives; written to ``deployment.json``."""
+
+    chain_id: int
+    rpc_url: str
+    market_address: str
+    deploy_block: int
+    deployer: str
+    source_sha256: str = "?"
+    constructor: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path) -> "Deployment | None":
+        """The deployment recorded at ``path``; None when there is none."""
+        try:
+            return cls(**json.loads(path.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, TypeError) as e:
+            raise DevnetError(f"the deployment file {path} is unreadable ({e})",
+                              hint="delete it: the next `idlegrid devnet` deploys a fresh market") from None
+
+
+def deploy_market(
+    w3: Web3, deployer: Signer, *, rpc_url: str, artifact: Artifact | None = None,
+    constructor: dict[str, Any] | None = None,
+) -> Deployment:
+    """Deploy TaskMarket from the shipped artifact, signed by ``deployer``."""
+    artifact = artifact or load_artifact()
+    args = constructor_args(artifact, constructor or {})
+    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    data = factory.constructor(*args.values()).data_in_transaction
+    receipt = Sender(w3, deployer, SendPolicy(gas_cap=DEPLOY_GAS_CAP)).send({"data": data}, function="constructor")
+    return Deployment(
+        chain_id=w3.eth.chain_id, rpc_url=rpc_url, market_address=receipt["contractAddress"],
+        deploy_block=receipt["blockNumber"], deployer=to_checksum_address(deployer.address),
+        source_sha256=artifact.source_sha256, constructor=args,
+    )
+
+
+def ensure_market(w3: Web3, deployer: Signer, *, rpc_url: str, path: Path) -> tuple[Deployment, bool]:
+    """The recorded deployment if its code is on chain and the contract did not change since,
+    else a fresh one; True when deployed now."""
+    known = Deployment.load(path)
+    current = known is not None and known.source_sha256 == load_artifact().source_sha256
+    if current and known.chain_id == w3.eth.chain_id and has_code(w3, known.market_address):
+        if known.rpc_url != rpc_url:
+            known = Deployment(**{**asdict(known), "rpc_url": rpc_url})
+            known.save(path)
+        return known, False
+    deployment = deploy_market(w3, deployer, rpc_url=rpc_url)
+    deployment.save(path)
+    return deployment, True
+
+
+def fund(w3: Web3, addresses: Iterable[str], eth: int = FUND_ETH) -> dict[str, int]:
+    """Top each address up to ``eth`` ether (anvil_setBalance); their balances in wei."""
+    target = eth * 10**18
+    balances = {}
+    for address in dict.fromkeys(to_checksum_address(a) for a in addresses):
+        if w3.eth.get_balance(address) < target:
+            rpc(w3, "anvil_setBalance", address, hex(target))
+        balances[address] = w3.eth.get_balance(address)
+    return balances
+
+
+def wallet_address() -> str | None:
+    """The active wallet's address from the ``[wallet]`` settings, if one is set."""
+    address = read_settings().get("wallet", {}).get("address")
+    return to_checksum_address(address) if isinstance(address, str) and is_address(address) else None
+
+
+def parse_addresses(values: Sequence[str]) -> list[str]:
+    for value in values:
+        if not is_address(value):
+            raise DevnetError(f"--fund {value!r} is not an Ethereum address (0x + 40 hex digits)")
+    return [to_checksum_address(v) for v in values]
+
+
+@dataclass
+class Devnet:
+    """A running devnet: its node, a connection, the deployment and the funded accounts."""
+
+    anvil: Anvil
+    w3: Web3
+    deployment: Deployment
+    deployed_now: bool
+    funded: dict[str, int]
+
+    def stop(self) -> int | None:
+        return self.anvil.stop()
+
+
+def start_devnet(
+    *, port: int = 8545, host: str = "127.0.0.1", block_time: int | None = None,
+    fund_addresses: Sequence[str] = (), reset: bool = False,
+) -> Devnet:
+    """Start anvil on the persisted state, deploy TaskMarket if needed, fund the accounts."""
+    if reset:
+        for path in (state_file(), deployment_file()):
+            path.unlink(missing_ok=True)
+    anvil = Anvil(AnvilConfig(port=port, host=host, chain_id=DEV_CHAIN_ID, state_file=state_file(),
+                              block_time=block_time, log_file=log_file())).start()
+    try:
+        w3 = connect(anvil.url, expected_chain_id=DEV_CHAIN_ID)
+        deployment, deployed_now = ensure_market(w3, Account.from_key(DEV_KEYS[0]), rpc_url=anvil.url,
+                                                 path=deployment_file())
+        wallet = wallet_address()
+        funded = fund(w3, [*fund_addresses, *([wallet] if wallet else [])])
+    except BaseException:
+        anvil.stop()
+        raise
+    return Devnet(anvil, w3, deployment, deployed_now, funded)
+
+
+def network_settings() -> NetworkSettings:
+    """The ``[network]`` settings; with no market configured, the local devnet's deployment."""
+    network = load_network()
+    deployment = Deployment.load(deployment_file()) if network.market_address is None else None
+    if deployment is None:
+        return network
+    return network.model_copy(update={
+        "rpc_url": deployment.rpc_url, "market_address": deployment.market_address,
+        "chain_id": deployment.chain_id, "confirmations": 0,
+    })

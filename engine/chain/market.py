@@ -1,0 +1,543 @@
+"""The typed Python face of the TaskMarket contract.
+
+Reads return dataclasses (:class:`Task`, :class:`Dispute`, ...). Writes return a
+:class:`ContractCall` that the caller sends at once (``market.claim_task(7).send()``) or
+prepares first so it can journal the signed transaction (``call.prepare()``, then
+``market.sender.broadcast(prepared)`` / ``market.sender.wait(prepared)``, see
+:mod:`engine.chain.sender`). Every event of the contract decodes into its own dataclass.
+A revert leaves as :class:`ContractRevert` with the contract's reason, e.g.
+``TaskMarket.claimTask reverted: wrong stake``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from enum import IntEnum
+from typing import Any
+
+from eth_abi import encode as abi_encode
+from eth_utils import keccak, to_checksum_address
+from web3 import Web3
+from web3.types import TxReceipt
+
+from engine.chain.artifact import Artifact, load_artifact
+from engine.chain.errors import ArtifactError, ChainError, NotDeployed
+from engine.chain.events import EventPoller
+from engine.chain.rpc import connect, translated
+from engine.chain.sender import PreparedTx, SendPolicy, Sender, Signer
+from engine.chain.settings import NetworkSettings
+
+ETHER = 10**18
+
+# Constructor parameters of the devnet deployment (names as in the contract, less the "_").
+DEVNET_PARAMS: dict[str, int] = {
+    "minVerifierStake": ETHER // 10,
+    "minChallengeBond": ETHER // 100,
+    "jurySize": 3,
+    "commitPeriod": 600,
+    "revealPeriod": 600,
+    "unbondingPeriod": 3600,
+    "nonRevealPenalty": ETHER // 100,
+    "jurorRewardBps": 2000,
+}
+
+
+class TaskStatus(IntEnum):
+    OPEN = 0
+    CLAIMED = 1
+    SUBMITTED = 2
+    CHALLENGED = 3
+    ACCEPTED = 4
+    FINALIZED = 5
+    CANCELLED = 6
+
+
+class Reveal(IntEnum):
+    NONE = 0
+    HONEST = 1
+    CHEAT = 2
+
+
+@dataclass(frozen=True)
+class Task:
+    """``deadline`` is the claim-by time while OPEN, the submit-by time while CLAIMED and the
+    end of the challenge window from SUBMITTED on (unix seconds)."""
+
+    task_id: int
+    requester: str
+    reward: int
+    worker: str
+    worker_stake: int
+    status: TaskStatus
+    deadline: int
+    num_leaves: int
+    claim_timeout: int
+    train_timeout: int
+    challenge_window: int
+    merkle_root: bytes
+    dispute_id: int
+
+
+@dataclass(frozen=True)
+class Dispute:
+    """The latest dispute of a task; ``commit_deadline == 0`` until the jury is drawn."""
+
+    task_id: int
+    challenger: str
+    bond: int
+    segment: int
+    draw_block: int
+    commit_deadline: int
+    reveal_deadline: int
+    honest_votes: int
+    cheat_votes: int
+    jury: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Vote:
+    commitment: bytes
+    reveal: Reveal
+
+
+@dataclass(frozen=True)
+class MarketParams:
+    min_verifier_stake: int
+    min_challenge_bond: int
+    jury_size: int
+    commit_period: int
+    reveal_period: int
+    unbonding_period: int
+    non_reveal_penalty: int
+    juror_reward_bps: int
+
+
+# ---------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, kw_only=True)
+class MarketEvent:
+    """Where an event was logged; each subclass adds the event's own fields (snake_case)."""
+
+    block_number: int
+    log_index: int
+    tx_hash: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskPosted(MarketEvent):
+    task_id: int
+    requester: str
+    spec_hash: bytes
+    spec_uri: str
+    reward: int
+    worker_stake: int
+    claim_timeout: int
+    train_timeout: int
+    challenge_window: int
+    claim_deadline: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskCancelled(MarketEvent):
+    task_id: int
+    requester: str
+    refund: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskClaimed(MarketEvent):
+    task_id: int
+    worker: str
+    stake: int
+    submit_deadline: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimExpired(MarketEvent):
+    task_id: int
+    worker: str
+    requester: str
+    forfeited: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskReopened(MarketEvent):
+    task_id: int
+    claim_deadline: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResultSubmitted(MarketEvent):
+    task_id: int
+    worker: str
+    merkle_root: bytes
+    num_leaves: int
+    result_uri: str
+    challenge_deadline: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Challenged(MarketEvent):
+    task_id: int
+    challenger: str
+    dispute_id: int
+    segment: int
+    bond: int
+    draw_block: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class JuryDrawDeferred(MarketEvent):
+    task_id: int
+    dispute_id: int
+    draw_block: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class JuryDrawn(MarketEvent):
+    task_id: int
+    dispute_id: int
+    jury: tuple[str, ...]
+    commit_deadline: int
+    reveal_deadline: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class VoteCommitted(MarketEvent):
+    task_id: int
+    juror: str
+    commitment: bytes
+
+
+@dataclass(frozen=True, kw_only=True)
+class VoteRevealed(MarketEvent):
+    task_id: int
+    juror: str
+    worker_honest: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class JurorPenalized(MarketEvent):
+    task_id: int
+    juror: str
+    amount: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class DisputeResolved(MarketEvent):
+    task_id: int
+    dispute_id: int
+    worker_won: bool
+    honest_votes: int
+    cheat_votes: int
+    slashed: int
+    juror_share: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskFinalized(MarketEvent):
+    task_id: int
+    worker: str
+    payout: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Withdrawn(MarketEvent):
+    account: str
+    amount: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class VerifierRegistered(MarketEvent):
+    verifier: str
+    stake: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class VerifierUnregistering(MarketEvent):
+    verifier: str
+    withdrawable_at: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class VerifierStakeWithdrawn(MarketEvent):
+    verifier: str
+    amount: int
+
+
+EVENT_TYPES: dict[str, type[MarketEvent]] = {cls.__name__: cls for cls in MarketEvent.__subclasses__()}
+
+
+def snake(name: str) -> str:
+    """``specURI`` -> ``spec_uri``, ``workerStake`` -> ``worker_stake``."""
+    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+
+
+def _plain(value: Any) -> Any:
+    """web3's HexBytes / lists as plain bytes / tuples."""
+    if isinstance(value, bytes):
+        return bytes(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+def vote_commitment(worker_honest: bool, salt: bytes, juror: str) -> bytes:
+    """What ``commitVote`` takes: keccak256(abi_encode(workerHonest, salt, juror))."""
+    return keccak(abi_encode(["bool", "bytes32", "address"], [worker_honest, salt, juror]))
+
+
+def constructor_args(artifact: Artifact, overrides: dict[str, int]) -> dict[str, int]:
+    """The constructor's arguments by name, from DEVNET_PARAMS and ``overrides``."""
+    ctor = next((e for e in artifact.abi if e.get("type") == "constructor"), {"inputs": []})
+    values = {**DEVNET_PARAMS, **overrides}
+    args = {}
+    for arg in ctor["inputs"]:
+        name = arg["name"].lstrip("_")
+        if name not in values:
+            raise ArtifactError(f"TaskMarket's constructor takes {name!r}, which the devnet does not set",
+                                hint="add it to DEVNET_PARAMS in engine/chain/market.py")
+        args[name] = values[name]
+    return args
+
+
+# ---------------------------------------------------------------- calls
+
+
+@dataclass(frozen=True)
+class ContractCall:
+    """One state-changing call, not yet sent."""
+
+    market: "TaskMarket"
+    function: str
+    args: tuple[Any, ...]
+    value: int = 0
+
+    @property
+    def tx(self) -> dict[str, Any]:
+        data = self.market.contract.encode_abi(self.function, args=self.args)
+        return {"to": self.market.address, "data": data, "value": self.value}
+
+    def simulate(self) -> Any:
+        """What the call would return now (``eth_call``); a revert raises ContractRevert."""
+        fn = self.market.contract.get_function_by_name(self.function)(*self.args)
+        with translated(self.function):
+            return fn.call({"from": self.market.sender_or_fail().address, "value": self.value})
+
+    def estimate_gas(self) -> int:
+        return self.market.sender_or_fail().estimate_gas(self.tx, self.function)
+
+    def prepare(self, *, nonce: int | None = None) -> PreparedTx:
+        return self.market.sender_or_fail().prepare(self.tx, function=self.function, nonce=nonce)
+
+    def send(self) -> TxReceipt:
+        return self.market.sender_or_fail().send(self.tx, function=self.function)
+
+
+class TaskMarket:
+    """A client of one deployed TaskMarket, signing as ``signer`` (None: read-only)."""
+
+    def __init__(
+        self, w3: Web3, address: str, signer: Signer | None = None, *,
+        policy: SendPolicy | None = None, artifact: Artifact | None = None,
+    ) -> None:
+        self.w3 = w3
+        self.address = to_checksum_address(address)
+        self.artifact = artifact or load_artifact()
+        self.contract = w3.eth.contract(address=self.address, abi=self.artifact.abi)
+        self.sender = Sender(w3, signer, policy) if signer is not None else None
+        self._events = {
+            bytes(keccak(text=_signature(e))): e for e in self.artifact.abi if e.get("type") == "event"
+        }
+
+    def sender_or_fail(self) -> Sender:
+        if self.sender is None:
+            raise ChainError("this TaskMarket client has no wallet, so it cannot send transactions")
+        return self.sender
+
+    # ------------------------------------------------------------ reads
+
+    def _read(self, function: str, *args: Any) -> Any:
+        with translated(function):
+            return self.contract.get_function_by_name(function)(*args).call()
+
+    def get_task(self, task_id: int) -> Task:
+        t = self._read("getTask", task_id)
+        return Task(task_id, t[0], t[1], t[2], t[3], TaskStatus(t[4]), t[5], t[6], t[7], t[8], t[9], bytes(t[10]), t[11])
+
+    def task_count(self) -> int:
+        return self._read("taskCount")
+
+    def open_task_count(self) -> int:
+        return self._read("openTaskCount")
+
+    def open_tasks(self, offset: int = 0, limit: int = 100) -> list[int]:
+        """One page (at most 100) of open task ids; the order changes as tasks are claimed."""
+        return list(self._read("openTasks", offset, limit))
+
+    def challenge_bond(self, task_id: int) -> int:
+        return self._read("challengeBond", task_id)
+
+    def get_dispute(self, task_id: int) -> Dispute | None:
+        """The task's latest dispute, None if it never had one."""
+        d = self._read("getDispute", task_id)
+        if d[0] == 0:
+            return None
+        return Dispute(d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], tuple(d[9]))
+
+    def jury(self, task_id: int) -> tuple[str, ...]:
+        return tuple(self._read("jury", task_id))
+
+    def vote_of(self, task_id: int, juror: str) -> Vote:
+        commitment, reveal = self._read("voteOf", task_id, to_checksum_address(juror))
+        return Vote(bytes(commitment), Reveal(reveal))
+
+    def credits(self, account: str) -> int:
+        """Wei waiting for ``account`` to ``withdraw``."""
+        return self._read("credits", to_checksum_address(account))
+
+    def verifier_stake(self, account: str) -> int:
+        return self._read("verifierStake", to_checksum_address(account))
+
+    def unbonding_until(self, account: str) -> int:
+        return self._read("unbondingUntil", to_checksum_address(account))
+
+    def juror_duties(self, account: str) -> int:
+        return self._read("jurorDuties", to_checksum_address(account))
+
+    def total_active_stake(self) -> int:
+        return self._read("totalActiveStake")
+
+    def is_verifier(self, account: str) -> bool:
+        return self._read("isVerifier", to_checksum_address(account))
+
+    def verify_proof(self, root: bytes, leaf: bytes, index: int, n: int, proof: Sequence[bytes]) -> bool:
+        return self._read("verifyProof", root, leaf, index, n, list(proof))
+
+    def params(self) -> MarketParams:
+        return MarketParams(*(self._read(name) for name in (
+            "minVerifierStake", "minChallengeBond", "jurySize", "commitPeriod", "revealPeriod",
+            "unbondingPeriod", "nonRevealPenalty", "jurorRewardBps")))
+
+    # ------------------------------------------------------------ writes
+
+    def _call(self, function: str, *args: Any, value: int = 0) -> ContractCall:
+        return ContractCall(self, function, args, value)
+
+    def post_task(
+        self, spec_hash: bytes, spec_uri: str, *, reward: int, worker_stake: int,
+        claim_timeout: int, train_timeout: int, challenge_window: int,
+    ) -> ContractCall:
+        """Escrow ``reward`` wei for a task; the id is in the receipt's TaskPosted event."""
+        return self._call("postTask", spec_hash, spec_uri, worker_stake, claim_timeout, train_timeout,
+                          challenge_window, value=reward)
+
+    def cancel_task(self, task_id: int) -> ContractCall:
+        return self._call("cancelTask", task_id)
+
+    def claim_task(self, task_id: int, stake: int | None = None) -> ContractCall:
+        """Claim with ``stake`` wei (default: the task's worker stake, read from the chain)."""
+        stake = self.get_task(task_id).worker_stake if stake is None else stake
+        return self._call("claimTask", task_id, value=stake)
+
+    def expire_claim(self, task_id: int) -> ContractCall:
+        return self._call("expireClaim", task_id)
+
+    def submit_result(self, task_id: int, merkle_root: bytes, num_leaves: int, result_uri: str) -> ContractCall:
+        return self._call("submitResult", task_id, merkle_root, num_leaves, result_uri)
+
+    def finalize(self, task_id: int) -> ContractCall:
+        return self._call("finalize", task_id)
+
+    def withdraw(self) -> ContractCall:
+        return self._call("withdraw")
+
+    def register_verifier(self, stake: int) -> ContractCall:
+        return self._call("registerVerifier", value=stake)
+
+    def unregister(self) -> ContractCall:
+        return self._call("unregister")
+
+    def withdraw_stake(self) -> ContractCall:
+        return self._call("withdrawStake")
+
+    def challenge(
+        self, task_id: int, segment: int, leaf_a: bytes, proof_a: Sequence[bytes],
+        leaf_b: bytes, proof_b: Sequence[bytes], *, bond: int | None = None,
+    ) -> ContractCall:
+        """Dispute segment ``segment`` (leaf ``segment`` -> ``segment + 1``); bond default: challengeBond."""
+        bond = self.challenge_bond(task_id) if bond is None else bond
+        return self._call("challenge", task_id, segment, leaf_a, list(proof_a), leaf_b, list(proof_b), value=bond)
+
+    def draw_jury(self, task_id: int) -> ContractCall:
+        """Callable once the chain's head is past the dispute's draw block (gas is estimated at the head)."""
+        return self._call("drawJury", task_id)
+
+    def commit_vote(self, task_id: int, commitment: bytes) -> ContractCall:
+        """``commitment`` = :func:`vote_commitment` (keep the salt to reveal)."""
+        return self._call("commitVote", task_id, commitment)
+
+    def reveal_vote(self, task_id: int, worker_honest: bool, salt: bytes) -> ContractCall:
+        return self._call("revealVote", task_id, worker_honest, salt)
+
+    def resolve(self, task_id: int) -> ContractCall:
+        return self._call("resolve", task_id)
+
+    # ------------------------------------------------------------ events
+
+    def decode_log(self, log: Any) -> MarketEvent | None:
+        """The typed event of one raw log of this contract; None for a log it does not know."""
+        topics = log.get("topics") or []
+        abi = self._events.get(bytes(topics[0])) if topics else None
+        if abi is None or to_checksum_address(log["address"]) != self.address:
+            return None
+        with translated(abi["name"]):
+            data = self.contract.events[abi["name"]]().process_log(log)
+        cls = EVENT_TYPES[abi["name"]]
+        values = {snake(k): _plain(v) for k, v in data["args"].items()}
+        return cls(block_number=log["blockNumber"], log_index=log["logIndex"],
+                   tx_hash="0x" + bytes(log["transactionHash"]).hex(), **values)
+
+    def events_in(self, receipt: TxReceipt) -> list[MarketEvent]:
+        return [e for e in map(self.decode_log, receipt["logs"]) if e is not None]
+
+    def poller(self, confirmations: int = 0, max_range: int = 2_000) -> EventPoller[MarketEvent]:
+        """An :class:`EventPoller` of this market's events; the caller keeps the cursor."""
+        return EventPoller(self.w3, self.address, self.decode_log, confirmations=confirmations, max_range=max_range)
+
+
+def _signature(event_abi: dict[str, Any]) -> str:
+    return f"{event_abi['name']}({','.join(_type(i) for i in event_abi['inputs'])})"
+
+
+def _type(arg: dict[str, Any]) -> str:
+    if arg["type"].startswith("tuple"):
+        return "(" + ",".join(_type(c) for c in arg["components"]) + ")" + arg["type"][5:]
+    return arg["type"]
+
+
+def has_code(w3: Web3, address: str) -> bool:
+    with translated("eth_getCode"):
+        return len(w3.eth.get_code(to_checksum_address(address))) > 0
+
+
+def event_fields(cls: type[MarketEvent]) -> list[str]:
+    """The names of an event dataclass's own fields (not where it was logged)."""
+    base = {f.name for f in fields(MarketEvent)}
+    return [f.name for f in fields(cls) if f.name not in base]
+
+
+def open_market(network: NetworkSettings, signer: Signer | None = None, *,
+                policy: SendPolicy | None = None) -> TaskMarket:
+    """A client of the market named in ``network`` (the [network] settings), checked to exist."""
+    if network.market_address is None:
+        raise ChainError("no TaskMarket address is configured",
+                         hint="set network.market_address in the settings, or run `idlegrid devnet`")
+    w3 = connect(network.rpc_url, expected_chain_id=network.chain_id)
+    if not has_code(w3, network.market_address):
+        raise NotDeployed(network.market_address, network.rpc_url)
+    return TaskMarket(w3, network.market_address, signer, policy=policy)

@@ -1,0 +1,289 @@
+"""Sending transactions so that a crash or a stalled node never loses or doubles one.
+
+The worker journals intent before anything leaves the machine::
+
+    prepared = sender.prepare(tx, function="claimTask")   # signed, nonce reserved, not sent
+    journal.write(prepared.to_json())                     # hash + nonce + raw bytes on disk
+    sender.broadcast(prepared)
+    receipt = sender.wait(prepared, journal=journal.write)  # replacements are journaled too
+
+and after a restart calls ``sender.reconcile(prepared, *replacements)`` with each journaled
+nonce's versions: it returns the receipt of whichever version was mined, or re-sends the very
+same signed bytes (same hash, same nonce: the node can only accept it once), never a second
+transaction.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from eth_utils import to_checksum_address
+from web3 import Web3
+from web3.exceptions import TransactionNotFound, Web3RPCError
+from web3.types import TxReceipt
+
+from engine.chain.errors import (
+    ContractRevert,
+    GasCapExceeded,
+    NonceConsumed,
+    RpcError,
+    TransactionTimeout,
+)
+from engine.chain.rpc import rpc_message, translated
+
+DEFAULT_GAS_CAP = 1_000_000
+
+
+class Signer(Protocol):
+    """Anything that holds a key: the wallet's ``Signer`` or an eth-account ``LocalAccount``.
+
+    ``sign_transaction(tx)`` returns ``(raw bytes, hash)``; an eth-account ``SignedTransaction``
+    is accepted as well.
+    """
+
+    address: str
+
+    def sign_transaction(self, tx: dict[str, Any]) -> Any: ...
+
+
+@dataclass(frozen=True)
+class PreparedTx:
+    """A signed transaction not yet known to be mined; what the caller journals."""
+
+    function: str
+    sender: str
+    nonce: int
+    tx_hash: str
+    raw: bytes
+    tx: dict[str, Any] = field(repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**asdict(self), "raw": "0x" + self.raw.hex()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "PreparedTx":
+        return cls(**{**data, "raw": bytes.fromhex(data["raw"].removeprefix("0x"))})
+
+
+@dataclass(frozen=True)
+class SendPolicy:
+    gas_cap: int = DEFAULT_GAS_CAP
+    gas_margin: float = 1.25
+    receipt_timeout: float = 30.0
+    poll_interval: float = 0.1
+    rebroadcasts: int = 3
+    fee_bump: float = 1.25
+
+
+class Sender:
+    """Signs and sends one account's transactions, tracking its nonces locally."""
+
+    def __init__(self, w3: Web3, signer: Signer, policy: SendPolicy | None = None) -> None:
+        self.w3 = w3
+        self.signer = signer
+        self.policy = policy or SendPolicy()
+        self.address = to_checksum_address(signer.address)
+        self._lock = threading.Lock()
+        self._next_nonce = 0
+        self._chain_id: int | None = None
+
+    def next_nonce(self) -> int:
+        """The larger of the node's pending nonce and the last one this sender handed out + 1."""
+        with translated("eth_getTransactionCount"):
+            pending = self.w3.eth.get_transaction_count(self.address, "pending")
+        return max(pending, self._next_nonce)
+
+    def estimate_gas(self, tx: dict[str, Any], function: str) -> int:
+        """Gas for ``tx`` with the safety margin; a revert raises :class:`ContractRevert`."""
+        call = {"from": self.address, **_call_fields(tx)}
+        with translated(function):
+            estimate = self.w3.eth.estimate_gas(call)
+        if estimate > self.policy.gas_cap:
+            raise GasCapExceeded(function, estimate, self.policy.gas_cap)
+        return min(math.ceil(estimate * self.policy.gas_margin), self.policy.gas_cap)
+
+    def prepare(self, tx: dict[str, Any], *, function: str, nonce: int | None = None) -> PreparedTx:
+        """Estimate, price, reserve a nonce and sign ``tx`` (to, data, value); send nothing."""
+        gas = self.estimate_gas(tx, function)
+        fees = self._fees(function)
+        with self._lock:
+            if nonce is None:
+                nonce = self.next_nonce()
+            self._next_nonce = max(self._next_nonce, nonce + 1)
+        full = {**_call_fields(tx), **fees, "gas": gas, "nonce": nonce, "chainId": self.chain_id}
+        return self._sign(full, function, nonce)
+
+    def broadcast(self, prepared: PreparedTx) -> str:
+        """Hand the signed bytes to the node; sending the same bytes again is harmless."""
+        try:
+            self.w3.eth.send_raw_transaction(prepared.raw)
+        except Web3RPCError as e:
+            message = rpc_message(e)
+            if _already_known(message):
+                return prepared.tx_hash
+            if "nonce too low" in message.lower() and self._receipt(prepared.tx_hash) is not None:
+                return prepared.tx_hash
+            if "nonce too low" in message.lower():
+                raise NonceConsumed(prepared.function, prepared.nonce) from None
+            raise RpcError(f"{prepared.function} (eth_sendRawTransaction)", message) from None
+        return prepared.tx_hash
+
+    def wait(
+        self, prepared: PreparedTx, *, journal: Callable[[PreparedTx], None] | None = None
+    ) -> TxReceipt:
+        """The receipt of ``prepared`` or of a fee-bumped replacement (same nonce).
+
+        After each ``receipt_timeout`` without a receipt, the transaction is re-signed with
+        higher fees and rebroadcast; ``journal`` is called with each replacement before it is
+        sent. A reverted transaction raises :class:`ContractRevert` with the contract's reason.
+        """
+        return self._wait([prepared], journal)
+
+    def send(self, tx: dict[str, Any], *, function: str) -> TxReceipt:
+        """Prepare, broadcast and wait: for callers with nothing to journal."""
+        prepared = self.prepare(tx, function=function)
+        self.broadcast(prepared)
+        return self.wait(prepared)
+
+    def reconcile(
+        self, prepared: PreparedTx, *replacements: PreparedTx,
+        journal: Callable[[PreparedTx], None] | None = None,
+    ) -> TxReceipt:
+        """Finish a journaled transaction after a crash, without ever sending it twice.
+
+        ``replacements`` are the fee-bumped versions the journal holds for the same nonce.
+        One of them mined -> its receipt. None known and the nonce unused -> the newest signed
+        bytes are broadcast again (same hash: the node takes them once) and awaited. The nonce
+        used by a transaction not in the journal -> :class:`NonceConsumed`.
+        """
+        versions = [prepared, *replacements]
+        with self._lock:
+            self._next_nonce = max(self._next_nonce, prepared.nonce + 1)
+        for version in versions:
+            receipt = self._receipt(version.tx_hash)
+            if receipt is not None:
+                return self._checked(receipt, version)
+        self.broadcast(versions[-1])
+        return self._wait(versions, journal)
+
+    def bump(self, prepared: PreparedTx) -> PreparedTx:
+        """The same transaction (same nonce) re-signed with fees raised by ``fee_bump``."""
+        tx = dict(prepared.tx)
+        for key in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice"):
+            if key in tx:
+                tx[key] = max(math.ceil(tx[key] * self.policy.fee_bump), tx[key] + 1)
+        return self._sign(tx, prepared.function, prepared.nonce)
+
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            with translated("eth_chainId"):
+                self._chain_id = self.w3.eth.chain_id
+        return self._chain_id
+
+    def _sign(self, tx: dict[str, Any], function: str, nonce: int) -> PreparedTx:
+        raw, tx_hash = _signed(self.signer.sign_transaction(tx))
+        return PreparedTx(function, self.address, nonce, tx_hash, raw, tx)
+
+    def _fees(self, function: str) -> dict[str, int]:
+        with translated(function):
+            base = self.w3.eth.get_block("latest").get("baseFeePerGas")
+            if base is None:
+                return {"gasPrice": self.w3.eth.gas_price}
+            tip = self.w3.eth.max_priority_fee
+        return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip, "type": 2}
+
+    def _wait(self, versions: list[PreparedTx], journal: Callable[[PreparedTx], None] | None) -> TxReceipt:
+        first = versions[0]
+        for attempt in range(self.policy.rebroadcasts + 1):
+            receipt = self._await_any(versions)
+            if receipt is not None:
+                return self._checked(receipt, first)
+            if attempt < self.policy.rebroadcasts:
+                bumped = self.bump(versions[-1])
+                if journal is not None:
+                    journal(bumped)
+                versions = [*versions, bumped]
+                self._rebroadcast(bumped)
+        raise TransactionTimeout(first.function, [v.tx_hash for v in versions], first.nonce)
+
+    def _rebroadcast(self, prepared: PreparedTx) -> None:
+        try:
+            self.broadcast(prepared)
+        except NonceConsumed:
+            pass  # an earlier version got mined meanwhile; the next poll finds its receipt
+        except RpcError as e:
+            if "underpriced" not in str(e):
+                raise
+            # the node wants a bigger bump: keep waiting for the versions it holds
+
+    def _await_any(self, versions: list[PreparedTx]) -> TxReceipt | None:
+        deadline = time.monotonic() + self.policy.receipt_timeout
+        while True:
+            for version in versions:
+                receipt = self._receipt(version.tx_hash)
+                if receipt is not None:
+                    return receipt
+            if self._nonce_used_elsewhere(versions):
+                raise NonceConsumed(versions[0].function, versions[0].nonce)
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(self.policy.poll_interval)
+
+    def _nonce_used_elsewhere(self, versions: list[PreparedTx]) -> bool:
+        with translated("eth_getTransactionCount"):
+            mined = self.w3.eth.get_transaction_count(self.address, "latest")
+        if mined <= versions[0].nonce:
+            return False
+        return all(self._receipt(v.tx_hash) is None for v in versions)
+
+    def _receipt(self, tx_hash: str) -> TxReceipt | None:
+        with translated("eth_getTransactionReceipt"):
+            try:
+                return self.w3.eth.get_transaction_receipt(tx_hash)
+            except TransactionNotFound:
+                return None
+
+    def _checked(self, receipt: TxReceipt, prepared: PreparedTx) -> TxReceipt:
+        if receipt["status"] == 1:
+            return receipt
+        raise ContractRevert(self._replay_reason(receipt, prepared), prepared.function)
+
+    def _replay_reason(self, receipt: TxReceipt, prepared: PreparedTx) -> str:
+        call = {"from": self.address, **_call_fields(prepared.tx), "gas": prepared.tx["gas"]}
+        try:
+            with translated(prepared.function):
+                self.w3.eth.call(call, receipt["blockNumber"] - 1)
+        except ContractRevert as e:
+            return e.reason
+        return "reverted when mined (the reason could not be replayed)"
+
+
+def _call_fields(tx: dict[str, Any]) -> dict[str, Any]:
+    """The fields of ``tx`` that say what it does: ``to`` (absent: a deployment), data, value."""
+    fields = {"data": tx.get("data", "0x"), "value": int(tx.get("value", 0))}
+    if tx.get("to"):
+        fields["to"] = to_checksum_address(tx["to"])
+    return fields
+
+
+def _signed(result: Any) -> tuple[bytes, str]:
+    """``(raw, hash)`` from a wallet ``Signer`` or an eth-account ``SignedTransaction``."""
+    if hasattr(result, "raw_transaction"):
+        raw, tx_hash = result.raw_transaction, result.hash
+    else:
+        raw, tx_hash = result
+    if isinstance(tx_hash, str):
+        tx_hash = bytes.fromhex(tx_hash.removeprefix("0x"))
+    return bytes(raw), "0x" + bytes(tx_hash).hex()
+
+
+def _already_known(message: str) -> bool:
+    message = message.lower()
+    return any(s in message for s in ("already known", "known transaction", "already imported", "already exists"))
+

@@ -1,0 +1,67 @@
+"""Shared chain fixtures (a pytest plugin): one anvil per test session, a snapshot per test.
+
+Any test folder can use them: name this module in the top-level ``tests/conftest.py``,
+``pytest_plugins = ["tests.integration.chain.fixtures"]`` (this folder's conftest then
+leaves it alone).
+
+- ``anvil_node``: the devnet's anvil (same launcher as ``idlegrid devnet``) on a free port.
+- ``deployment``: TaskMarket deployed once per session by dev account 0.
+- ``chain``: a ``Web3`` on that node, rolled back after the test (``evm_snapshot``/``evm_revert``).
+- ``accounts``: anvil's deterministic dev accounts (eth-account ``LocalAccount``s).
+- ``market_for``: ``market_for(account)`` -> a ``TaskMarket`` client signing as ``account``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from engine.chain.anvil import Anvil, AnvilConfig, free_port, revert, rpc, snapshot
+from engine.chain.devnet import DEV_KEYS, Deployment, deploy_market
+from engine.chain.market import TaskMarket
+from engine.chain.rpc import connect
+
+
+@pytest.fixture(scope="session")
+def anvil_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Anvil]:
+    log = tmp_path_factory.mktemp("anvil") / "anvil.log"
+    with Anvil(AnvilConfig(port=free_port(), log_file=log)) as node:
+        yield node
+
+
+@pytest.fixture(scope="session")
+def session_w3(anvil_node: Anvil) -> Web3:
+    return connect(anvil_node.url)
+
+
+@pytest.fixture(scope="session")
+def accounts() -> list[LocalAccount]:
+    return [Account.from_key(key) for key in DEV_KEYS]
+
+
+@pytest.fixture(scope="session")
+def deployment(session_w3: Web3, accounts: list[LocalAccount]) -> Deployment:
+    return deploy_market(session_w3, accounts[0], rpc_url=session_w3.provider.endpoint_uri)
+
+
+@pytest.fixture
+def chain(session_w3: Web3) -> Iterator[Web3]:
+    snap = snapshot(session_w3)
+    try:
+        yield session_w3
+    finally:
+        rpc(session_w3, "evm_setAutomine", True)
+        revert(session_w3, snap)
+
+
+@pytest.fixture
+def market_for(chain: Web3, deployment: Deployment) -> Callable[[LocalAccount], TaskMarket]:
+    def make(account: LocalAccount) -> TaskMarket:
+        return TaskMarket(chain, deployment.market_address, account)
+
+    return make
+

@@ -10,7 +10,6 @@ import os
 import queue
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,13 +18,12 @@ from typing import Any
 
 from engine.errors import RunnerError
 from engine.runner.protocol import decode, encode
+from engine.spawn import idlegrid_command
 
 
 def runner_command() -> list[str]:
-    """A frozen build runs itself as ``idlegrid runner``; a source install runs the module."""
-    if getattr(sys, "frozen", False):
-        return [sys.executable, "runner"]
-    return [sys.executable, "-m", "engine", "runner"]
+    """``idlegrid runner`` as a child process (see ``engine.spawn`` for frozen builds)."""
+    return idlegrid_command("runner")
 
 
 class RunnerProcess:

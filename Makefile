@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.idlegrid-installed
 
-.PHONY: setup run test bench system-deps clean contracts
+.PHONY: setup run test bench system-deps clean contracts package package-test screenshots
 
 setup: $(STAMP) node_modules/.installed
 
@@ -31,6 +31,18 @@ bench: setup
 
 contracts: setup
 	$(PY) tools/compile_contracts.py
+
+# The installable app (packaging/README.md): dist/idlegrid/ and the Linux tarball.
+PACKAGE_STAMP := $(VENV)/.idlegrid-package-tools
+$(PACKAGE_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -e ".[package]" 2>&1 | grep -v 'is ignored: it is neither' || true
+	touch $@
+
+package: setup $(PACKAGE_STAMP)
+	packaging/build.sh
+
+package-test: package
+	$(PY) packaging/smoke_test.py
 
 clean:
 	rm -rf $(VENV) node_modules build dist out .pytest_cache

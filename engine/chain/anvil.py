@@ -24,6 +24,7 @@ import requests
 from web3 import Web3
 
 from engine.chain.errors import DevnetError
+from engine.config import resources_dir
 
 REPO = Path(__file__).resolve().parents[2]
 NODE_MODULES = REPO / "node_modules"
@@ -38,6 +39,10 @@ def anvil_binary(node_modules: Path = NODE_MODULES) -> Path:
         platform.machine().lower(), platform.machine().lower()
     )
     name = "anvil.exe" if system == "win32" else "anvil"
+    if getattr(sys, "frozen", False):  # packaging/idlegrid.spec bundles it as resources/bin/anvil
+        binary = resources_dir() / "bin" / name
+        if binary.is_file():
+            return binary
     binary = node_modules / "@foundry-rs" / f"anvil-{system}-{arch}" / "bin" / name
     if not binary.is_file():
         raise DevnetError(

@@ -18,6 +18,7 @@ LINE = re.compile(r"^([a-z][a-z0-9_]*): (\S.*)$")
 HEADLINES = {
     "overhead": "overhead_ratio",
     "hashing": "hash_ratio",
+    "blobs": "blob_ratio",
 }
 
 

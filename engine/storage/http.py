@@ -1,0 +1,299 @@
+"""The HTTP client of a blob server (``HttpStore``): what the worker, verifier and requester use.
+
+It speaks the four routes of :mod:`engine.storage.server` (any server that speaks them will
+do). Bodies are streamed both ways in 1 MiB chunks. The network is not trusted: every download
+is hashed as it arrives and only a body with the right hash is kept; a corrupt or truncated
+body, a refused or reset connection, a timeout or a 5xx answer is retried ``retries`` times
+with exponential back-off, and then reported as :class:`BlobCorrupt` (the last attempt got
+wrong bytes) or :class:`StorageUnavailable`. A 404 or a size over a limit is not retried.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO, TypeVar
+from urllib.parse import urlsplit
+
+from engine.storage.address import CHUNK, check_sha256, sha256_bytes, sha256_file
+from engine.storage.errors import (
+    BlobCorrupt,
+    BlobFileError,
+    BlobNotFound,
+    BlobRefused,
+    BlobTooLarge,
+    StorageError,
+    StorageLocationError,
+    StorageUnavailable,
+)
+from engine.storage.server import BLOBS_PREFIX, MAX_SIZE_HEADER
+from engine.storage.spool import FileSpool, MemorySpool, prepare_target
+
+MAX_BACKOFF_S = 5.0
+ERROR_TEXT_LIMIT = 500  # bytes of an error answer's body quoted in the error
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Spool = FileSpool | MemorySpool
+
+
+class _Transient(Exception):
+    """An answer worth retrying (5xx, a truncated body)."""
+
+
+class _Corrupt(Exception):
+    """A complete body whose hash is wrong: retried, since the cause may be on the way."""
+
+    def __init__(self, got: str) -> None:
+        self.got = got
+        super().__init__(f"the body hashes to {got}")
+
+
+class HttpStore:
+    """A blob server at ``base_url`` (``http(s)://host:port``, optionally with a path prefix)."""
+
+    def __init__(self, base_url: str, *, timeout: float = 30.0, retries: int = 3, backoff: float = 0.25) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise StorageLocationError(base_url, "is not an http:// or https:// URL")
+        try:
+            parts.port
+        except ValueError:
+            raise StorageLocationError(base_url, "has a bad port") from None
+        if timeout <= 0 or retries < 0 or backoff < 0:
+            raise StorageError(f"HttpStore({base_url!r}): timeout must be > 0, retries and backoff >= 0")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self._parts = parts
+        self._prefix = parts.path.rstrip("/")
+
+    def __repr__(self) -> str:
+        return f"HttpStore({self.base_url!r})"
+
+    def url(self, sha256: str) -> str:
+        return self.base_url + BLOBS_PREFIX + check_sha256(sha256)
+
+    # -- the BlobStore operations ------------------------------------------------------------
+
+    def has(self, sha256: str) -> bool:
+        return self._head(sha256)[0] is not None
+
+    def put_bytes(self, data: bytes) -> str:
+        sha = sha256_bytes(data)
+        self._upload(sha, len(data), lambda: io.BytesIO(data))
+        return sha
+
+    def put_file(self, path: Path) -> str:
+        """Hash the file (one read), then stream it up unless the server already has it."""
+        path = Path(path)
+        sha, size = sha256_file(path)
+        self._upload(sha, size, lambda: _SizedBody(_open_source(path), size, path))
+        return sha
+
+    def get_bytes(self, sha256: str, *, max_size: int | None = None) -> bytes:
+        url = self.url(sha256)
+        spool = self._download(sha256, lambda: MemorySpool(where=url, max_size=max_size, limit_of="max_size"),
+                               max_size)
+        assert isinstance(spool, MemorySpool)
+        return spool.getvalue()
+
+    def get_file(self, sha256: str, dest: Path, *, max_size: int | None = None) -> Path:
+        url = self.url(sha256)
+        dest = prepare_target(dest)
+        spool = self._download(
+            sha256, lambda: FileSpool(dest.parent, where=url, max_size=max_size, limit_of="max_size"), max_size)
+        assert isinstance(spool, FileSpool)
+        return spool.commit(dest)
+
+    def health(self) -> dict[str, object]:
+        """The server's ``/health`` answer (raises :class:`StorageUnavailable` if it is down)."""
+        def attempt() -> dict[str, object]:
+            conn = self._connection()
+            try:
+                conn.request("GET", self._prefix + "/health")
+                resp = conn.getresponse()
+                if resp.status != 200:
+                    self._failed(resp, self.base_url + "/health", None)
+                return json.loads(resp.read(ERROR_TEXT_LIMIT * 10))
+            except ValueError:
+                raise _Transient("/health did not answer JSON: is this an idlegrid blob server?") from None
+            finally:
+                conn.close()
+
+        return self._retrying(None, attempt)
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def _head(self, sha256: str) -> tuple[int | None, int | None]:
+        """The size of the server's copy (None if it has none), and its upload limit if it says."""
+        url = self.url(sha256)
+
+        def attempt() -> tuple[int | None, int | None]:
+            conn = self._connection()
+            try:
+                conn.request("HEAD", self._path(sha256))
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status not in (200, 404):
+                    self._failed(resp, url, sha256)
+                size = (_int_header(resp, "Content-Length") or 0) if resp.status == 200 else None
+                return size, _int_header(resp, MAX_SIZE_HEADER)
+            finally:
+                conn.close()
+
+        return self._retrying(sha256, attempt)
+
+    def _upload(self, sha256: str, size: int, open_body: Callable[[], BinaryIO]) -> None:
+        url = self.url(sha256)
+        stored, limit = self._head(sha256)
+        if stored == size:
+            return  # a copy of another size is damaged: the upload below replaces it
+        if limit is not None and size > limit:
+            raise BlobTooLarge(url, size, limit, limit_of="the server's limit")
+
+        def attempt() -> None:
+            conn = self._connection()
+            try:
+                with open_body() as body:
+                    try:
+                        conn.request("PUT", self._path(sha256), body=body, headers={
+                            "Content-Length": str(size), "Content-Type": "application/octet-stream"})
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # the server may have answered before reading it all (a 413): read the answer
+                    resp = conn.getresponse()
+                if resp.status in (200, 201):
+                    resp.read()
+                    return
+                if resp.status == 413:
+                    server_limit = _int_header(resp, MAX_SIZE_HEADER) or limit or 0
+                    raise BlobTooLarge(url, size, server_limit, limit_of="the server's limit")
+                self._failed(resp, url, sha256)
+            finally:
+                conn.close()
+
+        self._retrying(sha256, attempt)
+
+    def _download(self, sha256: str, new_spool: Callable[[], Spool], max_size: int | None) -> Spool:
+        url = self.url(sha256)
+
+        def attempt() -> Spool:
+            conn = self._connection()
+            try:
+                conn.request("GET", self._path(sha256), headers={"Accept-Encoding": "identity"})
+                resp = conn.getresponse()
+                if resp.status != 200:
+                    self._failed(resp, url, sha256)
+                length = _int_header(resp, "Content-Length")
+                if max_size is not None and length is not None and length > max_size:
+                    raise BlobTooLarge(url, length, max_size, limit_of="max_size")
+                spool = new_spool()
+                try:
+                    while chunk := resp.read(CHUNK):
+                        spool.write(chunk)
+                    if length is not None and spool.size != length:
+                        raise _Transient(f"the connection closed after {spool.size:,} of {length:,} bytes")
+                    if spool.sha256 != sha256:
+                        raise _Corrupt(spool.sha256)
+                except BaseException:
+                    spool.discard()
+                    raise
+                return spool
+            finally:
+                conn.close()
+
+        return self._retrying(sha256, attempt)
+
+    def _retrying(self, sha256: str | None, attempt: Callable[[], T]) -> T:
+        """Run ``attempt`` until it succeeds, retrying transient failures ``retries`` times with back-off."""
+        attempts = self.retries + 1
+        last: Exception | None = None
+        for i in range(attempts):
+            if i:
+                delay = min(self.backoff * 2 ** (i - 1), MAX_BACKOFF_S)
+                log.warning("blob store %s: %s; retry %d of %d in %.2fs",
+                            self.base_url, _describe(last, self.timeout), i, self.retries, delay)
+                time.sleep(delay)
+            try:
+                return attempt()
+            except (OSError, http.client.HTTPException, _Transient, _Corrupt) as e:
+                last = e
+        if isinstance(last, _Corrupt) and sha256 is not None:
+            raise BlobCorrupt(sha256, self.url(sha256), last.got, attempts)
+        raise StorageUnavailable(self.base_url, attempts, _describe(last, self.timeout))
+
+    def _failed(self, resp: http.client.HTTPResponse, url: str, sha256: str | None) -> None:
+        """Turn an error answer into the matching exception (always raises)."""
+        text = resp.read(ERROR_TEXT_LIMIT).decode("utf-8", "replace").strip() if resp.status >= 400 else ""
+        if resp.status == 404 and sha256 is not None:
+            raise BlobNotFound(sha256, url)
+        if resp.status in RETRY_STATUSES:
+            raise _Transient(f"HTTP {resp.status} {resp.reason}" + (f": {text}" if text else ""))
+        raise BlobRefused(url, resp.status, text or resp.reason)
+
+    def _path(self, sha256: str) -> str:
+        return self._prefix + BLOBS_PREFIX + sha256
+
+    def _connection(self) -> http.client.HTTPConnection:
+        kind = http.client.HTTPSConnection if self._parts.scheme == "https" else http.client.HTTPConnection
+        return kind(self._parts.hostname, self._parts.port, timeout=self.timeout, blocksize=CHUNK)
+
+
+def _open_source(path: Path) -> BinaryIO:
+    try:
+        return open(path, "rb")
+    except OSError as e:
+        raise BlobFileError(f"cannot read {path}: {e.strerror or e}") from None
+
+
+class _SizedBody(io.RawIOBase):
+    """A file sent as exactly the ``size`` bytes that were hashed: a file that shrank in between is
+    a clear error at once, not an upload that hangs until the server gives up waiting."""
+
+    def __init__(self, f: BinaryIO, size: int, path: Path) -> None:
+        self._f = f
+        self._remaining = size
+        self._path = path
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        want = self._remaining if n is None or n < 0 else min(n, self._remaining)
+        data = self._f.read(want)
+        if want and not data:
+            raise BlobFileError(f"{self._path} changed while it was being uploaded (it got shorter)",
+                                hint="upload it again once nothing writes to it")
+        self._remaining -= len(data)
+        return data
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
+def _int_header(resp: http.client.HTTPResponse, name: str) -> int | None:
+    value = resp.getheader(name)
+    return int(value) if value is not None and value.strip().isdigit() else None
+
+
+def _describe(error: Exception | None, timeout: float) -> str:
+    """A short cause for the error message: what a user can act on."""
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, TimeoutError):
+        return f"no answer within {timeout:g}s"
+    if isinstance(error, ConnectionResetError):
+        return "connection reset"
+    if isinstance(error, http.client.RemoteDisconnected):
+        return "the server closed the connection without answering"
+    if isinstance(error, (_Transient, _Corrupt)):
+        return str(error)
+    return f"{type(error).__name__}: {error}"

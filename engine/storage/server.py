@@ -1,0 +1,320 @@
+"""The blob server: a LocalStore served over HTTP (``idlegrid blobs serve``; the devnet starts one too).
+
+The API (documented in the README) is four routes: ``GET``/``HEAD``/``PUT /blobs/<sha256>`` and
+``GET /health``. The server trusts no client: a path must be exactly 64 lowercase hex digits, an
+upload must hash to its address (400 otherwise) and fit ``max_size`` (413), and every upload is
+spooled to a temp file and renamed, so concurrent PUTs of one blob are safe and a reader never
+sees half a blob. Bodies are streamed both ways (``sendfile`` out, 1 MiB chunks in). Each
+request is one line on the ``engine.storage.server`` logger, never on stderr.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import socket
+import sys
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import urlsplit
+
+from engine.storage.address import CHUNK, is_sha256
+from engine.storage.errors import BlobFileError, StorageError, StorageRootError
+from engine.storage.local import LocalStore
+from engine.storage.spool import FileSpool, remove_stale_partials
+
+DEFAULT_PORT = 8547
+DEFAULT_MAX_SIZE = 512 << 20
+MAX_SIZE_HEADER = "X-Max-Size"  # on every blob response: lets a client refuse a too-large upload before sending it
+SERVICE = "idlegrid-blobs"
+BLOBS_PREFIX = "/blobs/"
+DRAIN_LIMIT = 1 << 20  # a refused upload up to this size is read and dropped, so its client sees the 413
+IDLE_TIMEOUT_S = 60.0  # a silent or stalled client frees its thread after this long
+
+log = logging.getLogger(__name__)
+
+
+class BlobServer:
+    """Serve the blobs under ``root`` on ``host:port`` (port 0: any free port) from a background thread."""
+
+    def __init__(self, root: Path | str, *, host: str = "127.0.0.1", port: int = 0,
+                 max_size: int = DEFAULT_MAX_SIZE) -> None:
+        if not 0 <= port < 65536:
+            raise StorageError(f"port {port} is not a TCP port (0-65535)")
+        if max_size <= 0:
+            raise StorageError(f"max_size {max_size} must be a positive number of bytes")
+        self.store = LocalStore(root)
+        _check_writable(self.store.root)
+        self.host = host
+        self.max_size = max_size
+        self._port = port
+        self._httpd: _HttpServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def root(self) -> Path:
+        return self.store.root
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1] if self._httpd else self._port
+
+    @property
+    def url(self) -> str:
+        """Base URL for clients (``HttpStore(server.url)``); the real port once started."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> "BlobServer":
+        if self._httpd is not None:
+            return self
+        remove_stale_partials(self.store.root)
+        self._httpd = _listen(self.host, self._port, self.store, self.max_size)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="idlegrid-blob-server", daemon=True)
+        self._thread.start()
+        log.info("serving %s at %s (max blob size %d bytes)", self.store.root, self.url, self.max_size)
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is None:
+            return
+        self._port = self.port
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread is not None:
+            self._thread.join()
+        self._httpd = self._thread = None
+        log.info("stopped serving %s", self.store.root)
+
+    def __enter__(self) -> "BlobServer":
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True  # an open keep-alive connection never blocks shutdown
+
+    def __init__(self, address: tuple[str, int], store: LocalStore, max_size: int) -> None:
+        self.store = store
+        self.max_size = max_size
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
+        """A request that died (the client vanished mid-answer): a log line, not a traceback on stderr."""
+        log.warning("request from %s failed: %r", client_address[0], sys.exc_info()[1])
+
+
+def _listen(host: str, port: int, store: LocalStore, max_size: int) -> _HttpServer:
+    try:
+        return _HttpServer((host, port), store, max_size)
+    except OSError as e:
+        if e.errno == errno.EADDRINUSE:
+            raise StorageError(f"port {port} on {host} is already in use",
+                               hint=f"stop what listens there, or pick another port (`--port {port + 1}`)") from None
+        raise StorageError(f"cannot listen on {host}:{port}: {e.strerror or e}",
+                           hint="check --host (an address of this machine) and --port") from None
+
+
+def _check_writable(root: Path) -> None:
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise StorageRootError(f"blob store folder {root} is not writable",
+                               hint="pick another folder with --root, or fix its permissions")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = SERVICE + "/1"
+    timeout = IDLE_TIMEOUT_S
+    server: _HttpServer
+
+    def version_string(self) -> str:
+        return self.server_version  # the Server header names no Python version
+
+    # -- one log line per request ------------------------------------------------------------
+
+    def handle_one_request(self) -> None:
+        self._status: int | None = None
+        self._bytes = 0
+        started = time.monotonic()
+        super().handle_one_request()
+        if self._status is not None:
+            path = getattr(self, "path", "")[:200]  # unset when the request line was garbage
+            log.info('%s "%s %s" %d %d bytes %.1f ms', self.client_address[0], self.command or "-",
+                     path, self._status, self._bytes, (time.monotonic() - started) * 1000)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        self._status = int(code) if isinstance(code, int) else None
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("%s " + format, self.client_address[0], *args)
+
+    # -- routes ------------------------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        self._send_blob()
+
+    def do_HEAD(self) -> None:
+        self._send_blob()
+
+    def do_PUT(self) -> None:
+        sha = self._blob_address()
+        if sha is None:
+            return
+        length = self._content_length()
+        if length is None:
+            return
+        if length > self.server.max_size:
+            self._refuse_too_large(length)
+            return
+        self._receive(sha, length)
+
+    def handle_expect_100(self) -> bool:
+        """``Expect: 100-continue`` (curl does this for large uploads): refuse a too-large body before it is sent."""
+        length = self.headers.get("Content-Length", "")
+        if self.command == "PUT" and length.isdigit() and int(length) > self.server.max_size:
+            self.close_connection = True
+            self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _too_large_text(int(length), self.server.max_size))
+            return False
+        return super().handle_expect_100()
+
+    # -- GET / HEAD --------------------------------------------------------------------------
+
+    def _send_blob(self) -> None:
+        if urlsplit(self.path).path == "/health":
+            body = {"service": SERVICE, "status": "ok", "max_size": self.server.max_size}
+            self._reply(HTTPStatus.OK, json.dumps(body) + "\n", content_type="application/json")
+            return
+        sha = self._blob_address()
+        if sha is None:
+            return
+        try:
+            f = open(self.server.store.path(sha), "rb")
+        except FileNotFoundError:
+            self._reply(HTTPStatus.NOT_FOUND, f"blob {sha} not found\n")
+            return
+        with f:
+            size = os.fstat(f.fileno()).st_size
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(size))
+            self.send_header("ETag", f'"{sha}"')
+            self.send_header("Cache-Control", "public, max-age=31536000, immutable")
+            self.send_header(MAX_SIZE_HEADER, str(self.server.max_size))
+            self.end_headers()
+            if self.command == "GET":
+                try:
+                    self._bytes = self.connection.sendfile(f)
+                except OSError as e:
+                    self.close_connection = True
+                    log.warning("sending blob %s to %s stopped: %s", sha, self.client_address[0], e)
+
+    # -- PUT ---------------------------------------------------------------------------------
+
+    def _receive(self, sha: str, length: int) -> None:
+        store = self.server.store
+        existed = store.has(sha)
+        try:
+            with FileSpool(store.root, where=f"PUT {BLOBS_PREFIX}{sha}") as spool:
+                if not self._read_body(spool, length):
+                    return
+                got = spool.sha256
+                if got == sha:
+                    spool.commit(store.path(sha))
+        except BlobFileError as e:
+            log.error("cannot store blob %s: %s", sha, e.message)
+            self.close_connection = True
+            self._reply(HTTPStatus.INSUFFICIENT_STORAGE, f"the server cannot store the blob: {e.message}\n")
+            return
+        if got != sha:  # answered only once the temp file is gone
+            self._reply(HTTPStatus.BAD_REQUEST, f"the body hashes to {got}, not {sha}\n")
+        else:
+            status = HTTPStatus.OK if existed else HTTPStatus.CREATED
+            self._reply(status, f"{sha}\n", headers={"Location": BLOBS_PREFIX + sha})
+
+    def _read_body(self, spool: FileSpool, length: int) -> bool:
+        remaining = length
+        try:
+            while remaining:
+                chunk = self.rfile.read(min(CHUNK, remaining))
+                if not chunk:
+                    break
+                spool.write(chunk)
+                remaining -= len(chunk)
+        except OSError as e:
+            log.warning("upload from %s failed: %s", self.client_address[0], e)
+        self._bytes = length - remaining
+        if remaining:
+            self.close_connection = True
+            log.warning('%s "%s %s" upload stopped after %d of %d bytes', self.client_address[0],
+                        self.command, self.path, length - remaining, length)
+            return False
+        return True
+
+    def _refuse_too_large(self, length: int) -> None:
+        self.close_connection = True
+        if length <= DRAIN_LIMIT:
+            try:
+                self.rfile.read(length)  # so the client reads our answer instead of a reset connection
+            except OSError:
+                pass  # the client gave up first: nobody is left to answer
+        self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _too_large_text(length, self.server.max_size))
+
+    def _content_length(self) -> int | None:
+        raw = self.headers.get("Content-Length")
+        if raw is None:
+            self.close_connection = True
+            self._reply(HTTPStatus.LENGTH_REQUIRED,
+                        "send Content-Length with the upload (chunked uploads are not supported)\n")
+            return None
+        if not raw.strip().isdigit():
+            self.close_connection = True
+            self._reply(HTTPStatus.BAD_REQUEST, f"Content-Length {raw!r} is not a number of bytes\n")
+            return None
+        return int(raw)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _blob_address(self) -> str | None:
+        """The sha256 the path names, or None once an error was answered."""
+        path = urlsplit(self.path).path
+        if not path.startswith(BLOBS_PREFIX):
+            self._reply(HTTPStatus.NOT_FOUND, f"no route {path[:100]!r}: use /blobs/<sha256> or /health\n")
+            return None
+        name = path[len(BLOBS_PREFIX):]
+        if not is_sha256(name):
+            self._reply(HTTPStatus.BAD_REQUEST,
+                        f"{name[:100]!r} is not a blob address (64 lowercase hex digits of the sha256)\n")
+            return None
+        return name
+
+    def _reply(self, status: HTTPStatus, text: str, *, content_type: str = "text/plain; charset=utf-8",
+               headers: dict[str, str] | None = None) -> None:
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header(MAX_SIZE_HEADER, str(self.server.max_size))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+            self._bytes = self._bytes or len(data)
+
+
+def _too_large_text(length: int, limit: int) -> str:
+    return f"a blob of {length:,} bytes is above this server's limit of {limit:,} bytes\n"

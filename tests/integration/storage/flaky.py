@@ -1,0 +1,77 @@
+"""A real HTTP server that misbehaves on cue, to prove the client's retries.
+
+Each GET takes the next behaviour from a script: ``"503"`` answers Service Unavailable,
+``"truncate"`` sends half the body and closes, ``"reset"`` aborts the connection (RST) without
+answering, ``"wrong"`` sends other bytes, ``"ok"`` sends the blob. When the script runs out it
+keeps answering ``"ok"``.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+
+
+class FlakyServer:
+    def __init__(self, blob: bytes, script: list[str]) -> None:
+        self.blob = blob
+        self.script = list(script)
+        self.requests = 0
+        self._lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                with outer._lock:
+                    outer.requests += 1
+                    behaviour = outer.script.pop(0) if outer.script else "ok"
+                getattr(self, "_" + behaviour)()
+
+            def _503(self) -> None:
+                self._send(503, b"overloaded, come back later")
+
+            def _ok(self) -> None:
+                self._send(200, outer.blob)
+
+            def _wrong(self) -> None:
+                self._send(200, b"x" * len(outer.blob))
+
+            def _truncate(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(outer.blob)))
+                self.end_headers()
+                self.wfile.write(outer.blob[: len(outer.blob) // 2])
+                self.close_connection = True
+
+            def _reset(self) -> None:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+
+            def _send(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+
+    def __enter__(self) -> "FlakyServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()

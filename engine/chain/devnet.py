@@ -73,6 +73,7 @@ class Deployment:
     deployer: str
     source_sha256: str = "?"
     constructor: dict[str, Any] = field(default_factory=dict)
+    blob_url: str | None = None   # the devnet's blob server, while `idlegrid devnet` runs one
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,13 +185,30 @@ def start_devnet(
     return Devnet(anvil, w3, deployment, deployed_now, funded)
 
 
-def network_settings() -> NetworkSettings:
-    """The ``[network]`` settings; with no market configured, the local devnet's deployment."""
-    network = load_network()
-    deployment = Deployment.load(deployment_file()) if network.market_address is None else None
+def record_blob_url(url: str | None) -> Deployment:
+    """Note in ``deployment.json`` where the devnet's blob server listens (None: it stopped)."""
+    deployment = Deployment.load(deployment_file())
     if deployment is None:
-        return network
-    return network.model_copy(update={
-        "rpc_url": deployment.rpc_url, "market_address": deployment.market_address,
-        "chain_id": deployment.chain_id, "confirmations": 0,
-    })
+        raise DevnetError("the devnet has no deployment yet", hint="start it with `idlegrid devnet`")
+    updated = Deployment(**{**asdict(deployment), "blob_url": url})
+    updated.save(deployment_file())
+    return updated
+
+
+def network_settings(*, devnet: bool = False) -> NetworkSettings:
+    """The ``[network]`` settings; with no market configured (or ``devnet``), the local devnet's
+    deployment, its blob server included."""
+    network = load_network()
+    if devnet or network.market_address is None:
+        deployment = Deployment.load(deployment_file())
+        if deployment is None:
+            if devnet:
+                raise DevnetError(f"no local devnet has been started ({deployment_file()} is missing)",
+                                  hint="start one with `idlegrid devnet` in another terminal")
+            return network
+        return network.model_copy(update={
+            "rpc_url": deployment.rpc_url, "market_address": deployment.market_address,
+            "chain_id": deployment.chain_id, "confirmations": 0,
+            "blob_url": deployment.blob_url or network.blob_url,
+        })
+    return network

@@ -1,23 +1,37 @@
-"""``idlegrid devnet``: a local chain with TaskMarket deployed, for trying idlegrid offline."""
+"""``idlegrid devnet``: a local chain with TaskMarket deployed, for trying idlegrid offline.
+
+Besides anvil it runs the local blob server (its URL goes into ``deployment.json``, so
+``network_settings()`` finds it) and, unless ``--no-demo``, the demo requester and verifier
+of :mod:`engine.demo`. Everything stops in reverse order on Ctrl-C / SIGTERM.
+"""
 
 from __future__ import annotations
 
 import argparse
 import signal
-import sys
+import socket
 import time
-from typing import Any
+from collections.abc import Callable
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any
 
 from engine.chain.devnet import (
     DEV_MNEMONIC,
     FUND_ETH,
     Devnet,
     deployment_file,
+    devnet_dir,
     parse_addresses,
+    record_blob_url,
     start_devnet,
     state_file,
 )
 from engine.chain.errors import DevnetError
+
+from engine.storage import DEFAULT_PORT as DEFAULT_BLOB_PORT
+
+if TYPE_CHECKING:
+    from engine.storage import BlobServer
 
 
 def register(subparsers: Any) -> None:
@@ -34,30 +48,88 @@ def register(subparsers: Any) -> None:
     p.add_argument("--fund", action="append", default=[], metavar="ADDR",
                    help=f"give ADDR {FUND_ETH} ETH (repeatable); the wallet's address is always funded")
     p.add_argument("--reset", action="store_true", help="forget the saved chain and deployment, start empty")
+    p.add_argument("--blob-port", type=int, default=DEFAULT_BLOB_PORT,
+                   help=f"port of the local blob server (default {DEFAULT_BLOB_PORT})")
+    p.add_argument("--no-demo", action="store_true",
+                   help="do not run the demo requester and verifier (no tasks are posted)")
+    p.add_argument("--demo-interval", type=float, default=20.0, help=argparse.SUPPRESS)  # tests: faster pace
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if not 0 < args.port < 65536:
-        raise DevnetError(f"--port {args.port} is not a TCP port (1-65535)")
+    for port, option in ((args.port, "--port"), (args.blob_port, "--blob-port")):
+        if not 0 < port < 65536:
+            raise DevnetError(f"{option} {port} is not a TCP port (1-65535)")
+    if args.blob_port == args.port:
+        raise DevnetError(f"--blob-port {args.blob_port} is the RPC port too", hint="give the blob server another port")
+    if args.demo_interval <= 0:
+        raise DevnetError("--demo-interval must be positive")
     fund = parse_addresses(args.fund)
     for signum in (signal.SIGINT, signal.SIGTERM):  # a background job starts with SIGINT ignored
         signal.signal(signum, _interrupt)
-    devnet = start_devnet(port=args.port, host=args.host, block_time=args.block_time,
-                          fund_addresses=fund, reset=args.reset)
-    try:
-        _report(devnet)
-        # The local blob server and the demo requester/verifier (a later issue) start here,
-        # once the market is deployed and funded, and stop before anvil does.
-        while devnet.anvil.running():
-            time.sleep(0.2)
-        raise DevnetError(f"anvil stopped unexpectedly; see {devnet.anvil.log_path}")
-    except KeyboardInterrupt:
-        devnet.stop()
-        print(f"devnet: stopped; chain state saved in {state_file()}", flush=True)
-        return 0
-    finally:
-        devnet.stop()
+    with ExitStack() as stack:  # stops in reverse order: demo, blob server, anvil
+        devnet = start_devnet(port=args.port, host=args.host, block_time=args.block_time,
+                              fund_addresses=fund, reset=args.reset)
+        stack.callback(devnet.stop)
+        try:
+            _report(devnet)
+            server = _start_blob_server(args.host, args.blob_port)
+            stack.callback(_stop_blob_server, server)
+            check_demo = _start_demo(devnet, server.url, args, stack) if not args.no_demo else (lambda: None)
+            say(f"ready at {devnet.deployment.rpc_url}; press Ctrl-C to stop (the state is saved)")
+            while devnet.anvil.running():
+                check_demo()
+                time.sleep(0.2)
+            raise DevnetError(f"anvil stopped unexpectedly; see {devnet.anvil.log_path}")
+        except KeyboardInterrupt:
+            for signum in (signal.SIGINT, signal.SIGTERM):  # a second Ctrl-C must not cut the clean-up short
+                signal.signal(signum, signal.SIG_IGN)
+            stack.close()
+            say(f"stopped; chain state saved in {state_file()}")
+            return 0
+    return 0
+
+
+def say(line: str) -> None:
+    print(f"devnet: {line}", flush=True)
+
+
+def _check_blob_port(host: str, port: int) -> None:
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise DevnetError(f"port {port} on {host} (the blob server) is already in use",
+                              hint=f"stop what listens there, or pick another port (`idlegrid devnet --blob-port {port + 1}`)") from None
+
+
+def _start_blob_server(host: str, port: int) -> BlobServer:
+    from engine.storage import BlobServer
+
+    _check_blob_port(host, port)
+    root = devnet_dir() / "blobs"
+    server = BlobServer(root, host=host, port=port).start()
+    record_blob_url(server.url)
+    say(f"blob server {server.url}, blobs in {root}")
+    return server
+
+
+def _stop_blob_server(server: BlobServer) -> None:
+    server.stop()
+    record_blob_url(None)
+
+
+def _start_demo(devnet: Devnet, blob_url: str, args: argparse.Namespace, stack: ExitStack) -> Callable[[], None]:
+    from engine.chain.market import TaskMarket
+    from engine.demo import DemoActors, DemoConfig
+    from engine.storage import open_store
+
+    market = TaskMarket(devnet.w3, devnet.deployment.market_address)
+    actors = DemoActors(market, open_store(blob_url), config=DemoConfig(interval_s=args.demo_interval),
+                        say=lambda line: say(line)).start()
+    stack.callback(actors.stop)
+    return actors.check
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -74,8 +146,6 @@ def _report(devnet: Devnet) -> None:
         f"deployment file {deployment_file()}",
         *(f"funded {a} ({b / 10**18:g} ETH)" for a, b in devnet.funded.items()),
         f'dev accounts: mnemonic "{DEV_MNEMONIC}"',
-        f"ready at {d.rpc_url}; press Ctrl-C to stop (the state is saved)",
     ]
     for line in lines:
-        print(f"devnet: {line}", flush=True)
-    sys.stdout.flush()
+        say(line)

@@ -1,0 +1,195 @@
+"""Protocol overhead: what claiming, uploading and committing add to a task's training time.
+
+On a private devnet (anvil on a free port, TaskMarket deployed, a blob server, all in a temp
+``IDLEGRID_HOME``) a requester posts the digits task and the real worker
+(``engine.worker.Worker``, CPU, idle policy off) claims, trains it in its runner subprocess,
+uploads the checkpoints and the result manifest, and commits the Merkle root. Two timings
+per round:
+
+* **claim_to_commit** -- from the block that holds the worker's ``claimTask`` to the block
+  that holds its ``submitResult``, seen by a watcher polling the task's status every 10 ms:
+  everything the worker does for the task (spec download and checks, runner start, training,
+  checkpoint uploads, manifest, the commit transaction).
+* **train** -- the same spec trained by ``engine.training.trainer.Trainer`` in this process
+  into a temp folder: the pure training time, checkpoints and hashing included, as
+  ``bench.overhead`` measures the engine side.
+
+Each round posts the spec with a fresh seed (the pure run uses the same seed). Rounds
+alternate (train, protocol) after one untimed warm-up of each; the figures are medians.
+Headline (last line): ``protocol_overhead_ratio`` = median claim_to_commit / median train.
+Goal <= 1.10.
+
+    python -m bench.protocol [--spec PATH] [--rounds N] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_SPEC = REPO / "resources" / "tasks" / "digits-mlp.json"
+SETTINGS = """\
+[gpu]
+backend = "cpu"
+allow_cpu = true
+
+[policy]
+run_when = "always"
+"""
+WATCH_INTERVAL_S = 0.01
+TASK_TIMEOUT_S = 600.0
+
+
+@dataclass
+class Watch:
+    """When the watcher first saw the task claimed and submitted (monotonic seconds)."""
+
+    claimed: float | None = None
+    submitted: float | None = None
+
+
+def spec_variant(raw: dict[str, Any], seed: int, folder: Path, quick: bool) -> Path:
+    spec = dict(raw, seed=seed)
+    if quick:
+        spec["steps"] = min(spec["steps"], 100)
+        spec["checkpoint_every"] = min(spec["checkpoint_every"], 25)
+        if "warmup_steps" in spec.get("schedule", {}):
+            spec["schedule"] = dict(spec["schedule"], warmup_steps=min(spec["schedule"]["warmup_steps"], 20))
+    path = folder / f"spec-{seed}.json"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    return path
+
+
+def train_in_process(spec_path: Path) -> float:
+    """Pure training: the Trainer on this spec into a temp folder, timed."""
+    from engine.tasks.load import load_spec
+    from engine.training.trainer import Trainer
+
+    checked = load_spec(spec_path)
+    out = Path(tempfile.mkdtemp(prefix="idlegrid-bench-"))
+    try:
+        t0 = time.perf_counter()
+        Trainer(checked, out / "job").run()
+        return time.perf_counter() - t0
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+class Devnet:
+    """anvil + TaskMarket + blob server + a requester and a running worker, all private."""
+
+    def __init__(self, home: Path) -> None:
+        from eth_account import Account
+
+        from engine.chain.anvil import Anvil, AnvilConfig, free_port
+        from engine.chain.devnet import DEV_KEYS, deploy_market
+        from engine.chain.market import TaskMarket
+        from engine.chain.rpc import connect
+        from engine.history import History
+        from engine.requester import Requester
+        from engine.storage import BlobServer, HttpStore
+
+        self.anvil = Anvil(AnvilConfig(port=free_port(), log_file=home / "anvil.log")).start()
+        w3 = connect(self.anvil.url)
+        address = deploy_market(w3, Account.from_key(DEV_KEYS[0]), rpc_url=self.anvil.url).market_address
+        self.server = BlobServer(home / "served-blobs").start()
+        self.history = History.open(home / "history.sqlite3")
+        self.reader = TaskMarket(w3, address)
+        self.requester = Requester(TaskMarket(w3, address, Account.from_key(DEV_KEYS[1])),
+                                   HttpStore(self.server.url), self.history)
+        self.worker_market = TaskMarket(w3, address, Account.from_key(DEV_KEYS[2]))
+        self.home = home
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start_worker(self) -> None:
+        from engine.storage import HttpStore
+        from engine.worker import Worker
+        from engine.workerconfig import WorkerConfig
+
+        config = WorkerConfig(ignore_idle=True, device="cpu", poll_s=0.1, jobs_dir=self.home / "jobs",
+                              blob_cache_dir=self.home / "worker-blobs")
+        worker = Worker(self.worker_market, HttpStore(self.server.url), self.history, config=config)
+        self._thread = threading.Thread(target=worker.run, args=(self._stop,), name="bench-worker", daemon=True)
+        self._thread.start()
+
+    def protocol_round(self, spec_path: Path) -> float:
+        """Post ``spec_path``; the worker's claim -> commit time, as seen on chain."""
+        task_id = self.requester.post(spec_path, reward=10**16)
+        watch = Watch()
+        deadline = time.monotonic() + TASK_TIMEOUT_S
+        while watch.submitted is None:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"the worker did not commit task {task_id} within {TASK_TIMEOUT_S:.0f} s")
+            status = self.reader.get_task(task_id).status.name
+            now = time.monotonic()
+            if status != "OPEN" and watch.claimed is None:
+                watch.claimed = now
+            if status not in ("OPEN", "CLAIMED"):
+                watch.submitted = now
+            time.sleep(WATCH_INTERVAL_S)
+        return watch.submitted - watch.claimed
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+        self.server.stop()
+        self.history.close()
+        self.anvil.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.protocol", description=__doc__.split("\n")[0])
+    ap.add_argument("--spec", type=Path, default=DEFAULT_SPEC, help="task spec (default: digits-mlp)")
+    ap.add_argument("--rounds", type=int, default=None, help="timed rounds per side (default 3; 1 with --quick)")
+    ap.add_argument("--quick", action="store_true", help="short run for smoke tests (100 steps, 1 round)")
+    args = ap.parse_args(argv)
+    rounds = args.rounds if args.rounds is not None else (1 if args.quick else 3)
+    raw = json.loads(args.spec.read_text(encoding="utf-8"))
+
+    home = Path(tempfile.mkdtemp(prefix="idlegrid-bench-protocol-"))
+    os.environ["IDLEGRID_HOME"] = str(home)  # settings, jobs and caches stay in the temp folder
+    (home / "config").mkdir(parents=True)
+    (home / "config" / "settings.toml").write_text(SETTINGS, encoding="utf-8")
+    devnet = Devnet(home)
+    try:
+        devnet.start_worker()
+        seeds = iter(range(raw.get("seed", 0) + 1, raw.get("seed", 0) + 1000))
+        warm = spec_variant(raw, next(seeds), home, args.quick)
+        train_in_process(warm)  # warm-up: imports, allocator, dataset caches
+        devnet.protocol_round(warm)
+        trains, protocols = [], []
+        for _ in range(rounds):
+            spec_path = spec_variant(raw, next(seeds), home, args.quick)
+            trains.append(train_in_process(spec_path))
+            protocols.append(devnet.protocol_round(spec_path))
+    finally:
+        devnet.close()
+        shutil.rmtree(home, ignore_errors=True)
+
+    t, p = statistics.median(trains), statistics.median(protocols)
+    steps = min(raw["steps"], 100) if args.quick else raw["steps"]
+    print(f"spec: {raw['name']}")
+    print(f"steps: {steps}")
+    print(f"rounds: {rounds}")
+    print(f"train_s: {t:.4f}")
+    print(f"claim_to_commit_s: {p:.4f}")
+    print(f"protocol_s: {p - t:.4f}")
+    print(f"round_ratios: {' '.join(f'{y / x:.3f}' for x, y in zip(trains, protocols))}")
+    print(f"protocol_overhead_ratio: {p / t:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,553 @@
+"""The requester: post a training task with its reward escrowed, follow it, fetch its result.
+
+A task goes on chain as ``specHash`` = sha256 of the spec's canonical JSON, which is also the
+spec's blob address (see :mod:`engine.results`), so posting is: validate the spec, upload it
+(and the dataset blob it names), then ``postTask`` with the reward as the value. The result
+is only trusted after two checks that need nobody's good faith: the manifest's leaf hashes
+must rebuild the Merkle root the worker committed on chain, and the downloaded final
+checkpoint must hash to the manifest's last leaf.
+
+Torch-free: this runs inside the GUI process too (the checkpoint is hashed with numpy).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from web3.types import TxReceipt
+
+from engine.chain.errors import ContractRevert
+from engine.chain.market import (
+    ContractCall,
+    ResultSubmitted,
+    Task,
+    TaskMarket,
+    TaskPosted,
+    TaskStatus,
+)
+from engine.chain.rpc import translated
+from engine.commit.merkle import MerkleTree
+from engine.errors import UsageError
+from engine.events import EngineEvent, Kind, Listener, ignore
+from engine.results import ResultManifest, blob_uri, parse_blob_uri
+from engine.tasks import spec as s
+from engine.tasks.load import canonical_json, load_spec
+from engine.txjournal import TxJournal, gas_paid
+
+if TYPE_CHECKING:
+    from engine.history import History
+    from engine.storage import BlobStore, LocalStore
+
+ETHER = 10**18
+ZERO_ADDRESS = "0x" + "0" * 40
+MAX_AMOUNT = 2**96 - 1              # the contract packs amounts into 96 bits
+MAX_TIMEOUT = 2**32 - 1             # ...and timeouts into 32
+MANIFEST_MAX_BYTES = 4 * 1024 * 1024
+DEFAULT_CLAIM_TIMEOUT = 24 * 3600   # how long the task waits for a worker
+DEFAULT_WINDOW = 3600               # challenge window after the result
+MIN_TRAIN_TIMEOUT = 1800
+STAKE_DIVISOR = 10                  # default worker stake: a tenth of the reward
+ROLE = "requester"
+LOG_RANGE = 2_000
+
+
+class RequesterError(UsageError):
+    """A requester command cannot do what was asked (exit code 2: the input is wrong)."""
+
+
+class AmountError(RequesterError):
+    """An ETH amount on the command line is not a usable number."""
+
+
+class UnknownTask(RequesterError):
+    def __init__(self, task_id: int, count: int) -> None:
+        self.task_id = task_id
+        known = f"tasks run from 1 to {count}" if count else "no task has been posted on this market yet"
+        super().__init__(f"task {task_id} does not exist on this market ({known})",
+                         hint="`idlegrid requester status` lists your tasks")
+
+
+class NotYourTask(RequesterError):
+    def __init__(self, task_id: int, requester: str, you: str) -> None:
+        super().__init__(f"task {task_id} was posted by {requester}, not by your wallet {you}",
+                         hint="only the requester who posted a task can cancel it")
+
+
+class NoResultYet(RequesterError):
+    def __init__(self, task_id: int, status: TaskStatus) -> None:
+        why = {
+            TaskStatus.OPEN: "no worker has claimed it yet",
+            TaskStatus.CLAIMED: "a worker is training it and has not committed a result yet",
+            TaskStatus.CANCELLED: "it was cancelled",
+        }.get(status, status.name.lower())
+        super().__init__(f"task {task_id} has no result: {why}",
+                         hint=f"`idlegrid requester status {task_id}` shows where it stands")
+
+
+class NotCancellable(RequesterError):
+    def __init__(self, task_id: int, task: Task, now: int) -> None:
+        status = task.status.name.lower()
+        if task.status == TaskStatus.CLAIMED:
+            message = f"task {task_id} is claimed by {task.worker} and cannot be cancelled"
+            hint = (f"the claim runs until {_utc(task.deadline)} ({max(task.deadline - now, 0)} s from now); "
+                    "if no result arrives by then, `cancel` again: the claim expires and the task is cancelled")
+        else:
+            message = f"task {task_id} is {status}; only an open task can be cancelled"
+            hint = f"`idlegrid requester status {task_id}` shows where it stands"
+        super().__init__(message, hint=hint)
+
+
+class DatasetMissing(RequesterError):
+    """The spec names a dataset blob that is neither given nor in the local store."""
+
+
+class DatasetMismatch(RequesterError):
+    """The dataset file given does not match the sha256 / size the spec names."""
+
+
+class ResultInvalid(RequesterError):
+    """A worker's published result does not check out against the chain (their fault, not yours)."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class DisputeView:
+    challenger: str
+    segment: int
+    bond: int
+    commit_deadline: int
+    reveal_deadline: int
+    honest_votes: int
+    cheat_votes: int
+    jury: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """One task as the requester sees it: the chain's facts plus what history knows."""
+
+    task_id: int
+    name: str | None
+    spec_sha256: str | None
+    state: str                     # open, claimed, submitted, challenged, accepted, finalized, cancelled
+    requester: str
+    reward: int
+    stake: int
+    worker: str | None
+    deadline: int                  # claim-by (open), submit-by (claimed), window end (submitted on)
+    merkle_root: str | None
+    num_leaves: int
+    claim_timeout: int
+    train_timeout: int
+    challenge_window: int
+    dispute: DisputeView | None
+
+    @property
+    def window_end(self) -> int | None:
+        return self.deadline if self.state in ("submitted", "challenged") else None
+
+    def to_json(self) -> dict[str, Any]:
+        body = {k: v for k, v in self.__dict__.items() if k != "dispute"}
+        body["dispute"] = None if self.dispute is None else dict(self.dispute.__dict__)
+        body["window_end"] = self.window_end
+        return body
+
+
+def parse_eth(text: str, what: str, *, minimum_wei: int = 1) -> int:
+    """Wei from a decimal ETH string (``"0.05"``); exact, no float rounding."""
+    try:
+        value = Decimal(str(text).strip())
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite():
+        raise AmountError(f"{what} {text!r} is not a number", hint=f"give {what} in ETH, e.g. 0.05")
+    wei = value * ETHER
+    if wei != wei.to_integral_value():
+        raise AmountError(f"{what} {text} ETH has more than 18 decimals (1 wei = 0.000000000000000001 ETH)",
+                          hint="round it to at most 18 decimals")
+    if wei < minimum_wei:
+        raise AmountError(f"{what} {text} ETH is too small: it must be at least {format_eth(minimum_wei)} ETH",
+                          hint=f"give a positive amount in ETH, e.g. 0.05")
+    if wei > MAX_AMOUNT:
+        raise AmountError(f"{what} {text} ETH is too large: the market holds at most {format_eth(MAX_AMOUNT)} ETH per amount")
+    return int(wei)
+
+
+def format_eth(wei: int) -> str:
+    """``1500000000000000000`` -> ``"1.5"``: exact, trailing zeros dropped."""
+    text = f"{Decimal(wei) / ETHER:.18f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def check_timeout(value: int, what: str) -> int:
+    if not 0 < value <= MAX_TIMEOUT:
+        raise RequesterError(f"{what} {value} s is out of range: it must be 1 to {MAX_TIMEOUT} seconds")
+    return value
+
+
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+def _utc(ts: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+
+
+def _tx_hash(receipt: TxReceipt) -> str:
+    return "0x" + bytes(receipt["transactionHash"]).hex()
+
+
+def _root_hex(root: bytes) -> str | None:
+    return None if root == bytes(32) else "0x" + root.hex()
+
+
+class Requester:
+    """Posts tasks for the market's signer and follows them; records everything in history."""
+
+    def __init__(self, market: TaskMarket, store: BlobStore, history: History, *,
+                 listener: Listener = ignore, local: LocalStore | None = None) -> None:
+        self.market = market
+        self.store = store
+        self.history = history
+        self.listener = listener
+        self.local = local
+        self.chain_id = market.sender_or_fail().chain_id
+        self.address = market.sender_or_fail().address
+        self.journal = TxJournal(history, market, role=ROLE)
+
+    # ------------------------------------------------------------ post
+
+    def post(self, spec_path: Path, *, reward: int, stake: int | None = None, window: int | None = None,
+             claim_timeout: int | None = None, train_timeout: int | None = None,
+             data: Path | None = None) -> int:
+        """Validate, upload and post ``spec_path`` with ``reward`` wei escrowed; the task id."""
+        checked = load_spec(spec_path)
+        stake = max(reward // STAKE_DIVISOR, 1) if stake is None else stake
+        terms = {
+            "claim_timeout": check_timeout(_or(claim_timeout, DEFAULT_CLAIM_TIMEOUT), "--claim-timeout"),
+            "train_timeout": check_timeout(_or(train_timeout, default_train_timeout(checked.spec)), "--train-timeout"),
+            "challenge_window": check_timeout(_or(window, DEFAULT_WINDOW), "--window"),
+        }
+        for value, what in ((reward, "reward"), (stake, "stake")):
+            if not 0 < value <= MAX_AMOUNT:
+                raise AmountError(f"{what} {value} wei is out of range (1 to {MAX_AMOUNT} wei)")
+        self._upload_dataset(checked.spec.dataset, data)
+        spec_sha = self.store.put_bytes(canonical_json(checked.spec))
+        if spec_sha != checked.sha256:
+            raise RequesterError(f"the blob store filed the spec under {spec_sha}, not its sha256 {checked.sha256}")
+        call = self.market.post_task(bytes.fromhex(spec_sha), blob_uri(spec_sha), reward=reward,
+                                     worker_stake=stake, **terms)
+        self._check_funds(call, reward)
+        receipt = self._send(call, f"new-{uuid.uuid4().hex[:16]}", "post")
+        (posted,) = [e for e in self.market.events_in(receipt) if isinstance(e, TaskPosted)]
+        self._record_post(posted, receipt, checked.spec)
+        return posted.task_id
+
+    def _upload_dataset(self, dataset: Any, data: Path | None) -> None:
+        if not isinstance(dataset, s.BlobData):
+            if data is not None:
+                raise DatasetMismatch(f"--data {data} was given, but the spec's dataset is {dataset.kind!r}, not a blob",
+                                      hint="leave --data out for this spec")
+            return
+        if data is not None:
+            self._check_dataset_file(data, dataset)
+            self.store.put_file(data)
+            return
+        if self.local is not None and self.local.has(dataset.sha256):
+            path = self.local.path(dataset.sha256)
+            self._check_dataset_file(path, dataset)
+            self.store.put_file(path)
+            return
+        if self.store.has(dataset.sha256):
+            return
+        raise DatasetMissing(
+            f"the spec's dataset blob {dataset.sha256} ({dataset.size:,} bytes) is not in the local blob store",
+            hint="give its file with --data FILE (it is uploaded after its sha256 and size are checked)")
+
+    @staticmethod
+    def _check_dataset_file(path: Path, dataset: s.BlobData) -> None:
+        try:
+            size = path.stat().st_size
+            digest = hashlib.sha256()
+            with path.open("rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+        except OSError as e:
+            raise DatasetMissing(f"cannot read --data {path}: {e.strerror}",
+                                 hint="give the dataset's safetensors file") from None
+        if digest.hexdigest() != dataset.sha256:
+            raise DatasetMismatch(
+                f"--data {path} has sha256 {digest.hexdigest()}, but the spec's dataset.sha256 is {dataset.sha256}",
+                hint="give the file the spec was written for, or fix dataset.sha256 and dataset.size in the spec")
+        if size != dataset.size:
+            raise DatasetMismatch(f"--data {path} is {size:,} bytes, but the spec's dataset.size is {dataset.size:,}",
+                                  hint="fix dataset.size in the spec")
+
+    def _check_funds(self, call: ContractCall, reward: int) -> None:
+        with translated("eth_getBalance"):
+            balance = self.market.w3.eth.get_balance(self.address)
+        if balance < reward:
+            raise RequesterError(
+                f"your wallet {self.address} holds {format_eth(balance)} ETH, less than the reward of {format_eth(reward)} ETH",
+                hint="fund the wallet (on the devnet: `idlegrid devnet --fund ADDRESS`), or lower --reward")
+        call.simulate()
+
+    def _record_post(self, posted: TaskPosted, receipt: TxReceipt, spec: s.TaskSpec | None) -> None:
+        """The requester's job row, the post's gas and the escrowed reward in the ledger."""
+        self.history.upsert_job(
+            self.chain_id, self.market.address, posted.task_id, ROLE,
+            name=spec.name if spec else None, spec_sha256=posted.spec_hash.hex(), state="open",
+            steps=spec.steps if spec else None, reward=posted.reward, stake=posted.worker_stake,
+            created_at=time.time(),
+            detail={"requester": self.address, "posted_block": posted.block_number,
+                    "claim_deadline": posted.claim_deadline},
+        )
+        self._record_tx(posted.task_id, "post", receipt)
+        self.history.add_ledger(self.chain_id, self.market.address, posted.task_id, "escrow",
+                                posted.reward, tx_hash=_tx_hash(receipt))
+        name = spec.name if spec else "recovered"
+        self._emit(Kind.JOB, f"posted task {posted.task_id} ({name}) with {format_eth(posted.reward)} ETH",
+                   posted.task_id, state="open", tx_hash=_tx_hash(receipt))
+
+    # ------------------------------------------------------------ status
+
+    def status(self, task_id: int | None = None) -> list[TaskView]:
+        """One task in detail, or every task this wallet posted on this market (newest first)."""
+        if task_id is not None:
+            return [self._view(task_id)]
+        ids = sorted({job.task_id for job in self._my_jobs()}, reverse=True)
+        return [self._view(i) for i in ids]
+
+    def _my_jobs(self) -> list[Any]:
+        return [job for job in self.history.jobs(role=ROLE, limit=100_000)
+                if job.chain_id == self.chain_id and job.market.lower() == self.market.address.lower()
+                and (job.detail or {}).get("requester", "").lower() == self.address.lower()]
+
+    def task(self, task_id: int) -> Task:
+        """The on-chain task, or :class:`UnknownTask`."""
+        if not isinstance(task_id, int) or task_id < 1 or task_id > self.market.task_count():
+            raise UnknownTask(task_id, self.market.task_count())
+        try:
+            return self.market.get_task(task_id)
+        except ContractRevert as e:
+            if e.reason == "no task":
+                raise UnknownTask(task_id, self.market.task_count()) from None
+            raise
+
+    def _view(self, task_id: int) -> TaskView:
+        task = self.task(task_id)
+        job = self.history.job(self.chain_id, self.market.address, task_id, ROLE)
+        self._sync_job(task, job)
+        dispute = self.market.get_dispute(task_id) if task.dispute_id else None
+        return TaskView(
+            task_id=task_id, name=job.name if job else None,
+            spec_sha256=job.spec_sha256 if job else self._spec_sha(task_id),
+            state=task.status.name.lower(), requester=task.requester, reward=task.reward,
+            stake=task.worker_stake, worker=None if task.worker == ZERO_ADDRESS else task.worker,
+            deadline=task.deadline, merkle_root=_root_hex(task.merkle_root), num_leaves=task.num_leaves,
+            claim_timeout=task.claim_timeout, train_timeout=task.train_timeout,
+            challenge_window=task.challenge_window,
+            dispute=None if dispute is None else DisputeView(
+                dispute.challenger, dispute.segment, dispute.bond, dispute.commit_deadline,
+                dispute.reveal_deadline, dispute.honest_votes, dispute.cheat_votes, dispute.jury),
+        )
+
+    def _sync_job(self, task: Task, job: Any) -> None:
+        """Keep the history row's state in step with the chain (the app's history view reads it)."""
+        state = task.status.name.lower()
+        if job is None or job.state == state:
+            return
+        fields: dict[str, Any] = {"state": state, "merkle_root": _root_hex(task.merkle_root)}
+        if task.status in (TaskStatus.FINALIZED, TaskStatus.CANCELLED):
+            fields["finished_at"] = time.time()
+            fields["outcome"] = "completed" if task.status == TaskStatus.FINALIZED else "cancelled"
+        self.history.upsert_job(self.chain_id, self.market.address, task.task_id, ROLE, **fields)
+
+    def _spec_sha(self, task_id: int, from_block: int = 0) -> str | None:
+        posted = self._events(TaskPosted, task_id, from_block=from_block)
+        return posted[-1].spec_hash.hex() if posted else None
+
+    def _events(self, cls: type, task_id: int, *, from_block: int) -> list[Any]:
+        """The market's ``cls`` events of one task (its id is the first indexed topic)."""
+        topic0 = next(t for t, abi in self.market._events.items() if abi["name"] == cls.__name__)
+        with translated("eth_blockNumber"):
+            head = self.market.w3.eth.block_number
+        found = []
+        for start in range(from_block, head + 1, LOG_RANGE):
+            with translated("eth_getLogs"):
+                logs = self.market.w3.eth.get_logs({
+                    "address": self.market.address, "fromBlock": start, "toBlock": min(start + LOG_RANGE - 1, head),
+                    "topics": ["0x" + topic0.hex(), "0x" + task_id.to_bytes(32, "big").hex()],
+                })
+            found.extend(e for e in map(self.market.decode_log, logs) if isinstance(e, cls))
+        return found
+
+    # ------------------------------------------------------------ results
+
+    def results(self, task_id: int, out: Path) -> Path:
+        """Download and check the result; writes the final checkpoint and metrics.json into ``out``."""
+        task = self.task(task_id)
+        if task.status in (TaskStatus.OPEN, TaskStatus.CLAIMED, TaskStatus.CANCELLED):
+            raise NoResultYet(task_id, task.status)
+        job = self.history.job(self.chain_id, self.market.address, task_id, ROLE)
+        start = int((job.detail or {}).get("posted_block", 0)) if job else 0
+        manifest = self._manifest(task, start)
+        final = manifest.leaves[-1]
+        out.mkdir(parents=True, exist_ok=True)
+        ckpt = out / f"ckpt-{final.index:05d}.safetensors"
+        self.store.get_file(final.blob, ckpt, max_size=final.size)
+        got = checkpoint_leaf_hash(ckpt)
+        if got != final.leaf_hash:
+            ckpt.unlink(missing_ok=True)
+            raise ResultInvalid(f"task {task_id}: the final checkpoint hashes to leaf {got}, "
+                                f"but the manifest commits to {final.leaf_hash}",
+                                hint="the worker published a checkpoint that is not the one it committed to")
+        metrics = {
+            "task_id": task_id, "state": task.status.name.lower(), "spec_sha256": manifest.spec_sha256,
+            "merkle_root": manifest.merkle_root, "steps": manifest.steps, "final_loss": manifest.final_loss,
+            "metrics": manifest.metrics, "checkpoint": ckpt.name, "leaf_hash": final.leaf_hash,
+            "worker": task.worker,
+        }
+        _write_json(out / "metrics.json", metrics)
+        _write_json(out / "manifest.json", manifest.to_json())
+        self.history.upsert_job(self.chain_id, self.market.address, task_id, ROLE,
+                                loss=manifest.final_loss, metrics=dict(manifest.metrics),
+                                merkle_root=manifest.merkle_root)
+        return out
+
+    def _manifest(self, task: Task, from_block: int) -> ResultManifest:
+        task_id = task.task_id
+        root = "0x" + task.merkle_root.hex()
+        submitted = [e for e in self._events(ResultSubmitted, task_id, from_block=from_block)
+                     if e.merkle_root == task.merkle_root]
+        if not submitted:
+            raise ResultInvalid(f"task {task_id}: no ResultSubmitted event carries its on-chain root {root}")
+        manifest = ResultManifest.from_bytes(
+            self.store.get_bytes(parse_blob_uri(submitted[-1].result_uri), max_size=MANIFEST_MAX_BYTES))
+        problems = []
+        if manifest.task_id != task_id:
+            problems.append(f"it is for task {manifest.task_id}")
+        if manifest.merkle_root.lower() != root:
+            problems.append(f"it names root {manifest.merkle_root}, not the committed {root}")
+        if len(manifest.leaves) != task.num_leaves:
+            problems.append(f"it lists {len(manifest.leaves)} leaves, the chain {task.num_leaves}")
+        elif MerkleTree([bytes.fromhex(leaf.leaf_hash) for leaf in manifest.leaves]).root != task.merkle_root:
+            problems.append(f"its leaf hashes do not rebuild the committed root {root}")
+        posted_spec = self._spec_sha(task_id, from_block)
+        if posted_spec is not None and manifest.spec_sha256 != posted_spec:
+            problems.append(f"it is for spec {manifest.spec_sha256}, not the posted {posted_spec}")
+        if problems:
+            raise ResultInvalid(f"task {task_id}: the result manifest does not match the chain: {'; '.join(problems)}",
+                                hint="the worker's result cannot be trusted; a verifier can challenge it "
+                                "within the challenge window")
+        return manifest
+
+    # ------------------------------------------------------------ cancel / withdraw
+
+    def cancel(self, task_id: int) -> str:
+        """Cancel an open task (or one whose claim expired); the reward is credited back. The tx hash."""
+        task = self.task(task_id)
+        if task.requester.lower() != self.address.lower():
+            raise NotYourTask(task_id, task.requester, self.address)
+        now = self._now()
+        if task.status == TaskStatus.CLAIMED and now > task.deadline:
+            receipt = self._send(self.market.expire_claim(task_id), str(task_id), "expire", task_id)
+            self.history.add_ledger(self.chain_id, self.market.address, task_id, "stake_forfeited",
+                                    task.worker_stake, tx_hash=_tx_hash(receipt))
+            task = self.market.get_task(task_id)
+        if task.status != TaskStatus.OPEN:
+            raise NotCancellable(task_id, task, now)
+        receipt = self._send(self.market.cancel_task(task_id), str(task_id), "cancel", task_id)
+        tx = _tx_hash(receipt)
+        self.history.add_ledger(self.chain_id, self.market.address, task_id, "refund", task.reward, tx_hash=tx)
+        self.history.upsert_job(self.chain_id, self.market.address, task_id, ROLE, state="cancelled",
+                                outcome="cancelled", finished_at=time.time())
+        self._emit(Kind.JOB, f"cancelled task {task_id}; {format_eth(task.reward)} ETH credited back",
+                   task_id, state="cancelled", tx_hash=tx)
+        return tx
+
+    def credits(self) -> int:
+        return self.market.credits(self.address)
+
+    def withdraw(self) -> tuple[int, str]:
+        """Send every credit (refunds, forfeited stakes) to the wallet: (amount, tx hash)."""
+        amount = self.credits()
+        if amount == 0:
+            raise RequesterError("nothing to withdraw: your wallet has no credit on this market")
+        receipt = self._send(self.market.withdraw(), f"account-{self.address}", "withdraw")
+        tx = _tx_hash(receipt)
+        self.history.add_ledger(self.chain_id, self.market.address, None, "withdrawn", amount, tx_hash=tx)
+        self.history.add_ledger(self.chain_id, self.market.address, None, "gas", gas_paid(receipt), tx_hash=tx)
+        return amount, _tx_hash(receipt)
+
+    # ------------------------------------------------------------ sending
+
+    def _send(self, call: ContractCall, key: str, action: str, task_id: int | None = None) -> TxReceipt:
+        """Journal the signed transaction before it leaves, so a crash never sends it twice."""
+        receipt = self.journal.send(self.journal.key(key, action), action, call, task_id=task_id).receipt
+        if task_id is not None:
+            self._record_tx(task_id, action, receipt)
+        return receipt
+
+    def recover(self) -> list[int]:
+        """Finish the transactions a crash left in the journal; the ids of tasks they posted."""
+        posted = []
+        for entry in self.journal.open_entries():
+            done = self.journal.reconcile(entry)
+            if done is None:
+                continue
+            task_id = entry.payload.get("task_id")
+            if task_id is not None:
+                self._record_tx(task_id, entry.action, done.receipt)
+            for event in self.market.events_in(done.receipt):
+                if isinstance(event, TaskPosted) and self.history.job(
+                        self.chain_id, self.market.address, event.task_id, ROLE) is None:
+                    self._record_post(event, done.receipt, None)
+                    posted.append(event.task_id)
+        return posted
+
+    def _record_tx(self, task_id: int, action: str, receipt: TxReceipt) -> None:
+        """The tx on its job, and its gas in the ledger (history.record_tx does both, once)."""
+        self.history.record_tx(self.chain_id, self.market.address, task_id, ROLE, action, _tx_hash(receipt),
+                               gas_paid(receipt))
+
+    def _now(self) -> int:
+        with translated("eth_getBlock"):
+            return int(self.market.w3.eth.get_block("latest")["timestamp"])
+
+    def _emit(self, kind: Kind, message: str, task_id: int | None, **data: Any) -> None:
+        self.listener(EngineEvent(kind, message, task_id=task_id, data=data))
+
+
+def default_train_timeout(spec: s.TaskSpec) -> int:
+    """Room for a slow worker: four times the spec's own time limit, at least half an hour."""
+    return max(MIN_TRAIN_TIMEOUT, 4 * spec.limits.max_seconds)
+
+
+def checkpoint_leaf_hash(path: Path) -> str:
+    """The leaf hash (hex) of a safetensors checkpoint, read with numpy (no torch)."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    from engine.commit.leaf import leaf_hash
+
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as e:
+        raise ResultInvalid(f"the downloaded checkpoint {path} is not a readable safetensors file ({e})") from None
+    return leaf_hash(tensors).hex()
+
+
+def _write_json(path: Path, body: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

@@ -71,7 +71,8 @@ def test_a_bad_fund_address_is_refused(capsys: pytest.CaptureFixture[str]) -> No
 def start_cli(port: int, *extra: str) -> tuple[subprocess.Popen[str], list[str]]:
     """`idlegrid devnet` in a subprocess, once it printed that it is ready."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "engine", "devnet", "--port", str(port), *extra],
+        [sys.executable, "-m", "engine", "devnet", "--port", str(port),
+         "--no-demo", "--blob-port", str(free_port()), *extra],
         cwd=REPO, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     lines = []

@@ -1,1 +1,26 @@
-"""engine.history"""
+"""Local history in SQLite (WAL): jobs, the intent journal, the earnings ledger, the event log.
+
+``History.open()`` is all a caller needs; see :mod:`engine.history.store`. Qt-free and
+torch-free, so the GUI process can read it directly.
+"""
+
+from engine.history.errors import (
+    HistoryBusy,
+    HistoryClosed,
+    HistoryCorrupt,
+    HistoryError,
+    HistoryTooNew,
+    HistoryUnavailable,
+    InvalidRecord,
+    JournalError,
+)
+from engine.history.ledger import KINDS as LEDGER_KINDS
+from engine.history.ledger import PENDING_STATES
+from engine.history.records import Earnings, JobRecord, JournalEntry
+from engine.history.store import History, default_path
+
+__all__ = [
+    "Earnings", "History", "HistoryBusy", "HistoryClosed", "HistoryCorrupt", "HistoryError", "HistoryTooNew",
+    "HistoryUnavailable", "InvalidRecord", "JobRecord", "JournalEntry", "JournalError", "LEDGER_KINDS",
+    "PENDING_STATES", "default_path",
+]

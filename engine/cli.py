@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -22,6 +23,13 @@ COMMAND_MODULES = (
     "engine.commands.runner",
     "engine.commands.wallet",
     "engine.commands.devnet",
+    "engine.commands.blobs",
+    "engine.commands.requester",
+    "engine.commands.worker",
+    "engine.commands.verifier",
+    "engine.commands.history",
+    "engine.commands.earnings",
+    "engine.commands.app",
 )
 
 
@@ -53,6 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `idlegrid history --json | head`: the reader left, nothing is wrong
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail again
+        return 141
 
 
 if __name__ == "__main__":

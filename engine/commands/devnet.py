@@ -15,22 +15,13 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
-from engine.chain.devnet import (
-    DEV_MNEMONIC,
-    FUND_ETH,
-    Devnet,
-    deployment_file,
-    devnet_dir,
-    parse_addresses,
-    record_blob_url,
-    start_devnet,
-    state_file,
-)
+from engine.chain.devkeys import DEV_MNEMONIC, FUND_ETH
 from engine.chain.errors import DevnetError
 
 from engine.storage import DEFAULT_PORT as DEFAULT_BLOB_PORT
 
 if TYPE_CHECKING:
+    from engine.chain.devnet import Devnet
     from engine.storage import BlobServer
 
 
@@ -57,6 +48,8 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.chain.devnet import parse_addresses, start_devnet, state_file  # web3: only when run
+
     for port, option in ((args.port, "--port"), (args.blob_port, "--blob-port")):
         if not 0 < port < 65536:
             raise DevnetError(f"{option} {port} is not a TCP port (1-65535)")
@@ -105,6 +98,7 @@ def _check_blob_port(host: str, port: int) -> None:
 
 
 def _start_blob_server(host: str, port: int) -> BlobServer:
+    from engine.chain.devnet import devnet_dir, record_blob_url
     from engine.storage import BlobServer
 
     _check_blob_port(host, port)
@@ -116,6 +110,8 @@ def _start_blob_server(host: str, port: int) -> BlobServer:
 
 
 def _stop_blob_server(server: BlobServer) -> None:
+    from engine.chain.devnet import record_blob_url
+
     server.stop()
     record_blob_url(None)
 
@@ -137,6 +133,8 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def _report(devnet: Devnet) -> None:
+    from engine.chain.devnet import deployment_file, state_file
+
     d = devnet.deployment
     verb = "deployed" if devnet.deployed_now else "already deployed"
     lines = [

@@ -70,8 +70,10 @@ def run(args: argparse.Namespace) -> int:
             stack.callback(_stop_blob_server, server)
             check_demo = _start_demo(devnet, server.url, args, stack) if not args.no_demo else (lambda: None)
             say(f"ready at {devnet.deployment.rpc_url}; press Ctrl-C to stop (the state is saved)")
+            clock = _BlockClock(devnet, args.block_time)
             while devnet.anvil.running():
                 check_demo()
+                clock.tick()
                 time.sleep(0.2)
             raise DevnetError(f"anvil stopped unexpectedly; see {devnet.anvil.log_path}")
         except KeyboardInterrupt:
@@ -81,6 +83,35 @@ def run(args: argparse.Namespace) -> int:
             say(f"stopped; chain state saved in {state_file()}")
             return 0
     return 0
+
+
+class _BlockClock:
+    """Mines an empty block when the chain has been quiet for ``IDLE_BLOCK_S``.
+
+    anvil mines only when a transaction arrives, and contracts read time from the latest
+    block: on a quiet devnet a challenge window would never end and nobody could finalize.
+    Automine stays on (transactions confirm at once); with ``--block-time`` anvil keeps time itself.
+    """
+
+    IDLE_BLOCK_S = 5.0
+
+    def __init__(self, devnet: Devnet, block_time: int | None) -> None:
+        self.devnet, self.enabled = devnet, block_time is None
+        self.last_check = time.monotonic()
+
+    def tick(self) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.last_check < 1.0:
+            return
+        self.last_check = now
+        from engine.chain.anvil import mine
+
+        try:
+            latest = self.devnet.w3.eth.get_block("latest")["timestamp"]
+            if time.time() - latest >= self.IDLE_BLOCK_S:
+                mine(self.devnet.w3)
+        except Exception as e:  # noqa: BLE001 (a missed tick is harmless; anvil's own death is checked by the caller)
+            say(f"could not mine an idle block: {e}")
 
 
 def say(line: str) -> None:

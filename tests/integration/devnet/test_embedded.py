@@ -138,3 +138,19 @@ def test_a_blob_port_in_use_is_a_clear_error_and_stops_anvil(capsys: pytest.Capt
 def test_the_blob_port_must_differ_from_the_rpc_port(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["devnet", "--port", "9000", "--blob-port", "9000"]) == 1
     assert "--blob-port 9000 is the RPC port too" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_quiet_devnet_still_moves_time_forward() -> None:
+    """Without transactions anvil mines nothing; the devnet mines an empty block every few
+    seconds so challenge windows end and workers can finalize."""
+    port = free_port()
+    proc, _ = start("--port", str(port), "--blob-port", str(free_port()), "--no-demo")
+    try:
+        w3 = connect(f"http://127.0.0.1:{port}")
+        first = w3.eth.block_number
+        assert wait_for(lambda: w3.eth.block_number > first, timeout=20)
+        block = w3.eth.get_block("latest")
+        assert len(block["transactions"]) == 0 and time.time() - block["timestamp"] < 10
+    finally:
+        stop(proc)

@@ -1,0 +1,128 @@
+"""Chain writes that survive a crash: the intent and the signed bytes are journaled first.
+
+One write is ``journal_begin`` (intent) -> ``prepare`` (sign, nothing sent) -> journal the
+signed transaction -> broadcast -> wait (each fee-bumped replacement is journaled before it is
+sent) -> ``journal_end``. A crash anywhere leaves an open journal entry, and
+:meth:`TxJournal.reconcile` finishes it: the receipt of whichever journaled version was
+mined, or the very same signed bytes broadcast again (same hash, same nonce: the node takes
+them once). An entry with no signed transaction yet sent nothing, so it is simply closed and
+the caller re-reads the chain. A second claim or commit is thus never signed for one intent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from web3.types import TxReceipt
+
+from engine.chain.errors import ChainError, ContractRevert, NonceConsumed
+from engine.chain.market import ContractCall, TaskMarket
+from engine.chain.rpc import translated
+from engine.chain.sender import PreparedTx
+
+if TYPE_CHECKING:
+    from engine.history import History
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A mined transaction: its receipt and what it cost (gas used x effective price, wei)."""
+
+    receipt: TxReceipt
+    tx_hash: str
+    gas_paid: int
+
+
+def gas_paid(receipt: TxReceipt) -> int:
+    return int(receipt["gasUsed"]) * int(receipt.get("effectiveGasPrice") or 0)
+
+
+def sent(receipt: TxReceipt) -> Sent:
+    return Sent(receipt, "0x" + bytes(receipt["transactionHash"]).hex(), gas_paid(receipt))
+
+
+class TxJournal:
+    """Journaled sends of one account on one market; ``role`` tags the entries it owns."""
+
+    def __init__(self, history: "History", market: TaskMarket, *, role: str) -> None:
+        self.history = history
+        self.market = market
+        self.role = role
+        self._prefix: str | None = None
+
+    @property
+    def prefix(self) -> str:
+        """``<chain id>:<market>:``, the start of every key of this market (read once)."""
+        if self._prefix is None:
+            with translated("eth_chainId"):
+                self._prefix = f"{self.market.w3.eth.chain_id}:{self.market.address}:"
+        return self._prefix
+
+    @property
+    def account(self) -> str:
+        return self.market.sender_or_fail().address
+
+    def key(self, task_id: int | str, action: str) -> str:
+        return f"{self.prefix}{task_id}:{action}:{self.role}"
+
+    def send(self, key: str, action: str, call: ContractCall, **payload: Any) -> Sent:
+        """Send ``call`` under journal entry ``key``. A revert closes the entry as failed and
+        raises :class:`ContractRevert`; a network failure leaves it open for :meth:`reconcile`."""
+        sender = self.market.sender_or_fail()
+        self.history.journal_begin(key, action, {**payload, "role": self.role, "account": self.account})
+        try:
+            prepared = call.prepare()
+        except ContractRevert as e:
+            self.history.journal_end(key, f"failed: {e.reason}")
+            raise
+        except ChainError:
+            self.history.journal_end(key, "failed: not sent")  # nothing was signed for the node
+            raise
+        self.history.journal_update(key, tx=prepared.to_json(), replacements=[])
+        versions: list[PreparedTx] = [prepared]
+        sender.broadcast(prepared)
+        receipt = self._finish(key, lambda: sender.wait(prepared, journal=self._journaling(key, versions)))
+        return sent(receipt)
+
+    def open_entries(self) -> list[Any]:
+        """This account's unfinished entries of this role, oldest first."""
+        return [e for e in self.history.journal_open()
+                if e.key.startswith(self.prefix) and e.payload.get("role") == self.role
+                and e.payload.get("account") == self.account]
+
+    def reconcile(self, entry: Any) -> Sent | None:
+        """Finish an entry left open by a crash or an outage; None when nothing was ever sent.
+
+        Raises :class:`ContractRevert` (entry closed as failed) when the journaled transaction
+        reverted, :class:`NonceConsumed` (closed) when another transaction took its nonce, and
+        a network error (entry left open) when the node is still unreachable.
+        """
+        tx = entry.payload.get("tx")
+        if tx is None:
+            self.history.journal_end(entry.key, "superseded: nothing was sent")
+            return None
+        versions = [PreparedTx.from_json(tx), *(PreparedTx.from_json(r) for r in entry.payload.get("replacements", []))]
+        sender = self.market.sender_or_fail()
+        receipt = self._finish(entry.key, lambda: sender.reconcile(
+            versions[0], *versions[1:], journal=self._journaling(entry.key, versions)))
+        return sent(receipt)
+
+    def _journaling(self, key: str, versions: list[PreparedTx]) -> Any:
+        def record(bumped: PreparedTx) -> None:
+            versions.append(bumped)
+            self.history.journal_update(key, replacements=[v.to_json() for v in versions[1:]])
+
+        return record
+
+    def _finish(self, key: str, wait: Any) -> TxReceipt:
+        try:
+            receipt = wait()
+        except ContractRevert as e:
+            self.history.journal_end(key, f"failed: {e.reason}")
+            raise
+        except NonceConsumed:
+            self.history.journal_end(key, "failed: nonce used by another transaction")
+            raise
+        self.history.journal_end(key, "done")
+        return receipt

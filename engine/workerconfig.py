@@ -1,0 +1,74 @@
+"""The worker's knobs: the ``[worker]`` settings section and the config the worker runs with.
+
+What a task must pay and how fast this machine trains are the user's business, so they live
+in the settings file (validated strictly: a typo names the key); the CLI flags
+(``--auto-withdraw``, ``--ignore-idle``, ``--max-tasks``) override them for one run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from engine.config import load_section, paths
+
+SECTION = "worker"
+# What a machine trains when nothing better is known (FLOP/s as engine.tasks.estimate counts
+# them): deliberately low, so a first estimate errs towards "takes longer".
+DEFAULT_CPU_FLOPS = 2e9
+DEFAULT_GPU_FLOPS = 2e12
+
+
+class WorkerSettings(BaseModel):
+    """``[worker]`` in the settings file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_wei_per_hour: int = Field(0, ge=0)
+    flops_per_second: float | None = Field(None, gt=0)
+    max_memory_mb: int | None = Field(None, gt=0)
+    auto_withdraw: bool = False
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    deadline_margin: float = Field(2.0, ge=1.0, le=100.0)
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """How one worker runs. ``flops_per_second`` None: measured after each job, with a
+    per-device default before the first; ``deadline_margin``: a task is claimed only when
+    the estimate times this margin fits the task's training timeout and the spec's
+    ``limits.max_seconds``; ``max_tasks`` None: no limit."""
+
+    min_wei_per_hour: int = 0
+    flops_per_second: float | None = None
+    max_memory_mb: int | None = None
+    auto_withdraw: bool = False
+    ignore_idle: bool = False
+    max_tasks: int | None = None
+    device: str = "auto"
+    deadline_margin: float = 2.0
+    poll_s: float = 2.0
+    controller_poll_s: float = 0.2
+    progress_every_s: float = 0.5
+    max_spec_bytes: int = 1_000_000
+    jobs_dir: Path | None = None
+    blob_cache_dir: Path | None = None
+
+    @classmethod
+    def from_settings(cls, **overrides: object) -> "WorkerConfig":
+        """The ``[worker]`` section, with ``overrides`` (CLI flags) on top."""
+        s = load_section(SECTION, WorkerSettings)
+        config = cls(min_wei_per_hour=s.min_wei_per_hour, flops_per_second=s.flops_per_second,
+                     max_memory_mb=s.max_memory_mb, auto_withdraw=s.auto_withdraw, device=s.device,
+                     deadline_margin=s.deadline_margin)
+        return replace(config, **overrides)  # type: ignore[arg-type]
+
+    def jobs_root(self) -> Path:
+        return self.jobs_dir or paths().jobs_dir
+
+    def blobs_root(self) -> Path:
+        """Where dataset blobs are cached; handed to the runner as its blobs folder."""
+        return self.blob_cache_dir or paths().cache_dir / "worker-blobs"

@@ -1,0 +1,119 @@
+"""Tasks the worker must not claim: bad spec blobs, specs over this machine's limits, lost races."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from engine.chain.market import TaskStatus
+from engine.events import EngineState, Kind
+from engine.worker import LOST, ROLE
+from tests.integration.worker.helpers import Recorder, drive, tiny_spec
+
+
+def skipped(events: Recorder, task_id: int) -> str:
+    (reason,) = [e.data["reason"] for e in events if e.kind is Kind.LOG and e.task_id == task_id
+                 and e.data.get("skipped")]
+    return reason
+
+
+def settle(worker) -> None:
+    """Turn until there is nothing left to do."""
+    for _ in range(50):
+        if not worker.step():
+            return
+    raise AssertionError("the worker kept busy")
+
+
+def test_a_spec_over_this_machines_memory_is_never_claimed_and_the_reason_is_logged(
+        make_worker, poster, history) -> None:
+    task_id = poster.post()
+    events = Recorder()
+    settle(make_worker(listener=events, max_memory_mb=64))
+    assert poster.market.get_task(task_id).status == TaskStatus.OPEN
+    assert "over your cap of 64 MiB" in skipped(events, task_id)
+    assert any(e.task_id == task_id and "skipped" in e.message for e in history.events())
+    assert history.job(1, poster.market.address, task_id, ROLE) is None
+
+
+def test_a_task_paying_under_the_minimum_rate_is_skipped(make_worker, poster) -> None:
+    task_id = poster.post(reward=1000)
+    events = Recorder()
+    settle(make_worker(listener=events, min_wei_per_hour=10**18))
+    assert "below your minimum" in skipped(events, task_id)
+    assert poster.market.get_task(task_id).status == TaskStatus.OPEN
+
+
+def test_a_task_too_long_for_its_training_timeout_is_skipped(make_worker, poster) -> None:
+    task_id = poster.post(train_timeout=60)
+    events = Recorder()
+    settle(make_worker(listener=events, flops_per_second=1e6))
+    assert "over the task's training timeout of 1 min 00 s" in skipped(events, task_id)
+
+
+def test_a_spec_blob_that_does_not_hash_to_the_on_chain_spec_hash_is_skipped(make_worker, poster) -> None:
+    raw = json.dumps(tiny_spec()).encode()
+    task_id = poster.post(raw=raw, spec_hash=hashlib.sha256(b"another spec").digest())
+    events = Recorder()
+    settle(make_worker(listener=events))
+    assert "its on-chain specHash is" in skipped(events, task_id)
+    assert poster.market.get_task(task_id).status == TaskStatus.OPEN
+
+
+def test_an_invalid_spec_is_skipped_naming_the_field(make_worker, poster) -> None:
+    task_id = poster.post(raw=json.dumps({**tiny_spec(), "steps": -5}, sort_keys=True).encode())
+    events = Recorder()
+    settle(make_worker(listener=events))
+    assert skipped(events, task_id).startswith("its spec is invalid: steps:")
+
+
+def test_a_spec_uri_that_is_not_a_blob_uri_is_skipped(make_worker, poster) -> None:
+    task_id = poster.post(uri="https://example.com/spec.json")
+    events = Recorder()
+    settle(make_worker(listener=events))
+    assert "is not a blob URI" in skipped(events, task_id)
+
+
+def test_a_missing_spec_blob_is_skipped(make_worker, poster) -> None:
+    raw = json.dumps(tiny_spec(), sort_keys=True).encode()
+    task_id = poster.post(raw=b"{}", spec_hash=hashlib.sha256(raw).digest(),
+                          uri=f"blob:{hashlib.sha256(raw).hexdigest()}")
+    events = Recorder()
+    settle(make_worker(listener=events))
+    assert "not found" in skipped(events, task_id).lower() or "no blob" in skipped(events, task_id).lower()
+
+
+def test_a_claim_lost_to_another_worker_moves_on_to_the_next_task(
+        make_worker, poster, market_for, accounts, monkeypatch) -> None:
+    first, second = poster.post(), poster.post()
+    rival = market_for(accounts[2])
+    worker = make_worker()
+    evaluate = type(worker)._evaluate
+
+    def evaluate_then_lose(self, task):  # type: ignore[no-untyped-def]
+        job = evaluate(self, task)
+        if task.task_id == first:
+            rival.claim_task(first).send()  # the rival's claim is mined first
+        return job
+
+    monkeypatch.setattr(type(worker), "_evaluate", evaluate_then_lose)
+    drive(worker, lambda: worker.market.get_task(second).worker == worker.account, timeout=30)
+    lost = worker.history.job(worker.chain_id, worker.market.address, first, ROLE)
+    assert (lost.state, lost.outcome) == (LOST, "lost_race")
+    assert worker.market.get_task(first).worker == rival.sender.address
+
+
+def test_nothing_is_claimed_while_paused_or_snoozed_and_resume_claims(make_worker, poster) -> None:
+    task_id = poster.post()
+    worker = make_worker()
+    worker.pause("paused for a call")
+    settle(worker)
+    assert (worker.status().state, worker.status().reason) == (EngineState.PAUSED, "paused for a call")
+    worker.resume()
+    worker.snooze(600)
+    settle(worker)
+    assert worker.status().state is EngineState.PAUSED and worker.status().reason.startswith("snoozed until")
+    assert poster.market.get_task(task_id).status == TaskStatus.OPEN
+
+    worker.resume()
+    drive(worker, lambda: poster.market.get_task(task_id).worker == worker.account, timeout=30)

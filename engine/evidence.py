@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from enum import Enum
@@ -40,6 +39,7 @@ from engine.errors import IdlegridError, SpecError
 from engine.results import ResultFormatError, ResultManifest, parse_blob_uri
 from engine.storage.errors import BlobCorrupt, BlobNotFound, BlobTooLarge
 from engine.storage.store import BlobStore
+from engine.spawn import idlegrid_command
 from engine.tasks import spec as s
 from engine.tasks.load import MAX_SPEC_BYTES, CheckedSpec, check, parse
 
@@ -59,6 +59,10 @@ class Verdict(str, Enum):
 
 class UnverifiableResult(IdlegridError):
     """The result's manifest or spec is unusable, so no segment can be proven or challenged."""
+
+
+class WrongDevice(UnverifiableResult):
+    """An exact-mode result trained on a device type this verifier does not replay on."""
 
 
 class ReplayFailed(IdlegridError):
@@ -150,6 +154,7 @@ def check_segment(result: Result, segment: int, store: BlobStore, work_dir: Path
                             tree.leaves[segment + 1], tuple(tree.proof(segment + 1)))
 
     spec = result.checked.spec
+    device = replay_device(result, device)
     if result.commitment.num_leaves != spec.num_checkpoints:
         return verdict(Verdict.BAD_DATA, f"the result commits {result.commitment.num_leaves} checkpoints; "
                                          f"the spec makes {spec.num_checkpoints}")
@@ -165,6 +170,23 @@ def check_segment(result: Result, segment: int, store: BlobStore, work_dir: Path
         if in_process:
             return verdict(*_replay_here(result, segment, job, blobs, device))
         return verdict(*_replay(result, segment, job, blobs, device, timeout_s))
+
+
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+
+
+def replay_device(result: Result, device: str) -> str:
+    """The device to replay on: exact mode must match the worker's device type (see
+    ``ResultManifest.device``); ``auto`` follows the worker, relative mode takes any."""
+    trained = result.manifest.device
+    if device == "auto":
+        device = trained if trained in ("cpu", "cuda") else "cpu"
+    kind = device.split(":")[0]
+    if isinstance(result.checked.spec.verification, s.ExactVerification) and kind in DEVICE_TYPES and kind != trained:
+        raise WrongDevice(f"task {result.commitment.task_id} was trained on {trained} in exact mode; this "
+                          f"verifier replays on {device}, whose arithmetic differs in the last bits",
+                          hint="run a verifier with --device auto (or cuda) on a machine with that device")
+    return device
 
 
 def _get_or_unverifiable(store: BlobStore, sha256: str, max_size: int, what: str) -> bytes:
@@ -254,8 +276,8 @@ def _replay(result: Result, segment: int, job: Path, blobs: Path, device: str,
             timeout_s: float) -> tuple[Verdict, str]:
     """Run ``idlegrid replay`` on an assembled job folder; its exit code is the verdict."""
     spec_path = job / "spec.json"
-    command = [sys.executable, "-m", "engine", "replay", str(spec_path), "--from", str(job),
-               "--segment", str(segment), "--blobs", str(blobs), "--device", device]
+    command = idlegrid_command("replay", str(spec_path), "--from", str(job), "--segment", str(segment),
+                               "--blobs", str(blobs), "--device", device)
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired:

@@ -11,7 +11,7 @@ conventions below are the whole wire format:
   file, which is *not* its leaf hash (the leaf hash is over the canonical tensor encoding and is
   what the Merkle tree commits to). The verifier downloads by blob address and checks by leaf hash.
 - The result URI is ``blob:<hex>`` of a :class:`ResultManifest` (canonical JSON) that maps
-  each leaf index to its blob and records the final metrics.
+  each leaf index to its blob and records the final metrics and the device type trained on.
 """
 
 from __future__ import annotations
@@ -69,6 +69,11 @@ class ResultManifest:
     leaves: tuple[LeafBlob, ...]
     final_loss: float | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    # The device type the worker trained on ("cpu", "cuda"; "mixed" when a resumed job changed
+    # device). Exact verification needs a replay on the same type: float arithmetic differs in
+    # the last bits between CPU and GPU kernels, so a CPU verifier cannot judge a GPU result
+    # bit for bit (the spec's relative mode exists for that).
+    device: str = "cpu"
 
     def to_bytes(self) -> bytes:
         body = {"format": RESULT_FORMAT, **asdict(self)}

@@ -62,6 +62,7 @@ from engine.evidence import (
     SegmentCheck,
     UnverifiableResult,
     Verdict,
+    WrongDevice,
     check_segment,
     fetch_result,
 )
@@ -531,8 +532,11 @@ class Verifier:
             return False, e.message
         if not 0 <= segment < result.segments:
             return False, f"segment {segment} is outside the result"
-        check = check_segment(result, segment, self.store, self.work_dir, device=self.config.device,
-                              timeout_s=self.config.replay_timeout_s, in_process=self.config.replay_in_process)
+        try:
+            check = check_segment(result, segment, self.store, self.work_dir, device=self.config.device,
+                                  timeout_s=self.config.replay_timeout_s, in_process=self.config.replay_in_process)
+        except WrongDevice as e:  # not the worker's fault: no vote either way (the contract fines a juror who
+            raise ReplayFailed(e.message, hint=e.hint) from None  # does not reveal; see the README's caveat)
         return check.verdict is Verdict.HONEST, f"{check.verdict.value}: {check.detail}"
 
     def _reveal_vote(self, task_id: int, jury: dict[str, Any], commitment: bytes) -> bool:

@@ -617,6 +617,18 @@ class Worker:
                        job.task_id, **{k: event.get(k) for k in ("step", "steps", "loss", "samples_per_s", "eta_s")})
         elif kind == "checkpoint":
             self._update(job.task_id, steps_done=int(event.get("step") or 0))
+        elif kind == "started":
+            self._record_device(job, str(event.get("device") or "cpu").split(":")[0])
+
+    def _record_device(self, job: Job, device: str) -> None:
+        """The device type in the result manifest: a job resumed on another type is "mixed",
+        which no exact-mode verifier can replay bit for bit (so it is never challenged)."""
+        known = (self._record(job.task_id).detail or {}).get("device")
+        if known not in (None, device):
+            device = "mixed"
+            self._emit(Kind.LOG, f"task {job.task_id} resumed on another device type: its result cannot be "
+                                 "verified exactly", job.task_id)
+        self._update(job.task_id, detail={"device": device})
 
     def _fetch_datasets(self, job: Job) -> Path:
         """Dataset blobs into the local cache the runner reads (``<dir>/<sha256>``)."""
@@ -659,7 +671,8 @@ class Worker:
                                   blob=self.store.put_file(path), size=path.stat().st_size))
         manifest = ResultManifest(task_id=job.task_id, spec_sha256=job.checked.sha256, merkle_root=root_hex,
                                   steps=spec.steps, checkpoint_every=spec.checkpoint_every, leaves=tuple(blobs),
-                                  final_loss=result.get("final_loss"), metrics=dict(result.get("metrics") or {}))
+                                  final_loss=result.get("final_loss"), metrics=dict(result.get("metrics") or {}),
+                                  device=(self._record(job.task_id).detail or {}).get("device", "cpu"))
         return self.store.put_bytes(manifest.to_bytes())
 
     # ------------------------------------------------------------------ discovery

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from engine.evidence import ReplayFailed, UnverifiableResult, Verdict, check_segment, fetch_result
+from engine.evidence import ReplayFailed, UnverifiableResult, Verdict, WrongDevice, check_segment, fetch_result
 from engine.storage import HttpStore
 from engine.storage.errors import StorageUnavailable
 from engine.chain.anvil import free_port
@@ -102,3 +102,15 @@ def test_a_failing_replay_of_our_own_raises_instead_of_blaming_the_worker(store,
     result = fetch_result(store, upload(store, trained).commitment(1))
     with pytest.raises(ReplayFailed, match="exit 2"):
         check_segment(result, 1, store, tmp_path / "work", device="no-such-device")
+
+
+def test_an_exact_result_trained_on_gpu_is_not_judged_by_a_cpu_replay(store, trained, tmp_path: Path) -> None:
+    """GPU and CPU kernels differ in the last bits: an exact-mode verdict needs the same device type."""
+    result = fetch_result(store, upload(store, trained, device="cuda").commitment(1))
+    with pytest.raises(WrongDevice, match="trained on cuda in exact mode"):
+        check_segment(result, 1, store, tmp_path / "work", device="cpu", in_process=True)
+
+
+def test_auto_device_follows_the_workers_cpu(store, trained, tmp_path: Path) -> None:
+    result = fetch_result(store, upload(store, trained, device="cpu").commitment(1))
+    assert check_segment(result, 1, store, tmp_path / "work", device="auto", in_process=True).verdict is Verdict.HONEST

@@ -68,6 +68,7 @@ from engine.gpu.policy import Action, Decision, IdlePolicy
 from engine.gpu.settings import PolicySettings
 from engine.results import LeafBlob, ResultFormatError, ResultManifest, blob_uri, parse_blob_uri
 from engine.runner.client import RunnerProcess
+from engine.runner.pool import WarmRunners
 from engine.storage.errors import BlobCorrupt, BlobNotFound, BlobTooLarge, StorageUnavailable
 from engine.tasks.load import CheckedSpec, check, parse
 from engine.txjournal import Sent, TxJournal, sent
@@ -134,9 +135,10 @@ class Job:
 
 
 class _BlobsRunner(RunnerProcess):
-    """The runner process, told where the dataset blobs were fetched to."""
+    """The runner process, told where the dataset blobs were fetched to (once it is taken
+    from the warm pool for a job)."""
 
-    def __init__(self, blobs: Path) -> None:
+    def __init__(self, blobs: Path | None = None) -> None:
         super().__init__()
         self._blobs = blobs
 
@@ -183,6 +185,7 @@ class Worker:
         self._offline = False
         self._last_error: str | None = None
         self._last_decision: tuple[Any, ...] | None = None
+        self._runners = WarmRunners(_BlobsRunner, enabled=config.warm_runner)
 
     # ------------------------------------------------------------------ construction
 
@@ -276,6 +279,7 @@ class Worker:
         checkpointed before it returns. Errors the user must act on are reported and retried."""
         self._stop = stop
         self._set_state(EngineState.WAITING, "looking for tasks")
+        self._runners.warm()
         try:
             while not stop.is_set() and not self.done:
                 try:
@@ -286,6 +290,7 @@ class Worker:
                 if not busy and not self.done:
                     stop.wait(self.config.poll_s)
         finally:
+            self._runners.close()
             self._set_state(EngineState.STOPPED, "stopped")
 
     def step(self) -> bool:
@@ -561,9 +566,9 @@ class Worker:
             job.spec_path, job.dir, self.backend, self.policy, user_idle=self.user_idle, on_battery=self.on_battery,
             on_event=lambda event: self._on_runner_event(job, event), device=self.config.device,
             need_mib=int(job.checked.estimate.memory_mb), poll_s=self.config.controller_poll_s,
-            progress_every_s=self.config.progress_every_s, runner_factory=lambda: _BlobsRunner(blobs),
+            progress_every_s=self.config.progress_every_s, runner_factory=lambda: self._runner_for(blobs),
         )
-        started = time.monotonic()
+        self._train_started: float | None = None  # set by the runner's "started": speed excludes its start-up
         with self._lock:
             self._controller = ctl
         try:
@@ -586,10 +591,15 @@ class Worker:
         if ctl.state != DONE:
             self._set_state(EngineState.PAUSED, "stopped: training checkpointed", job=job)
             raise TrainingStopped()
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - (self._train_started or time.monotonic())
         if ctl.done and not ctl.done.get("resumed_from") and elapsed > 1:
             self._measured_flops = job.checked.estimate.total_flops / elapsed
         return job.dir
+
+    def _runner_for(self, blobs: Path) -> RunnerProcess:
+        runner = self._runners.take()
+        runner._blobs = blobs  # type: ignore[attr-defined]
+        return runner
 
     def _controller_state(self, job: Job, ctl: YieldController) -> None:
         if ctl.decision is not None:
@@ -618,6 +628,7 @@ class Worker:
         elif kind == "checkpoint":
             self._update(job.task_id, steps_done=int(event.get("step") or 0))
         elif kind == "started":
+            self._train_started = time.monotonic()
             self._record_device(job, str(event.get("device") or "cpu").split(":")[0])
 
     def _record_device(self, job: Job, device: str) -> None:

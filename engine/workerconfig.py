@@ -33,6 +33,7 @@ class WorkerSettings(BaseModel):
     auto_withdraw: bool = False
     device: Literal["auto", "cpu", "cuda"] = "auto"
     deadline_margin: float = Field(2.0, ge=1.0, le=100.0)
+    warm_runner: bool = True
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class WorkerConfig:
     max_spec_bytes: int = 1_000_000
     jobs_dir: Path | None = None
     blob_cache_dir: Path | None = None
+    warm_runner: bool = True  # keep one runner with torch loaded, ready to train (engine/runner/pool.py)
 
     @classmethod
     def from_settings(cls, **overrides: object) -> "WorkerConfig":
@@ -63,7 +65,7 @@ class WorkerConfig:
         s = load_section(SECTION, WorkerSettings)
         config = cls(min_wei_per_hour=s.min_wei_per_hour, flops_per_second=s.flops_per_second,
                      max_memory_mb=s.max_memory_mb, auto_withdraw=s.auto_withdraw, device=s.device,
-                     deadline_margin=s.deadline_margin)
+                     deadline_margin=s.deadline_margin, warm_runner=s.warm_runner)
         return replace(config, **overrides)  # type: ignore[arg-type]
 
     def jobs_root(self) -> Path:

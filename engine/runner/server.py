@@ -118,6 +118,14 @@ def _train(msg: dict, channel: Channel, control: Control) -> int:
     return 0
 
 
+def _preload() -> None:
+    """Import what training needs before saying ``ready``: torch and scikit-learn take seconds,
+    and a runner started ahead of need (engine/runner/pool.py) should spend them while idle."""
+    import sklearn.datasets  # noqa: F401 (the digits loader)
+
+    import engine.training.trainer  # noqa: F401 (torch)
+
+
 def serve(inp: TextIO, out: TextIO) -> int:
     channel = Channel(out)
     control = Control(channel)
@@ -125,6 +133,7 @@ def serve(inp: TextIO, out: TextIO) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: control.stop())
     threading.Thread(target=_read_commands, args=(inp, control, starts, channel), daemon=True).start()
+    _preload()
     channel.send("ready", pid=os.getpid())
     msg = starts.get()
     if msg is None:

@@ -1,0 +1,73 @@
+"""One runner process started ahead of need, so a claimed task starts training at once.
+
+A new runner spends seconds (more on a busy machine) importing torch before it is ready: time
+between claiming a task and training it, and again after every hard pause. The pool keeps one
+spare that did its imports in the background; taking it starts the next spare. The cost is one
+idle process with torch loaded (a few hundred MB of RAM), so ``[worker] warm_runner = false``
+turns it off.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from engine.errors import RunnerError
+from engine.runner.client import RunnerProcess
+
+
+class WarmRunners:
+    def __init__(self, factory: Callable[[], RunnerProcess] = RunnerProcess, *, enabled: bool = True) -> None:
+        self.factory, self.enabled = factory, enabled
+        self._lock = threading.Lock()
+        self._spare: RunnerProcess | None = None
+        self._starting: threading.Thread | None = None
+        self._closed = False
+        self._active = False  # set by the first warm(): from then on every take() warms the next
+
+    def warm(self) -> None:
+        """Start a spare in the background unless one is ready or on its way."""
+        with self._lock:
+            self._active = True
+            if not self.enabled or self._closed or self._spare is not None or self._starting is not None:
+                return
+            self._starting = threading.Thread(target=self._start_spare, name="runner-warm-up", daemon=True)
+            self._starting.start()
+
+    def take(self) -> RunnerProcess:
+        """A ready runner: the spare when it is alive, else a new one (started here, blocking)."""
+        starting = self._starting
+        if starting is not None:
+            starting.join()  # almost ready: waiting is never slower than starting afresh
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None and spare.proc.poll() is not None:
+            spare = None  # died while idle (killed, out of memory): start another
+        runner = spare or self.factory()
+        if self._active:
+            self.warm()
+        return runner
+
+    def close(self) -> None:
+        """Stop the spare (it holds no work) and start no more."""
+        with self._lock:
+            self._closed = True
+            starting = self._starting
+        if starting is not None:
+            starting.join()
+        with self._lock:
+            spare, self._spare = self._spare, None
+        if spare is not None:
+            spare.stop(timeout=5)
+
+    def _start_spare(self) -> None:
+        try:
+            runner: RunnerProcess | None = self.factory()
+        except RunnerError:
+            runner = None  # take() starts one in the foreground and reports its error there
+        with self._lock:
+            self._starting = None
+            if not self._closed:
+                self._spare, runner = runner, None
+        if runner is not None:  # closed while it started
+            runner.stop(timeout=5)

@@ -1,0 +1,62 @@
+"""Waiting on the chain for what the subprocesses do, and moving its clock when they must wait.
+
+The verifiers and workers act on their own; the test only watches the market and, where the
+protocol waits for wall-clock periods (commit and reveal periods, the challenge window), jumps
+anvil's clock once everybody has done what the period is for.
+"""
+
+from __future__ import annotations
+
+from engine.chain.market import Dispute, Reveal, Task, TaskMarket, TaskStatus
+from tests.e2e.network import TestNet
+from tests.e2e.procs import Procs, wait_until
+
+ZERO = bytes(32)
+
+
+def task(net: TestNet, task_id: int) -> Task:
+    return net.market().get_task(task_id)
+
+
+def wait_status(net: TestNet, procs: Procs, task_id: int, *statuses: TaskStatus, timeout: float = 120,
+                why: str = "") -> Task:
+    """Wait until task ``task_id`` is in one of ``statuses`` (``why`` explains a timeout)."""
+    names = "/".join(s.name for s in statuses)
+    return wait_until(lambda: (t := task(net, task_id)).status in statuses and t, timeout,
+                      f"task {task_id} to be {names}{why}", procs=procs, every=0.5)
+
+
+def jury_votes(market: TaskMarket, task_id: int) -> tuple[Dispute | None, list[bytes], list[Reveal]]:
+    dispute = market.get_dispute(task_id)
+    if dispute is None or not dispute.jury:
+        return dispute, [], []
+    votes = [market.vote_of(task_id, juror) for juror in dispute.jury]
+    return dispute, [v.commitment for v in votes], [v.reveal for v in votes]
+
+
+def settle_disputes(net: TestNet, procs: Procs, task_ids: list[int], *, timeout: float = 240) -> None:
+    """Drive the disputes of challenged tasks to their end, all at once (one clock jump passes
+    every deadline): wait until every juror of every jury committed a vote, jump past the last
+    commit deadline, wait until every juror revealed, jump past the last reveal deadline, and
+    wait until each dispute was resolved (the task leaves CHALLENGED)."""
+    market = net.market()
+    size = market.params().jury_size
+
+    def committed(task_id: int) -> bool:
+        dispute, commitments, _ = jury_votes(market, task_id)
+        return dispute is not None and len(commitments) == size and ZERO not in commitments
+
+    def revealed(task_id: int) -> bool:
+        _, _, reveals = jury_votes(market, task_id)
+        return len(reveals) == size and Reveal.NONE not in reveals
+
+    wait_until(lambda: all(committed(t) for t in task_ids), timeout,
+               f"the juries of tasks {task_ids} to commit their votes", procs=procs, every=0.5)
+    disputes = [market.get_dispute(t) for t in task_ids]
+    net.time_travel(max(d.commit_deadline for d in disputes) + 1 - net.now())
+    wait_until(lambda: all(revealed(t) for t in task_ids), timeout,
+               f"the juries of tasks {task_ids} to reveal their votes", procs=procs, every=0.5)
+    net.time_travel(max(d.reveal_deadline for d in disputes) + 1 - net.now())
+    for task_id in task_ids:
+        wait_status(net, procs, task_id, TaskStatus.OPEN, TaskStatus.ACCEPTED, TaskStatus.FINALIZED,
+                    timeout=timeout, why=" (dispute resolved)")

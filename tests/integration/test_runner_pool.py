@@ -1,0 +1,67 @@
+"""The warm runner pool hands out a runner that already imported torch, and cleans up."""
+
+from __future__ import annotations
+
+import time
+
+from engine.runner.client import RunnerProcess
+from engine.runner.pool import WarmRunners
+
+
+def _wait_for_spare(pool: WarmRunners, timeout: float = 120.0) -> RunnerProcess:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pool._spare is not None:
+            return pool._spare
+        time.sleep(0.05)
+    raise AssertionError("no spare runner became ready")
+
+
+def test_take_hands_out_the_spare_started_in_the_background_and_warms_the_next() -> None:
+    pool = WarmRunners()
+    try:
+        pool.warm()
+        spare = _wait_for_spare(pool)
+        t0 = time.monotonic()
+        taken = pool.take()
+        assert taken is spare and taken.ready["event"] == "ready"
+        assert time.monotonic() - t0 < 1.0  # no import of torch on the way to training
+        assert _wait_for_spare(pool) is not taken
+        taken.stop(timeout=10)
+    finally:
+        pool.close()
+
+
+def test_a_spare_that_died_while_idle_is_replaced() -> None:
+    pool = WarmRunners()
+    try:
+        pool.warm()
+        spare = _wait_for_spare(pool)
+        spare.kill()
+        taken = pool.take()
+        assert taken is not spare and taken.proc.poll() is None
+        taken.stop(timeout=10)
+    finally:
+        pool.close()
+
+
+def test_close_stops_the_spare_and_a_pool_never_warmed_keeps_none() -> None:
+    pool = WarmRunners()
+    pool.warm()
+    spare = _wait_for_spare(pool)
+    pool.close()
+    assert spare.proc.poll() is not None and pool._spare is None
+
+    cold = WarmRunners()
+    runner = cold.take()  # a worker driven by step() alone (tests) never holds a spare
+    try:
+        assert cold._spare is None and cold._starting is None
+    finally:
+        runner.stop(timeout=10)
+
+
+def test_a_disabled_pool_starts_runners_on_demand_only() -> None:
+    pool = WarmRunners(enabled=False)
+    pool.warm()
+    assert pool._starting is None and pool._spare is None
+    pool.close()

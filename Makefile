@@ -20,8 +20,12 @@ node_modules/.installed: package.json package-lock.json
 system-deps:
 	tools/system-deps.sh
 
+# The app on the local devnet (demo requester + verifier); the headless worker where no display exists.
 run: setup
-	$(VENV)/bin/idlegrid train resources/tasks/digits-mlp.json --out $${IDLEGRID_RUN_DIR:-out/digits-mlp}
+	tools/run.sh
+
+screenshots: setup system-deps
+	xvfb-run -a $(PY) tools/screenshots.py
 
 test: setup system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -11,6 +11,7 @@ the caller re-reads the chain. A second claim or commit is thus never signed for
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -43,13 +44,22 @@ def sent(receipt: TxReceipt) -> Sent:
 
 
 class TxJournal:
-    """Journaled sends of one account on one market; ``role`` tags the entries it owns."""
+    """Journaled sends of one account on one market; ``role`` tags the entries it owns.
+
+    Thread-safe: the app withdraws from its own thread while the worker's loop sends claims and
+    commits. Signing and broadcasting are serialised (two transactions signed at once would
+    take the same nonce), and an entry being sent by a thread of this process is not an
+    unfinished entry for :meth:`reconcile` to take over.
+    """
 
     def __init__(self, history: "History", market: TaskMarket, *, role: str) -> None:
         self.history = history
         self.market = market
         self.role = role
         self._prefix: str | None = None
+        self._signing = threading.Lock()
+        self._in_flight: set[str] = set()
+        self._in_flight_lock = threading.Lock()
 
     @property
     def prefix(self) -> str:
@@ -70,26 +80,35 @@ class TxJournal:
         """Send ``call`` under journal entry ``key``. A revert closes the entry as failed and
         raises :class:`ContractRevert`; a network failure leaves it open for :meth:`reconcile`."""
         sender = self.market.sender_or_fail()
-        self.history.journal_begin(key, action, {**payload, "role": self.role, "account": self.account})
+        with self._in_flight_lock:
+            self._in_flight.add(key)
         try:
-            prepared = call.prepare()
-        except ContractRevert as e:
-            self.history.journal_end(key, f"failed: {e.reason}")
-            raise
-        except ChainError:
-            self.history.journal_end(key, "failed: not sent")  # nothing was signed for the node
-            raise
-        self.history.journal_update(key, tx=prepared.to_json(), replacements=[])
-        versions: list[PreparedTx] = [prepared]
-        sender.broadcast(prepared)
-        receipt = self._finish(key, lambda: sender.wait(prepared, journal=self._journaling(key, versions)))
-        return sent(receipt)
+            with self._signing:
+                self.history.journal_begin(key, action, {**payload, "role": self.role, "account": self.account})
+                try:
+                    prepared = call.prepare()
+                except ContractRevert as e:
+                    self.history.journal_end(key, f"failed: {e.reason}")
+                    raise
+                except ChainError:
+                    self.history.journal_end(key, "failed: not sent")  # nothing was signed for the node
+                    raise
+                self.history.journal_update(key, tx=prepared.to_json(), replacements=[])
+                versions: list[PreparedTx] = [prepared]
+                sender.broadcast(prepared)
+            receipt = self._finish(key, lambda: sender.wait(prepared, journal=self._journaling(key, versions)))
+            return sent(receipt)
+        finally:
+            with self._in_flight_lock:
+                self._in_flight.discard(key)
 
     def open_entries(self) -> list[Any]:
         """This account's unfinished entries of this role, oldest first."""
+        with self._in_flight_lock:
+            busy = set(self._in_flight)
         return [e for e in self.history.journal_open()
                 if e.key.startswith(self.prefix) and e.payload.get("role") == self.role
-                and e.payload.get("account") == self.account]
+                and e.payload.get("account") == self.account and e.key not in busy]
 
     def reconcile(self, entry: Any) -> Sent | None:
         """Finish an entry left open by a crash or an outage; None when nothing was ever sent.

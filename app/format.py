@@ -1,0 +1,53 @@
+"""Words and numbers as the app shows them (pure functions, no Qt): ether, durations, states."""
+
+from __future__ import annotations
+
+from engine.events import EngineState
+
+WEI_PER_ETH = 10**18
+
+STATE_WORDS = {
+    EngineState.STARTING: "Starting",
+    EngineState.WAITING: "Waiting",
+    EngineState.WORKING: "Working",
+    EngineState.PAUSED: "Paused",
+    EngineState.ERROR: "Error",
+    EngineState.NO_GPU: "No GPU",
+    EngineState.STOPPED: "Stopped",
+}
+
+
+def eth(wei: int | None, digits: int = 6) -> str:
+    """Wei as ether with up to ``digits`` decimals, trailing zeros dropped: 1.5 ETH, 0 ETH."""
+    if wei is None:
+        return "–"
+    sign = "-" if wei < 0 else ""
+    whole, frac = divmod(abs(int(wei)), WEI_PER_ETH)
+    text = f"{frac:018d}"[:digits].rstrip("0")
+    if not text and frac:
+        return f"{sign}<{'0.' + '0' * (digits - 1) + '1'} ETH"
+    return f"{sign}{whole:,}{'.' + text if text else ''} ETH"
+
+
+def gwei(wei: int) -> str:
+    return f"{wei / 10**9:,.2f} gwei"
+
+
+def duration(seconds: float | None) -> str:
+    """A short human duration: 45 s, 12 min, 3 h 05 min, 2 d 4 h."""
+    if seconds is None or seconds != seconds or seconds < 0:
+        return "–"
+    s = int(round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min"
+    if s < 86400:
+        return f"{s // 3600} h {s % 3600 // 60:02d} min"
+    return f"{s // 86400} d {s % 86400 // 3600} h"
+
+
+def state_line(state: EngineState, reason: str) -> str:
+    """The tray's status line: the state word, and why when there is a reason."""
+    word = STATE_WORDS[state]
+    return f"{word}: {reason}" if reason else word

@@ -1,0 +1,104 @@
+"""Entry point of the desktop app: ``idlegrid app`` and the ``idlegrid-app`` script.
+
+Checks the GUI libraries first (a missing PySide6 gives an install hint, not a traceback),
+then makes sure this is the only app for the data folder (a second launch brings the first
+one's dashboard forward and exits), builds the :class:`~app.shell.Shell` and runs Qt's loop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import sys
+from collections.abc import Mapping, Sequence
+
+from app import require_qt
+from app.errors import AlreadyRunning, NoDisplayError
+from engine.commands.app import add_arguments
+from engine.errors import IdlegridError, UsageError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="idlegrid app", description="The idlegrid desktop app (tray + dashboard).")
+    add_arguments(parser)
+    return parser
+
+
+def run_args(args: argparse.Namespace) -> int:
+    """Run the app with parsed options (``idlegrid app`` and ``idlegrid-app``)."""
+    devnet = True if args.devnet else False if args.network else None
+    try:
+        return run_app(devnet=devnet, devnet_port=args.devnet_port, blob_port=args.devnet_blob_port,
+                   dev_account=args.dev_account)
+    except AlreadyRunning as e:  # not an error: the user asked to see the app, and now does
+        print(e.message, file=sys.stderr)
+        return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else list(argv))
+    try:
+        return run_args(args)
+    except IdlegridError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        if e.hint:
+            print(f"  hint: {e.hint}", file=sys.stderr)
+        return e.exit_code
+
+
+def run_app(*, devnet: bool | None = None, devnet_port: int = 8545, blob_port: int = 8547,
+            dev_account: int | None = None) -> int:
+    """Run the app until Quit; the exit code. ``devnet`` None: devnet unless a network is set."""
+    for option, port in (("--devnet-port", devnet_port), ("--devnet-blob-port", blob_port)):
+        if not 0 < port < 65536:
+            raise UsageError(f"{option} {port} is not a TCP port (1-65535)")
+    if dev_account is not None:
+        from app.devnet_process import dev_signer, devnet_wanted
+
+        dev_signer(dev_account, devnet if devnet is not None else devnet_wanted())  # bad input fails before any window
+    require_qt()
+    check_display()
+    from app.application import Application
+
+    app = Application(sys.argv[:1])
+    if not app.claim_single_instance():
+        raise AlreadyRunning()
+    from app.shell import Shell  # the engine's imports only once we know we are the one instance
+
+    shell = Shell(app, devnet=devnet, devnet_port=devnet_port, blob_port=blob_port, dev_account=dev_account)
+    _quit_on_signals(app)
+    shell.start()
+    print("idlegrid app: running (quit from the tray or dashboard menu)", file=sys.stderr, flush=True)
+    return app.exec()
+
+
+def check_display(environ: Mapping[str, str] | None = None, platform: str = sys.platform) -> None:
+    """On Linux Qt aborts the process when there is no display; say so and how to get one."""
+    env = os.environ if environ is None else environ
+    if platform.startswith("linux") and not any(env.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")):
+        raise NoDisplayError()
+
+
+def _quit_on_signals(app: "Application") -> None:  # noqa: F821 (imported lazily above)
+    """Ctrl-C and SIGTERM take the Quit path (checkpoint first). Python runs signal handlers
+    only when it gets control, so the signal also writes to a socket Qt watches: no polling."""
+    from PySide6.QtCore import QSocketNotifier
+
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    signal.set_wakeup_fd(writer.fileno())
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
+
+    def drain() -> None:
+        try:
+            reader.recv(64)
+        except OSError:
+            pass
+
+    notifier.activated.connect(drain)
+    app._signal_sockets = (reader, writer, notifier)  # kept alive as long as the app
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: app.quit_requested.emit())

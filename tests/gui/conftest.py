@@ -1,0 +1,72 @@
+"""Shared fixtures of the desktop-app tests (pytest-qt, offscreen; tests/conftest.py gives each
+test its own IDLEGRID_HOME).
+
+- ``qapp`` is idlegrid's own :class:`app.application.Application` (pytest-qt's ``qapp_cls``).
+- ``bridge``: a fresh EngineBridge; ``emit`` sends it events as the engine would (from a thread).
+- after each test the windows the app opened are closed and the single-instance server released.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from app.application import Application
+from app.bridge import EngineBridge
+from engine.events import EngineEvent, EngineState, Kind
+
+CHAIN_FIXTURES = "tests.integration.chain.fixtures"  # anvil_node, deployment, chain, accounts, market_for
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not config.pluginmanager.has_plugin(CHAIN_FIXTURES):
+        config.pluginmanager.import_plugin(CHAIN_FIXTURES)
+
+
+@pytest.fixture(scope="session")
+def qapp_cls() -> type[Application]:
+    return Application
+
+
+@pytest.fixture(autouse=True)
+def _clean_app(qapp: Application) -> Iterator[None]:
+    yield
+    qapp.forget_windows()
+    qapp.release_single_instance()
+    for widget in qapp.topLevelWidgets():
+        if hasattr(widget, "shutdown"):  # the dashboard: stop its timers, close without asking
+            widget.shutdown()
+        widget.close()
+        widget.deleteLater()
+    qapp.processEvents()
+
+
+@pytest.fixture
+def bridge(qapp: Application) -> Iterator[EngineBridge]:
+    b = EngineBridge()
+    yield b
+    b.deleteLater()
+
+
+@pytest.fixture
+def emit(bridge: EngineBridge) -> Callable[[EngineEvent], None]:
+    """Deliver an event through the bridge from an engine thread, as the worker does."""
+
+    def send(event: EngineEvent) -> None:
+        t = threading.Thread(target=bridge.listener, args=(event,))
+        t.start()
+        t.join()
+
+    return send
+
+
+def state_event(state: EngineState, reason: str = "") -> EngineEvent:
+    return EngineEvent(Kind.STATE, reason or state.value, data={"state": state.value, "reason": reason})
+
+
+def progress_event(task_id: int, step: int, steps: int, loss: float, *, rate: float = 1000.0,
+                   eta: float | None = 60.0) -> EngineEvent:
+    return EngineEvent(Kind.PROGRESS, f"step {step}/{steps}", task_id,
+                       {"step": step, "steps": steps, "loss": loss, "samples_per_s": rate, "eta_s": eta})

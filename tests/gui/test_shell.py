@@ -1,0 +1,130 @@
+"""The assembled app (offscreen): no tray, so the dashboard shows; engine errors reach the user;
+Quit stops the engine and closes everything."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app.application import Application
+from app.passphrase import PassphraseDialog
+from app.settings import SettingsDialog
+from app.shell import Shell
+from app.wallet_window import WalletWindow
+from app.wizard import FirstRunWizard
+from engine.chain.settings import NetworkSettings, save_network
+from engine.config import save_section
+from engine.wallet import identity
+from engine.wallet.keys import SecretKey
+from engine.wallet.settings import WalletSettings
+from tests.gui.keystores import CHEAP_SCRYPT_N, PASSPHRASE
+from engine.events import EngineState
+
+
+def _dialogs(qapp: Application) -> list[QMessageBox]:
+    return [w for w in qapp.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
+
+
+def test_a_first_run_opens_the_wizard_and_starts_the_engine_only_when_it_completes(qtbot, qapp) -> None:
+    shell = Shell(qapp, devnet=False, gpu_backend=None, quit_app=False)
+    shell.start()
+    wizard = qapp.window("wizard")
+    assert isinstance(wizard, FirstRunWizard) and wizard.isVisible()
+    assert not shell.host.running()
+    wizard.completed.emit(None)
+    qtbot.waitUntil(lambda: shell.bridge.state()[0] is EngineState.ERROR)   # unconfigured: see the next test
+    with qtbot.waitSignal(shell.quit_finished, timeout=30_000):
+        qapp.quit_requested.emit()
+    qtbot.waitUntil(lambda: qapp.window("wizard") is None)
+
+
+def test_a_wallet_whose_key_is_gone_shows_why_the_engine_cannot_work_and_quits_cleanly(qtbot, qapp) -> None:
+    save_section("wallet", WalletSettings(address="0x8ba1f109551bD432803012645Ac136ddd64DBA72"))  # no key anywhere
+    shell = Shell(qapp, devnet=False, gpu_backend=None, quit_app=False)   # the real engine
+    with qtbot.waitSignal(shell.bridge.error, timeout=30_000) as error:
+        shell.start()
+    assert qapp.window("wizard") is None
+    assert shell.dashboard is not None and shell.dashboard.isVisible()     # offscreen: no tray, so the window
+    qtbot.waitUntil(lambda: shell.bridge.state()[0] is EngineState.ERROR)
+    assert shell.tray.icon_name == "tray-error"
+    message, hint = error.args[0].message, error.args[0].data["hint"]
+    assert message and hint
+    qtbot.waitUntil(lambda: len(_dialogs(qapp)) == 1)
+    assert _dialogs(qapp)[0].text() == message and _dialogs(qapp)[0].informativeText() == hint
+    assert shell.dashboard.job_panel.state.text() == f"Error: {message}"
+    with qtbot.waitSignal(shell.quit_finished, timeout=30_000):
+        qapp.quit_requested.emit()
+    qtbot.waitUntil(lambda: qapp.window("dashboard") is None)
+    assert not shell.host.running()
+
+
+def test_the_settings_and_wallet_windows_open_through_the_app(qtbot, qapp) -> None:
+    shell = Shell(qapp, devnet=False, gpu_backend=None, quit_app=False)
+    assert isinstance(qapp.open_window("settings"), SettingsDialog)
+    assert isinstance(qapp.open_window("wallet"), WalletWindow)
+    shell.deleteLater()
+
+
+def test_saving_settings_restarts_the_engine_so_they_apply(qtbot, qapp) -> None:
+    save_section("wallet", WalletSettings(address="0x8ba1f109551bD432803012645Ac136ddd64DBA72"))
+    shell = Shell(qapp, devnet=False, gpu_backend=None, quit_app=False)
+    starts: list[str] = []
+    shell.bridge.state_changed.connect(lambda e: starts.append(e.message) if e.data["state"] == "starting" else None)
+    shell.start()
+    qtbot.waitUntil(lambda: shell.bridge.state()[0] is EngineState.ERROR and not shell.host.running())
+    settings = qapp.open_window("settings")
+    settings.saved.emit(None)       # e.g. the user fixed the network after the error
+    qtbot.waitUntil(lambda: len(starts) == 2)
+    qtbot.waitUntil(lambda: shell.bridge.state()[0] is EngineState.ERROR and not shell.host.running())
+    with qtbot.waitSignal(shell.quit_finished, timeout=30_000):
+        qapp.quit_requested.emit()
+    qtbot.waitUntil(lambda: qapp.window("dashboard") is None)
+
+
+def _keystore_wallet(tmp_path) -> None:
+    identity.keep_in_keystore(SecretKey.generate(), tmp_path / "wallet.json", PASSPHRASE, scrypt_n=CHEAP_SCRYPT_N)
+
+
+def _type_passphrase(text: str | None) -> None:
+    dialog = QApplication.activeModalWidget()
+    assert isinstance(dialog, PassphraseDialog), dialog
+    if text is None:
+        dialog.reject()
+    else:
+        dialog.first.setText(text)
+        dialog.accept()
+
+
+def test_a_keystore_wallet_is_unlocked_with_its_passphrase_before_the_engine_starts(
+        qtbot, qapp, tmp_path, chain, deployment) -> None:
+    _keystore_wallet(tmp_path)
+    save_network(NetworkSettings(rpc_url=chain.provider.endpoint_uri, market_address=deployment.market_address,
+                                 confirmations=0))
+    shell = Shell(qapp, gpu_backend=None, quit_app=False)
+    QTimer.singleShot(100, lambda: _type_passphrase(PASSPHRASE))
+    shell.start()
+    qtbot.waitUntil(lambda: shell.bridge.state()[0] is EngineState.WAITING, timeout=30_000)  # signing, looking for tasks
+    assert shell.host.network is not None and shell.host.network.market == deployment.market_address
+    with qtbot.waitSignal(shell.quit_finished, timeout=30_000):
+        qapp.quit_requested.emit()
+    qtbot.waitUntil(lambda: qapp.window("dashboard") is None)
+
+
+def test_a_wrong_passphrase_is_said_plainly(qtbot, qapp, tmp_path) -> None:
+    _keystore_wallet(tmp_path)
+    shell = Shell(qapp, devnet=False, gpu_backend=None, quit_app=False)
+    QTimer.singleShot(100, lambda: _type_passphrase("not the passphrase"))
+    with qtbot.waitSignal(shell.bridge.error, timeout=30_000) as error:
+        shell.start()
+    assert ": wrong passphrase" in error.args[0].message
+    qtbot.waitUntil(lambda: not shell.host.running())
+
+
+def test_cancelling_the_passphrase_leaves_the_engine_off_and_says_so(qtbot, qapp, tmp_path) -> None:
+    _keystore_wallet(tmp_path)
+    shell = Shell(qapp, devnet=False, gpu_backend=None, quit_app=False)
+    QTimer.singleShot(100, lambda: _type_passphrase(None))
+    with qtbot.waitSignal(shell.bridge.error) as error:
+        shell.start()
+    assert error.args[0].message.startswith("the wallet is locked: its passphrase was not given")
+    assert not shell.host.was_started

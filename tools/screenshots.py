@@ -1,0 +1,216 @@
+"""Screenshots of the desktop app for the docs, taken from the real app on a real local devnet.
+
+Run under a virtual X server: ``xvfb-run -a .venv/bin/python tools/screenshots.py`` (what
+``make screenshots`` does). In a throwaway ``IDLEGRID_HOME`` it creates a wallet (keystore
+file), starts ``idlegrid devnet`` on free ports (anvil, TaskMarket, blob server, demo
+requester and verifier), runs the app's Shell with a real worker that trains the demo tasks
+(on the CPU where there is no GPU), and saves into ``docs/screenshots/``:
+
+- ``dashboard.png``   the dashboard while a job is training (progress, loss chart, GPU panel)
+- ``history.png``     the dashboard's history tab
+- ``settings.png``    the settings dialog (idle policy)
+- ``settings-network.png``  its network tab
+- ``wallet.png``      the wallet window (address, QR code, balance on the devnet)
+- ``wizard.png``      the first-run wizard's wallet page; ``wizard-policy.png`` its policy page
+
+It prints one line per file and exits non-zero (saying what it waited for) when the app does not
+get there within ``--timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+WORKER_ACCOUNT = 3  # a funded anvil dev account that is neither the demo requester nor verifier
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def prepare_home(home: Path) -> None:
+    """Settings for the app's screenshots: a wallet, and train whenever possible (nobody sits
+    at a virtual X)."""
+    os.environ["IDLEGRID_HOME"] = str(home)
+    from engine.config import save_section
+    from engine.gpu.settings import GpuSettings, PolicySettings
+    from engine.wallet import identity
+    from engine.wallet.keys import SecretKey
+
+    # a busy build machine must not pause the demo job: on the CPU backend "others" is the CPU load
+    save_section("policy", PolicySettings(run_when="always", unknown_idle="treat_as_idle",
+                                          foreign_utilization_pct=100, pause_on_foreign_process=False))
+    save_section("gpu", GpuSettings(allow_cpu=True))
+    identity.keep_in_keystore(SecretKey.generate(), home / "wallet.json", "screenshot wallet", scrypt_n=2**14)
+
+
+class Shots:
+    """Pumps the Qt event loop while waiting, and saves widgets as PNG files."""
+
+    def __init__(self, app: object, out: Path, deadline: float) -> None:
+        self.app = app
+        self.out = out
+        self.deadline = deadline
+        out.mkdir(parents=True, exist_ok=True)
+
+    def wait(self, what: str, ready: Callable[[], bool], settle: float = 0.5) -> None:
+        while not ready():
+            if time.monotonic() > self.deadline:
+                raise SystemExit(f"screenshots: timed out waiting for {what}")
+            self.pump(0.1)
+        self.pump(settle)
+
+    def pump(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.app.processEvents()  # type: ignore[attr-defined]
+            time.sleep(0.02)
+
+    def save(self, widget: object, name: str, settle: float = 0.5) -> None:
+        widget.show()  # type: ignore[attr-defined]
+        widget.raise_()  # type: ignore[attr-defined]
+        self.pump(settle)
+        path = self.out / name
+        if not widget.grab().save(str(path)):  # type: ignore[attr-defined]
+            raise SystemExit(f"screenshots: could not write {path}")
+        print(f"screenshot: {path.relative_to(REPO) if path.is_relative_to(REPO) else path}", flush=True)
+
+
+def _done(event: object) -> float:
+    data = getattr(event, "data", None) or {}
+    return data.get("step", 0) / max(1, data.get("steps", 1))
+
+
+def first_run_shots(shots: Shots, home: Path) -> None:
+    """The wizard as a new user meets it: an empty home, so no wallet yet."""
+    os.environ["IDLEGRID_HOME"] = str(home)
+    home.mkdir(parents=True)
+    from app.wizard import FirstRunWizard, PolicyPage
+
+    wizard = FirstRunWizard()
+    wizard.show()
+    wizard.next()
+    shots.save(wizard, "wizard.png")
+    page = wizard.wallet_page
+    page.file.setText(str(home / "wallet.json"))
+    page.passphrase.setText("screenshot wallet")
+    page.passphrase_again.setText("screenshot wallet")
+    wizard.next()
+    if not isinstance(wizard.currentPage(), PolicyPage):
+        raise SystemExit(f"screenshots: the wizard's wallet page refused: {page.error_label.text()}")
+    shots.save(wizard, "wizard-policy.png")
+    wizard.close()
+
+
+def run(out: Path, timeout: float) -> int:
+    # never the user's keyring: wallets made here are throwaway keystore files
+    os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
+    scratch = Path(tempfile.mkdtemp(prefix="idlegrid-screens-"))
+    from app.application import Application
+
+    app = Application(["idlegrid"])
+    shots = Shots(app, out, time.monotonic() + timeout)
+    shell = None
+    devnet = None
+    try:
+        first_run_shots(shots, scratch / "first-run")
+        prepare_home(scratch / "home")
+        devnet, shell = start_app(app)
+        app_shots(shots, app, shell)
+    finally:
+        if shell is not None:
+            shell.quit()
+            shots.deadline = time.monotonic() + 90
+            try:
+                shots.wait("the engine to checkpoint and stop", lambda: not shell.host.running(), settle=0.1)
+            except SystemExit as e:
+                print(e, file=sys.stderr)
+        if devnet is not None:
+            devnet.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+        for widget in app.topLevelWidgets():  # delete every window while the app still exists
+            widget.close()
+            widget.deleteLater()
+        shots.pump(0.2)
+    return 0
+
+
+def start_app(app: object) -> tuple[object, object]:
+    """``idlegrid devnet`` on free ports, then the app's Shell with a real worker on it."""
+    from eth_account import Account
+
+    from app.devnet_process import DevnetProcess
+    from app.shell import Shell
+    from engine.chain.devnet import DEV_KEYS
+
+    devnet = DevnetProcess(command=[sys.executable, "-m", "engine", "devnet", "--port", str(free_port()),
+                                    "--blob-port", str(free_port())])
+    devnet.start()
+
+    def worker(listener):  # type: ignore[no-untyped-def]
+        from engine.worker import Worker
+
+        return Worker.from_settings(devnet=True, listener=listener, signer=Account.from_key(DEV_KEYS[WORKER_ACCOUNT]))
+
+    shell = Shell(app, devnet=True, worker_factory=worker, quit_app=False)  # type: ignore[arg-type]
+    shell.bridge.event.connect(lambda e: e.kind.value != "progress" and print(
+        f"engine: {e.kind.value}: {e.message}", file=sys.stderr, flush=True))
+    shell.start()
+    return devnet, shell
+
+
+def app_shots(shots: Shots, app: object, shell: object) -> None:
+    """Dashboard mid-job, history, settings and wallet of the running app."""
+    from app.settings import SettingsDialog
+    from app.wallet_window import WalletWindow
+
+    dashboard = app.open_window("dashboard")  # type: ignore[attr-defined]
+    dashboard.resize(1100, 760)
+    progress: list[object] = []
+    shell.bridge.progress.connect(progress.append)  # type: ignore[attr-defined]
+    shots.wait("the worker to be half-way through a task (progress events)",
+               lambda: bool(progress) and 0.4 <= _done(progress[-1]) <= 0.8, settle=0.0)
+    shots.save(dashboard, "dashboard.png", settle=0.05)
+    dashboard.tabs.setCurrentWidget(dashboard.history_panel)
+    dashboard.refresh()
+    shots.save(dashboard, "history.png")
+
+    settings = SettingsDialog()
+    shots.save(settings, "settings.png")
+    settings.tabs.setCurrentWidget(settings.network_form)
+    shots.save(settings, "settings-network.png")
+    settings.close()
+
+    wallet = WalletWindow()
+    shots.wait("the wallet balance", lambda: "chain" in wallet.balance_label.text() or
+               wallet.balance_label.text().startswith("unknown"))
+    shots.save(wallet, "wallet.png")
+    wallet.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots", help="where to write the PNGs")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the app (default 300)")
+    args = parser.parse_args(argv)
+    if os.environ.get("QT_QPA_PLATFORM", "xcb") == "xcb" and not os.environ.get("DISPLAY"):
+        print("screenshots: no X display; run it as `xvfb-run -a .venv/bin/python tools/screenshots.py`",
+              file=sys.stderr)
+        return 2
+    return run(args.out, args.timeout)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -31,7 +31,7 @@ def run_args(args: argparse.Namespace) -> int:
     devnet = True if args.devnet else False if args.network else None
     try:
         return run_app(devnet=devnet, devnet_port=args.devnet_port, blob_port=args.devnet_blob_port,
-                   dev_account=args.dev_account)
+                       dev_account=args.dev_account, quit_after=args.quit_after)
     except AlreadyRunning as e:  # not an error: the user asked to see the app, and now does
         print(e.message, file=sys.stderr)
         return 0
@@ -49,11 +49,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_app(*, devnet: bool | None = None, devnet_port: int = 8545, blob_port: int = 8547,
-            dev_account: int | None = None) -> int:
+            dev_account: int | None = None, quit_after: float | None = None) -> int:
     """Run the app until Quit; the exit code. ``devnet`` None: devnet unless a network is set."""
     for option, port in (("--devnet-port", devnet_port), ("--devnet-blob-port", blob_port)):
         if not 0 < port < 65536:
             raise UsageError(f"{option} {port} is not a TCP port (1-65535)")
+    if quit_after is not None and not quit_after > 0:
+        raise UsageError(f"--quit-after {quit_after:g} is not a positive number of seconds")
     if dev_account is not None:
         from app.devnet_process import dev_signer, devnet_wanted
 
@@ -70,6 +72,10 @@ def run_app(*, devnet: bool | None = None, devnet_port: int = 8545, blob_port: i
     shell = Shell(app, devnet=devnet, devnet_port=devnet_port, blob_port=blob_port, dev_account=dev_account)
     _quit_on_signals(app)
     shell.start()
+    if quit_after is not None:
+        from PySide6.QtCore import QTimer
+
+        QTimer.singleShot(int(quit_after * 1000), shell.quit)
     print("idlegrid app: running (quit from the tray or dashboard menu)", file=sys.stderr, flush=True)
     return app.exec()
 

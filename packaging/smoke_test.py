@@ -3,7 +3,9 @@
 Checks, from the frozen executables only: ``idlegrid --version``, ``task validate`` and ``train``
 on the digits example (same Merkle root as the source tree gives: the build changes nothing
 about determinism), the runner protocol through the frozen ``idlegrid runner``, and
-``idlegrid-app`` starting offscreen and quitting cleanly. Prints figures as ``name: value``:
+``idlegrid-app`` starting offscreen on its own devnet (the bundled anvil, the blob server, the
+demo verifier started through the console executable, the worker) and quitting cleanly after
+15 s with no process left behind. Prints figures as ``name: value``:
 the folder and tarball sizes, and start-up time of the frozen CLI against ``python -m engine``.
 
     python packaging/smoke_test.py [--dist dist/idlegrid]
@@ -25,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from engine import __version__  # noqa: E402
+from engine.chain.anvil import free_port  # noqa: E402
 from engine.runner.client import RunnerProcess  # noqa: E402
 
 SPEC = REPO / "resources" / "tasks" / "digits-mlp.json"
@@ -91,9 +94,14 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"FAILED: frozen accuracy {frozen['metrics']['accuracy']}")
 
         check_runner(cli, home, env)
+        port, blob_port = free_port(), free_port()
         t0 = time.perf_counter()
-        run([str(gui), "--smoke-test"], env, timeout=120)
+        run([str(gui), "--devnet", "--dev-account", "1", "--devnet-port", str(port),
+             "--devnet-blob-port", str(blob_port), "--quit-after", "15"], env, timeout=180)
         app_s = time.perf_counter() - t0
+        leftovers = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True).stdout
+        if leftovers.strip():
+            raise SystemExit(f"FAILED: the frozen app's devnet outlived it: pids {leftovers.split()}")
 
         frozen_start = startup_s([str(cli), "--version"], env)
         source_start = startup_s([sys.executable, "-m", "engine", "--version"], {**env, "PYTHONPATH": str(REPO)})

@@ -23,6 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="blob server port of the devnet the app starts (default 8547)")
     parser.add_argument("--dev-account", type=int, metavar="N",
                         help="with --devnet: sign with anvil's public dev key N (0-9) instead of the wallet")
+    parser.add_argument("--quit-after", type=float, metavar="SECONDS",
+                        help="quit (the normal way: checkpoint, stop the engine and the devnet) after SECONDS; "
+                        "for smoke tests and demos")
 
 
 def register(subparsers: Any) -> None:

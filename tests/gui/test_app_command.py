@@ -33,6 +33,7 @@ def test_without_pyside6_the_app_says_what_to_install() -> None:
     (["--devnet-blob-port", "0"], "error: --devnet-blob-port 0 is not a TCP port (1-65535)"),
     (["--network", "--dev-account", "1"], "error: --dev-account needs the devnet: dev keys are public"),
     (["--devnet", "--dev-account", "10"], "error: --dev-account 10 does not exist\n  hint: use 0 to 9"),
+    (["--quit-after", "0"], "error: --quit-after 0 is not a positive number of seconds"),
 ])
 def test_bad_options_fail_before_any_window_with_the_fix(argv: list[str], message: str, capsys) -> None:
     assert main(["app", *argv]) == 2
@@ -71,3 +72,17 @@ def test_the_app_starts_the_devnet_and_its_dashboard_shows_a_demo_job_training()
     assert seen["title"].startswith("Task ") and 0 < seen["bar"][0] <= seen["bar"][1]
     assert any(m.startswith("log: starting the local devnet") for m in seen["messages"])
     assert seen["code"] == 0 and seen["devnet_after_quit"] is None   # Quit stopped the devnet child too
+
+
+@pytest.mark.slow
+def test_quit_after_stops_the_app_its_devnet_child_and_every_process_cleanly(tmp_path: Path) -> None:
+    """What the packaging smoke test runs on the frozen build, here from source."""
+    port, blob_port = free_port(), free_port()
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "IDLEGRID_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-m", "engine", "app", "--devnet", "--dev-account", "1",
+                           "--devnet-port", str(port), "--devnet-blob-port", str(blob_port), "--quit-after", "8"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    leftovers = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True)
+    assert leftovers.stdout.strip() == "", "the devnet child (or its anvil) outlived the app"

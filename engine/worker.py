@@ -866,19 +866,7 @@ class Worker:
             self.history.add_ledger(self.chain_id, self.market.address, task_id, kind, amount, tx_hash=tx_hash)
 
     def _task_events(self, cls: type, task_id: int, from_block: int) -> list[Any]:
-        """The market's ``cls`` events of one task (its id is the first indexed topic)."""
-        topic0 = next(t for t, abi in self.market._events.items() if abi["name"] == cls.__name__)
-        with translated("eth_blockNumber"):
-            head = self.market.w3.eth.block_number
-        found = []
-        for start in range(from_block, head + 1, LOG_RANGE):
-            with translated("eth_getLogs"):
-                logs = self.market.w3.eth.get_logs({
-                    "address": self.market.address, "fromBlock": start, "toBlock": min(start + LOG_RANGE - 1, head),
-                    "topics": ["0x" + topic0.hex(), "0x" + task_id.to_bytes(32, "big").hex()],
-                })
-            found.extend(e for e in map(self.market.decode_log, logs) if isinstance(e, cls))
-        return found
+        return self.market.task_events(cls, task_id, from_block=from_block, max_range=LOG_RANGE)
 
     def _now(self) -> int:
         """The time the next block will carry, which the contract's deadlines are checked against:

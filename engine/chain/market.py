@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from enum import IntEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_checksum_address
@@ -269,6 +269,7 @@ class VerifierStakeWithdrawn(MarketEvent):
 
 
 EVENT_TYPES: dict[str, type[MarketEvent]] = {cls.__name__: cls for cls in MarketEvent.__subclasses__()}
+E = TypeVar("E", bound=MarketEvent)
 
 
 def snake(name: str) -> str:
@@ -501,6 +502,23 @@ class TaskMarket:
         values = {snake(k): _plain(v) for k, v in data["args"].items()}
         return cls(block_number=log["blockNumber"], log_index=log["logIndex"],
                    tx_hash="0x" + bytes(log["transactionHash"]).hex(), **values)
+
+    def task_events(self, cls: type[E], task_id: int, *, from_block: int = 0,
+                    max_range: int = 2_000) -> list[E]:
+        """This market's ``cls`` events of one task, oldest first (the task id is every task
+        event's first indexed topic), fetched in ``max_range``-block windows up to the head."""
+        topic0 = next(t for t, abi in self._events.items() if abi["name"] == cls.__name__)
+        with translated("eth_blockNumber"):
+            head = self.w3.eth.block_number
+        found: list[E] = []
+        for start in range(from_block, head + 1, max_range):
+            with translated("eth_getLogs"):
+                logs = self.w3.eth.get_logs({
+                    "address": self.address, "fromBlock": start, "toBlock": min(start + max_range - 1, head),
+                    "topics": ["0x" + topic0.hex(), "0x" + task_id.to_bytes(32, "big").hex()],
+                })
+            found.extend(e for e in map(self.decode_log, logs) if isinstance(e, cls))
+        return found
 
     def events_in(self, receipt: TxReceipt) -> list[MarketEvent]:
         return [e for e in map(self.decode_log, receipt["logs"]) if e is not None]

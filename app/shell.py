@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QWidget
 
@@ -86,7 +87,7 @@ class Shell(QObject):
         app.register_window("dashboard", self._build_dashboard)
         for name, (module, cls) in OTHER_WINDOWS.items():
             app.register_window(name, self._restarting_on_change(_lazy_window(module, cls)))
-        app.activate_requested.connect(lambda: app.open_window("dashboard"))
+        app.activate_requested.connect(self._activate)
         app.quit_requested.connect(self.quit)
         self.host.started.connect(self._on_started, Qt.ConnectionType.QueuedConnection)
         self.quit_finished.connect(self._leave, Qt.ConnectionType.QueuedConnection)
@@ -187,9 +188,24 @@ class Shell(QObject):
         if self.dashboard is not None:
             self.dashboard.set_network(network)
 
+    def _activate(self) -> None:
+        self.app.open_window("dashboard")
+
+    def _detach(self) -> None:
+        """Stop listening to the app-wide signals: the Application outlives this shell (tests
+        build several shells on one Application)."""
+        for signal, slot in ((self.app.activate_requested, self._activate), (self.app.quit_requested, self.quit)):
+            try:
+                signal.disconnect(slot)
+            except (RuntimeError, TypeError):
+                pass  # already disconnected
+
     def quit(self) -> None:
         """Checkpoint and stop the engine (in a thread: the GUI stays responsive), then quit."""
         if self.quitting:
+            return
+        if not shiboken6.isValid(self.tray.status_action):  # this shell's tray is gone: it is not the live one
+            self._detach()
             return
         self.quitting = True
         self.tray.status_action.setText("Quitting: saving the job…")
@@ -200,6 +216,7 @@ class Shell(QObject):
         self.quit_finished.emit()
 
     def _leave(self) -> None:
+        self._detach()
         if self.dashboard is not None:
             self.dashboard.shutdown()
         self.tray.hide()

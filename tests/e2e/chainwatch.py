@@ -57,6 +57,14 @@ def settle_disputes(net: TestNet, procs: Procs, task_ids: list[int], *, timeout:
     wait_until(lambda: all(revealed(t) for t in task_ids), timeout,
                f"the juries of tasks {task_ids} to reveal their votes", procs=procs, every=0.5)
     net.time_travel(max(d.reveal_deadline for d in disputes) + 1 - net.now())
+    watched = {task_id: task(net, task_id).dispute_id for task_id in task_ids}
+
+    def resolved(task_id: int) -> bool:
+        # Left CHALLENGED, or already in a later dispute: a reopened task can be claimed, committed
+        # (and challenged again) by the next worker before this poll sees it OPEN.
+        t = task(net, task_id)
+        return t.status != TaskStatus.CHALLENGED or t.dispute_id != watched[task_id]
+
     for task_id in task_ids:
-        wait_status(net, procs, task_id, TaskStatus.OPEN, TaskStatus.ACCEPTED, TaskStatus.FINALIZED,
-                    timeout=timeout, why=" (dispute resolved)")
+        wait_until(lambda: resolved(task_id), timeout, f"the dispute of task {task_id} to be resolved",
+                   procs=procs, every=0.5)

@@ -84,5 +84,5 @@ def test_quit_after_stops_the_app_its_devnet_child_and_every_process_cleanly(tmp
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
-    leftovers = subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True, text=True)
-    assert leftovers.stdout.strip() == "", "the devnet child (or its anvil) outlived the app"
+    leftovers = subprocess.run(["pgrep", "-f", "--", f"--port {port}"], capture_output=True, text=True)
+    assert leftovers.returncode == 1, f"the devnet child (or its anvil) outlived the app: {leftovers}"

@@ -13,13 +13,17 @@ import sys
 from pathlib import Path
 
 CONSOLE_NAME = "idlegrid"
+APP_NAME = "idlegrid-app"
+
+
+def _beside(name: str) -> Path:
+    suffix = ".exe" if sys.platform == "win32" else ""
+    return Path(sys.executable).with_name(name + suffix)
 
 
 def console_executable() -> Path:
     """The frozen build's console ``idlegrid`` executable (beside whichever one is running)."""
-    here = Path(sys.executable)
-    suffix = ".exe" if sys.platform == "win32" else ""
-    return here.with_name(CONSOLE_NAME + suffix)
+    return _beside(CONSOLE_NAME)
 
 
 def idlegrid_command(*args: str) -> list[str]:
@@ -27,3 +31,11 @@ def idlegrid_command(*args: str) -> list[str]:
     if getattr(sys, "frozen", False):
         return [str(console_executable()), *args]
     return [sys.executable, "-m", "engine", *args]
+
+
+def app_command(*args: str) -> list[str]:
+    """The argv that runs the desktop app with ARGS: the engine never imports the ``app``
+    package (nor Qt), so ``idlegrid app`` starts it as a process of its own."""
+    if getattr(sys, "frozen", False):
+        return [str(_beside(APP_NAME)), *args]
+    return [sys.executable, "-m", "app", *args]

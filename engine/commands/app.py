@@ -1,14 +1,20 @@
 """``idlegrid app``: the desktop app (tray + dashboard) on the local devnet or a network.
 
-The app lives in the ``app`` package, which imports Qt; it is imported only inside ``run``
-(a missing PySide6 then gives an install hint), so the engine and every other command never
-load it. The options are defined here once; ``app.main`` (the ``idlegrid-app`` script) reuses them.
+The app lives in the ``app`` package, which imports Qt; the engine never imports it, so this
+command starts the app as its own process (``python -m app``, or the frozen ``idlegrid-app``)
+with the same options and returns its exit code. The options are defined here once;
+``app.main`` (the ``idlegrid-app`` script) reuses them and checks them.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
+import subprocess
 from typing import Any
+
+from engine.errors import IdlegridError
+from engine.spawn import app_command
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +47,29 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from app.main import run_args
+    command = app_command(*forwarded(args))
+    try:
+        child = subprocess.Popen(command)
+    except OSError as e:
+        raise IdlegridError(f"cannot start the desktop app {command[0]}: {e.strerror}",
+                         hint="reinstall idlegrid with the app extras: `pip install 'idlegrid[app]'`") from None
+    # Ctrl-C reaches the app directly (same terminal); a SIGTERM to us is passed on. Either way
+    # the app quits the normal way (checkpoint, stop the engine) and its exit code is ours.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous_term = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
+    try:
+        return child.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
 
-    return run_args(args)
+
+def forwarded(args: argparse.Namespace) -> list[str]:
+    """The command line that gives the app process the options parsed here."""
+    argv = ["--devnet"] if args.devnet else ["--network"] if args.network else []
+    argv += ["--devnet-port", str(args.devnet_port), "--devnet-blob-port", str(args.devnet_blob_port)]
+    if args.dev_account is not None:
+        argv += ["--dev-account", str(args.dev_account)]
+    if args.quit_after is not None:
+        argv += ["--quit-after", repr(args.quit_after)]
+    return argv

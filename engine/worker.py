@@ -25,7 +25,6 @@ Torch-free: this module runs in the desktop app's process; training runs in the 
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -61,7 +60,7 @@ from engine.chain.market import (
 from engine.chain.rpc import translated
 from engine.commit.merkle import MerkleTree
 from engine.controller import DONE, ERROR, RUNNING, YieldController
-from engine.errors import IdlegridError, RunnerError, SpecError
+from engine.errors import CheckpointError, IdlegridError, RunnerError, SpecError
 from engine.events import EngineEvent, EngineState, Kind, Listener, ignore
 from engine.gpu.monitor import GpuBackend
 from engine.gpu.policy import Action, Decision, IdlePolicy
@@ -71,6 +70,7 @@ from engine.runner.client import RunnerProcess
 from engine.runner.pool import WarmRunners
 from engine.storage.errors import BlobCorrupt, BlobNotFound, BlobTooLarge, StorageUnavailable
 from engine.tasks.load import CheckedSpec, check, parse
+from engine.training.jobdir import JobDir
 from engine.txjournal import Sent, TxJournal, sent
 from engine.workerconfig import WorkerConfig
 
@@ -654,12 +654,14 @@ class Worker:
     def _read_result(self, job: Job, folder: Path) -> tuple[bytes, list[str], dict[str, Any]]:
         """The finished job's leaves (checked complete), their Merkle root and the result."""
         try:
-            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-            leaves = [str(leaf) for leaf in manifest["leaves"]]
-            result = manifest.get("result") or {}
-        except (OSError, ValueError, KeyError, TypeError) as e:
+            manifest = JobDir(folder).read_manifest()
+        except CheckpointError as e:
             raise WorkerError(f"job folder {folder} has no readable manifest.json ({e})",
                               hint="delete the folder: the job then trains again from the start") from None
+        if manifest is None:
+            raise WorkerError(f"job folder {folder} has no manifest.json",
+                              hint="delete the folder: the job then trains again from the start")
+        leaves, result = list(manifest.leaves), manifest.result or {}
         want = job.checked.spec.num_checkpoints
         if len(leaves) != want:
             raise WorkerError(f"job folder {folder} holds {len(leaves)} checkpoints, the task has {want}",
@@ -942,11 +944,11 @@ class Worker:
 
 def _finished(job: Job) -> bool:
     try:
-        manifest = json.loads((job.dir / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        manifest = JobDir(job.dir).read_manifest()
+    except CheckpointError:
         return False
-    return (isinstance(manifest, dict) and manifest.get("result") is not None
-            and len(manifest.get("leaves") or []) == job.checked.spec.num_checkpoints)
+    return (manifest is not None and manifest.result is not None
+            and len(manifest.leaves) == job.checked.spec.num_checkpoints)
 
 
 def _gpu_defaults(config: WorkerConfig, backend: GpuBackend | None, policy: IdlePolicy | None,

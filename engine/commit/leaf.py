@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import sys
 from collections.abc import Mapping
+from functools import lru_cache
 
 import numpy as np
 
@@ -39,17 +41,43 @@ DTYPE_CODES: dict[np.dtype, str] = {
 }
 
 
-def _canonical(array: np.ndarray, name: str) -> tuple[str, np.ndarray]:
-    native = array.dtype.newbyteorder("=")
-    code = DTYPE_CODES.get(native)
+def dtype_code(array: np.ndarray, name: str) -> str:
+    """The safetensors code of ``array``'s dtype, or a CheckpointError naming the tensor."""
+    code = DTYPE_CODES.get(array.dtype.newbyteorder("="))
     if code is None:
         raise CheckpointError(
             f"tensor {name!r} has dtype {array.dtype}, which checkpoints cannot hold",
             hint=f"use one of {', '.join(DTYPE_CODES.values())}",
         )
-    little = array.astype(native.newbyteorder("<"), copy=False)
+    return code
+
+
+def is_canonical(array: np.ndarray) -> bool:
+    """Whether ``array``'s buffer already is the encoding's bytes: C order, little-endian."""
+    order = array.dtype.byteorder
+    return array.flags.c_contiguous and (order in "<|" or (order == "=" and sys.byteorder == "little"))
+
+
+def _canonical(array: np.ndarray, name: str) -> tuple[str, np.ndarray]:
+    code = dtype_code(array, name)
+    if is_canonical(array):
+        return code, array
+    little = array.astype(array.dtype.newbyteorder("<"), copy=False)
     # not np.ascontiguousarray: it turns a 0-d array into shape (1,), another tensor
     return code, little if little.flags.c_contiguous else little.copy(order="C")
+
+
+@lru_cache(maxsize=4096)
+def leaf_prefix(name: str, code: str, shape: tuple[int, ...], nbytes: int) -> bytes:
+    """Everything the encoding puts before a tensor's elements. A model checkpoints the same
+    names and shapes every time, so this is built once per tensor, not once per checkpoint."""
+    raw_name = name.encode("utf-8")
+    return b"".join((
+        struct.pack("<I", len(raw_name)), raw_name,
+        struct.pack("<B", len(code)), code.encode("ascii"),
+        struct.pack(f"<I{len(shape)}Q", len(shape), *shape),
+        struct.pack("<Q", nbytes),
+    ))
 
 
 def leaf_hash(tensors: Mapping[str, np.ndarray]) -> bytes:
@@ -57,11 +85,7 @@ def leaf_hash(tensors: Mapping[str, np.ndarray]) -> bytes:
     h = hashlib.sha256(MAGIC)
     for name in sorted(tensors, key=lambda n: n.encode("utf-8")):
         code, arr = _canonical(np.asarray(tensors[name]), name)
-        raw_name = name.encode("utf-8")
-        h.update(struct.pack("<I", len(raw_name)) + raw_name)
-        h.update(struct.pack("<B", len(code)) + code.encode("ascii"))
-        h.update(struct.pack(f"<I{arr.ndim}Q", arr.ndim, *arr.shape))
-        h.update(struct.pack("<Q", arr.nbytes))
+        h.update(leaf_prefix(name, code, arr.shape, arr.nbytes))
         if arr.nbytes:
             h.update(arr.reshape(-1).view(np.uint8))
     return h.digest()

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,11 +20,13 @@ import pytest
 from engine.chain.anvil import rpc
 from engine.chain.devnet import DEV_KEYS
 from engine.chain.market import ResultSubmitted, TaskClaimed, TaskStatus
+from engine.errors import CheckpointError
 from engine.history import History
 from engine.requester import Requester
 from engine.storage.http import HttpStore
 from engine.storage.server import BlobServer
 from engine.tasks.load import check, parse
+from engine.training.jobdir import JobDir
 from engine.training.trainer import Trainer
 from engine.worker import NETWORK_DOWN
 from tests.e2e import roles
@@ -108,11 +109,13 @@ def fresh_worker(net: TestNet, *, blob_url: str | None = None, **sections: dict)
 
 
 def job_manifest(actor: Actor, net: TestNet, task_id: int) -> dict | None:
+    """The job folder's manifest with the leaves logged since it was written (as a resume reads it)."""
     folder = actor.jobs_dir / f"{net.w3.eth.chain_id}-{net.deployment.market_address[:10]}-{task_id}"
     try:
-        return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        manifest = JobDir(folder).read_manifest()
+    except CheckpointError:
         return None
+    return None if manifest is None else manifest.to_json()
 
 
 def leaves_written(actor: Actor, net: TestNet, task_id: int) -> int:

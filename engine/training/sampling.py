@@ -54,6 +54,17 @@ def derive(seed: int, stream: int, *counters: int) -> int:
     return acc >> 1
 
 
+def derive_prefix(seed: int, stream: int) -> int:
+    """``derive``'s state after ``seed`` and ``stream``: ``derive_next(derive_prefix(seed,
+    stream), c) == derive(seed, stream, c)``, for a stream drawn from at every step."""
+    return _splitmix64_int(_splitmix64_int(seed & _MASK) ^ (stream & _MASK))
+
+
+def derive_next(prefix: int, counter: int) -> int:
+    """``derive(seed, stream, counter)`` from ``derive_prefix(seed, stream)``."""
+    return _splitmix64_int(prefix ^ (counter & _MASK)) >> 1
+
+
 def uniform(key: int, n: int) -> np.ndarray:
     """``n`` float64 uniforms in [0, 1), exact: 53 random bits scaled by a power of two."""
     bits = splitmix64(np.uint64(key) + np.arange(n, dtype=np.uint64))

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -32,12 +33,15 @@ from engine.training.datasets import BlobSource, Data, Split, load_data
 from engine.training.determinism import configure
 from engine.training.jobdir import JobDir, Manifest
 from engine.training.model import build_model, has_dropout
+from engine.training.packed import Packed, Packer
 from engine.training.sampling import (
     STREAM_BATCHES,
     STREAM_DROPOUT,
     STREAM_INIT,
     batch_indices,
     derive,
+    derive_next,
+    derive_prefix,
     permutation,
 )
 from engine.training.schedule import lr_at
@@ -104,18 +108,21 @@ def make_optimizer(spec: s.TaskSpec, model: nn.Module) -> torch.optim.Optimizer:
     return cls(params, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay)
 
 
-def seed_rng(device: str, seed: int) -> None:
-    """Seed the generator that dropout on ``device`` draws from, as ``torch.manual_seed`` would.
+def dropout_generator(device: str) -> torch.Generator | None:
+    """The generator dropout on ``device`` draws from, to be reseeded before every step
+    (``None``: a device type without one default generator; reseed with ``torch.manual_seed``).
 
-    On CPU only the default CPU generator matters. ``torch.manual_seed`` also queues seeds
-    for CUDA, XPU, MTIA, ... that are not initialised, each capturing a
-    ``traceback.format_stack()`` (hundreds of microseconds per call, every step); the CPU
-    generator ends in the same state either way, so CPU runs are bitwise unchanged.
+    Seeding this one generator leaves it exactly as ``torch.manual_seed`` would, without
+    ``manual_seed``'s other work: it seeds every device type's generators, and queues seeds
+    for the ones not initialised, each capturing a ``traceback.format_stack()``: hundreds of
+    microseconds, every step. Nothing else in a training step draws random numbers.
     """
-    if device == "cpu":
-        torch.default_generator.manual_seed(seed)
-    else:
-        torch.manual_seed(seed)
+    where = torch.device(device)
+    if where.type == "cpu":
+        return torch.default_generator
+    if where.type == "cuda":
+        return torch.cuda.default_generators[where.index if where.index is not None else torch.cuda.current_device()]
+    return None
 
 
 def loss_fn(spec: s.TaskSpec, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -136,8 +143,14 @@ class Session:
     dropout: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        self.dropout = has_dropout(self.checked.spec)
-        self._perms: dict[int, torch.Tensor] = {}
+        spec = self.checked.spec
+        self.dropout = has_dropout(spec)
+        self._dropout_key = derive_prefix(spec.seed, STREAM_DROPOUT)
+        self._dropout_gen = dropout_generator(self.device) if self.dropout else None
+        self._n = len(self.data.train)
+        self._order = torch.empty(0, dtype=torch.int64)  # epochs [_lo/n, _hi/n) of batch order
+        self._lo = self._hi = 0
+        self._packer = Packer(self.model, self.optimizer)
 
     @classmethod
     def open(cls, checked: CheckedSpec, device: str = "cpu", blobs: BlobSource | None = None) -> "Session":
@@ -151,52 +164,51 @@ class Session:
     def snapshot(self, step: int) -> ckpt.Snapshot:
         return ckpt.snapshot(step, self.model, self.optimizer)
 
-    def capture(self, step: int) -> dict[str, torch.Tensor]:
-        """CPU copies of the state at ``step``, not yet hashed (see ``_LeafWriter``)."""
-        return ckpt.capture(step, self.model, self.optimizer)
+    def pack(self, step: int) -> Packed:
+        """The state at ``step`` copied into one buffer, not yet hashed (see ``_LeafWriter``)."""
+        return self._packer.pack(step)
 
     def restore(self, snap: ckpt.Snapshot, where: str) -> None:
         ckpt.restore(snap, self.model, self.optimizer, where)
 
     def batch(self, step: int) -> torch.Tensor:
-        """Indices of step ``step``'s batch: ``batch_indices``, sliced from cached epoch
-        permutations on the training device (a batch that straddles two epochs joins the end
-        of one to the start of the next, exactly as ``batch_indices`` orders it)."""
-        spec, n = self.checked.spec, len(self.data.train)
-        bs = spec.batch_size
-        epoch, offset = divmod(step * bs, n)
-        if offset + bs <= n:
-            return self._epoch_perm(epoch)[offset : offset + bs]
-        if bs <= n:
-            return torch.cat([self._epoch_perm(epoch)[offset:], self._epoch_perm(epoch + 1)[: offset + bs - n]])
-        return torch.from_numpy(batch_indices(spec.seed, step, bs, n)).to(self.device)
+        """Indices of step ``step``'s batch: ``batch_indices``, sliced from a window of two
+        consecutive epoch permutations kept on the training device, so a step costs one slice
+        (a batch that straddles two epochs is the end of one and the start of the next,
+        exactly as ``batch_indices`` orders it)."""
+        bs = self.checked.spec.batch_size
+        first = step * bs
+        if first < self._lo or first + bs > self._hi:
+            if bs > self._n:  # a batch longer than an epoch: rare, not worth a window
+                return torch.from_numpy(batch_indices(self.checked.spec.seed, step, bs, self._n)).to(self.device)
+            self._slide(first // self._n)
+        return self._order[first - self._lo : first - self._lo + bs]
 
-    def _epoch_perm(self, epoch: int) -> torch.Tensor:
-        """The permutation of ``epoch`` on the device; the last two are kept (a straddling batch
-        needs both, and steps only move forward within a segment)."""
-        perm = self._perms.get(epoch)
-        if perm is None:
-            n = len(self.data.train)
-            perm = torch.from_numpy(permutation(self.checked.spec.seed, STREAM_BATCHES, epoch, n).copy()).to(self.device)
-            self._perms = {e: p for e, p in self._perms.items() if e == epoch - 1}
-            self._perms[epoch] = perm
-        return perm
+    def _slide(self, epoch: int) -> None:
+        seed, n = self.checked.spec.seed, self._n
+        perms = [permutation(seed, STREAM_BATCHES, e, n) for e in (epoch, epoch + 1)]
+        self._order = torch.from_numpy(np.concatenate(perms)).to(self.device)
+        self._lo, self._hi = epoch * n, (epoch + 2) * n
 
     def step(self, step: int) -> torch.Tensor:
         """One optimisation step; everything random or scheduled derives from (seed, step)."""
-        spec, train = self.checked.spec, self.data.train
+        spec, train, model, optimizer = self.checked.spec, self.data.train, self.model, self.optimizer
         idx = self.batch(step)
         if self.dropout:
-            seed_rng(self.device, derive(spec.seed, STREAM_DROPOUT, step))
-        if not self.model.training:  # train() walks every submodule; only evaluate() leaves eval mode
-            self.model.train()
-        loss = loss_fn(spec, self.model(train.x[idx]), train.y[idx])
-        self.optimizer.zero_grad(set_to_none=True)
+            seed = derive_next(self._dropout_key, step)
+            if self._dropout_gen is not None:
+                self._dropout_gen.manual_seed(seed)
+            else:
+                torch.manual_seed(seed)
+        if not model.training:  # train() walks every submodule; only evaluate() leaves eval mode
+            model.train()
+        loss = loss_fn(spec, model(train.x[idx]), train.y[idx])
+        optimizer.zero_grad(set_to_none=True)
         loss.backward()
         lr = lr_at(spec, step)
-        for group in self.optimizer.param_groups:
+        for group in optimizer.param_groups:
             group["lr"] = lr
-        self.optimizer.step()
+        optimizer.step()
         return loss.detach()
 
     def run_segment(self, start: int, end: int, control: Callable[[int], None] | None = None,
@@ -282,15 +294,17 @@ class Trainer:
 
     def _train(self, session: Session, m: Manifest, state: ckpt.Snapshot | None) -> TrainResult:
         spec = self.spec
-        writer = _LeafWriter(self.job, m, self.hooks.on_checkpoint)
         resumed = None
         if state is None:
             m.leaves = []
-            writer.submit(0, session.capture(0))
             start = 0
         else:
             session.restore(state, str(self.job.root))
             start = resumed = state.step
+        self.job.write_manifest(m)  # the leaves that stand; new ones go to the log
+        writer = _LeafWriter(self.job, m, self.hooks.on_checkpoint)
+        if state is None:
+            writer.submit(0, session.pack(0))
         index = len(m.leaves) if state is not None else 1  # the next leaf to write
         meter = _Meter(spec, start, self.hooks)
         last_loss = torch.tensor(float("nan"))
@@ -301,13 +315,16 @@ class Trainer:
                 last_loss = session.run_segment(step, end, self.hooks.control, meter.tick)
                 step = end
                 meter.report(step, last_loss)
-                writer.submit(index, session.capture(step))
+                writer.submit(index, session.pack(step))
                 index += 1
         except StopRequested:
             writer.close()
             step = meter.done
             if step > spec.checkpoint_step(index - 1):
                 self._save_resume(session, m, step)
+            else:
+                m.resume = None
+                self.job.write_manifest(m)
             return self._result(m, resumed, stopped=step)
         finally:
             writer.close()
@@ -345,38 +362,43 @@ class _LeafWriter:
     """Hashes and writes leaf checkpoints on a background thread, in order, while training
     goes on: for small models the write would otherwise cost as much as the training.
 
-    The training thread only copies the tensors (``capture``); this thread hashes them, writes
-    the file, then appends the leaf to the manifest and rewrites it, then calls
-    ``on_checkpoint``. The queue is short, so at most two snapshots wait in memory. After
-    ``close`` the manifest is the training thread's again.
+    The training thread only copies the state into one buffer (``Session.pack``); this thread
+    hashes it, writes the file in place, appends the leaf to ``leaves.log`` and to the
+    in-memory manifest, then calls ``on_checkpoint``. Each call that releases the GIL trades it
+    with the training thread, which costs the training thread tens of microseconds apiece on a
+    small VM, so it makes as few as it can: one hash call, one ``writev``, no temp file, no
+    rename, no manifest rewrite (see ``packed``). The queue
+    is short, so at most two snapshots wait in memory. After ``close`` the manifest is the
+    training thread's again.
     """
 
     def __init__(self, job: JobDir, manifest: Manifest, on_checkpoint: Callable[[CheckpointInfo], None] | None) -> None:
         self.job, self.m, self.on_checkpoint = job, manifest, on_checkpoint
-        self.queue: queue.Queue[tuple[int, dict[str, torch.Tensor]] | None] = queue.Queue(maxsize=2)
+        self.log = job.open_log()
+        self.queue: queue.Queue[tuple[int, Packed] | None] = queue.Queue(maxsize=2)
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._loop, name="checkpoint-writer", daemon=True)
         self.thread.start()
 
-    def submit(self, index: int, tensors: dict[str, torch.Tensor]) -> None:
+    def submit(self, index: int, packed: Packed) -> None:
         if self.error is not None:
             raise self.error
-        self.queue.put((index, tensors))
+        self.queue.put((index, packed))
 
     def _loop(self) -> None:
         while (item := self.queue.get()) is not None:
             if self.error is not None:
                 continue
-            index, tensors = item
+            index, packed = item
             try:
-                snap = ckpt.Snapshot(int(tensors[ckpt.STEP_KEY]), tensors, ckpt.hash_tensors(tensors))
+                leaf = packed.leaf().hex()
                 path = self.job.checkpoint_path(index)
-                ckpt.write(snap, path)
-                self.m.leaves.append(snap.leaf.hex())
+                packed.write(path)  # in place: its hash reaches the log only afterwards
+                self.log.append(index, leaf)
+                self.m.leaves.append(leaf)
                 self.m.resume = None
-                self.job.write_manifest(self.m)
                 if self.on_checkpoint:
-                    self.on_checkpoint(CheckpointInfo(index, snap.step, snap.leaf.hex(), path))
+                    self.on_checkpoint(CheckpointInfo(index, packed.step, leaf, path))
             except BaseException as e:  # handed to the training thread at its next submit/close
                 self.error = e
 
@@ -385,6 +407,7 @@ class _LeafWriter:
         if self.thread.is_alive():
             self.queue.put(None)
             self.thread.join()
+        self.log.close()
         if self.error is not None:
             error, self.error = self.error, None
             raise error

@@ -131,3 +131,13 @@ def test_trainer_batches_are_exactly_batch_indices_across_epoch_boundaries() -> 
     n = len(session.data.train)
     for step in range(0, 60):  # crosses several epoch boundaries (n is not a multiple of 100)
         assert session.batch(step).tolist() == batch_indices(7, step, 100, n).tolist()
+
+
+def test_derive_next_continues_derive_prefix() -> None:
+    """The trainer's per-step dropout seed takes the cached prefix path: it must be ``derive``."""
+    from engine.training.sampling import derive_next, derive_prefix
+
+    for seed, stream in ((7, 3), (0, 0), (2**64 - 1, 5), (-1, 2)):
+        prefix = derive_prefix(seed, stream)
+        for counter in (0, 1, 599, 2**63, -3):
+            assert derive_next(prefix, counter) == derive(seed, stream, counter)

@@ -22,7 +22,10 @@ Runs alternate (baseline, engine) after one untimed warm-up of each, so machine 
 both sides alike; the figures are the medians over rounds. Headline (last line):
 ``overhead_ratio`` = median engine time / median baseline time. Goal <= 1.05; must be <= 1.10.
 
-    python -m bench.overhead [--spec PATH] [--rounds N] [--quick]
+    python -m bench.overhead [--spec PATH] [--rounds N] [--quick] [--device cpu|cuda]
+
+On ``--device cuda`` both sides train on the GPU: the same loop, the data and model moved
+there, each timing ending on a host sync (the final loss and the evaluation read back).
 """
 
 from __future__ import annotations
@@ -89,25 +92,25 @@ def plain_evaluate(spec: s.TaskSpec, model: torch.nn.Module, x: torch.Tensor, y:
     return loss
 
 
-def run_baseline(checked: CheckedSpec) -> float:
+def run_baseline(checked: CheckedSpec, device: str = "cpu") -> float:
     spec = checked.spec
     t0 = time.perf_counter()
     configure(spec.threads)
-    data = load_data(spec)
+    data = load_data(spec, None, device)
     torch.manual_seed(derive(spec.seed, STREAM_INIT))
-    model = build_model(spec)
+    model = build_model(spec).to(device)
     optimizer = make_optimizer(spec, model)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, plain_schedule(spec))
     x, y = data.train.x, data.train.y
     n, bs = len(data.train), spec.batch_size
     gen = torch.Generator().manual_seed(spec.seed)
     model.train()
-    order = torch.empty(0, dtype=torch.int64)
+    order = torch.empty(0, dtype=torch.int64, device=device)
     pos = 0
     loss = None
     for _ in range(spec.steps):
         if pos + bs > order.numel():  # next epoch(s): precomputed per-epoch permutation
-            order = torch.cat([order[pos:], torch.randperm(n, generator=gen)])
+            order = torch.cat([order[pos:], torch.randperm(n, generator=gen).to(device)])
             pos = 0
         idx = order[pos : pos + bs]
         pos += bs
@@ -122,11 +125,11 @@ def run_baseline(checked: CheckedSpec) -> float:
     return time.perf_counter() - t0
 
 
-def run_engine(checked: CheckedSpec) -> tuple[float, int]:
+def run_engine(checked: CheckedSpec, device: str = "cpu") -> tuple[float, int]:
     out = Path(tempfile.mkdtemp(prefix="idlegrid-bench-"))
     try:
         t0 = time.perf_counter()
-        result = Trainer(checked, out / "job").run()
+        result = Trainer(checked, out / "job", device=device).run()
         dt = time.perf_counter() - t0
     finally:
         shutil.rmtree(out, ignore_errors=True)
@@ -140,21 +143,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--spec", type=Path, default=DEFAULT_SPEC, help="task spec (default: digits-mlp)")
     ap.add_argument("--rounds", type=int, default=None, help="timed rounds per side (default 5; 1 with --quick)")
     ap.add_argument("--quick", action="store_true", help="short run for smoke tests (100 steps, 1 round)")
+    ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                    help="where both sides train (default cpu; cuda needs a GPU and torch's CUDA build)")
     args = ap.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        ap.error("--device cuda: torch sees no CUDA GPU here")
     rounds = args.rounds if args.rounds is not None else (1 if args.quick else 5)
     checked = quick_spec(args.spec) if args.quick else load_spec(args.spec)
 
-    run_baseline(checked)  # warm-up: imports, allocator, dataset caches, kernels
-    _, checkpoints = run_engine(checked)
+    device = args.device
+    run_baseline(checked, device)  # warm-up: imports, allocator, dataset caches, kernels
+    _, checkpoints = run_engine(checked, device)
     base, eng = [], []
     for _ in range(rounds):
-        base.append(run_baseline(checked))
-        eng.append(run_engine(checked)[0])
+        base.append(run_baseline(checked, device))
+        eng.append(run_engine(checked, device)[0])
 
     b, e = statistics.median(base), statistics.median(eng)
     print(f"spec: {checked.spec.name}")
     print(f"steps: {checked.spec.steps}")
     print(f"checkpoints: {checkpoints}")
+    print(f"device: {torch.cuda.get_device_name() if device == 'cuda' else 'cpu'}")
     print(f"threads: {checked.spec.threads}")
     print(f"rounds: {rounds}")
     print(f"baseline_s: {b:.4f}")

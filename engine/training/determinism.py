@@ -6,6 +6,11 @@ import os
 
 import torch
 
+# cuBLAS reads this once, when CUDA starts: set it as soon as any trainer code is imported,
+# so that a process which touches CUDA before ``configure`` (a test, a verifier) still gets
+# deterministic GEMMs instead of an error from use_deterministic_algorithms.
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
 
 def configure(threads: int) -> None:
     """Deterministic kernels, fixed thread count, no autotuning; float32 throughout.

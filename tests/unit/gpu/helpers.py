@@ -4,7 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pynvml
+import pytest
+
 from engine.gpu.monitor import DeviceSnapshot, GpuProcess, GpuSnapshot
+
+
+
+def _nvidia_driver_loads() -> bool:
+    try:
+        pynvml.nvmlInit()
+    except pynvml.NVMLError:
+        return False
+    pynvml.nvmlShutdown()
+    return True
+
+
+# The "no GPU" path of the real library can only be seen where there is no driver (CI, this
+# project's machines); on a GPU machine tests/device checks the real NVML path instead.
+without_nvidia_driver = pytest.mark.skipif(_nvidia_driver_loads(), reason="an NVIDIA driver is loaded here")
 
 MONDAY_NOON = datetime(2024, 1, 1, 12, 0, tzinfo=timezone.utc)  # 2024-01-01 is a Monday
 

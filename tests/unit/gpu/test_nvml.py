@@ -10,6 +10,8 @@ import pytest
 from engine.gpu.monitor import NoGpu
 from engine.gpu.nvml import NvmlBackend, probe_nvml, process_name
 
+from .helpers import without_nvidia_driver
+
 MIB = 1024 * 1024
 
 
@@ -104,6 +106,7 @@ def backend(fake: FakeNvml) -> NvmlBackend:
     return opened
 
 
+@without_nvidia_driver
 def test_real_pynvml_without_a_gpu_gives_no_gpu_with_the_reason():
     with pytest.raises(pynvml.NVMLError_LibraryNotFound):
         pynvml.nvmlInit()  # this machine has no NVIDIA driver: the test is about that path

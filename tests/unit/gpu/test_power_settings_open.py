@@ -17,6 +17,7 @@ from engine.gpu.power import on_battery
 from engine.gpu.settings import GpuSettings, PolicySettings, load_gpu_settings, load_policy_settings
 from engine.gpu.simulated import ManualClock, SimulatedBackend
 
+from .helpers import without_nvidia_driver
 from .test_nvml import FakeNvml
 from .test_simulated import EVENING
 
@@ -87,6 +88,7 @@ def test_bad_gpu_backend_setting_names_the_key():
 
 
 # -- open_backend ----------------------------------------------------------------------------
+@without_nvidia_driver
 def test_auto_on_this_machine_is_no_gpu_with_the_reason():
     backend = open_backend(GpuSettings())
     assert isinstance(backend, NoGpuBackend)
@@ -95,6 +97,7 @@ def test_auto_on_this_machine_is_no_gpu_with_the_reason():
     assert snap.no_gpu.reason == "no NVIDIA driver found (libnvidia-ml.so.1 not loadable)"
 
 
+@without_nvidia_driver
 def test_auto_falls_back_to_cpu_mode_only_when_allowed():
     backend = open_backend(GpuSettings(allow_cpu=True))
     assert isinstance(backend, CpuBackend)

@@ -34,6 +34,13 @@ class SpecError(UsageError):
         super().__init__(f"{path}: {problem}" if path else problem, hint=hint)
 
 
+class WrongArithmetic(IdlegridError):
+    """An exact-mode result computed with other floating-point arithmetic than this machine's
+    (see ``engine.training.determinism.arithmetic``): it cannot be judged bit for bit here."""
+
+    exit_code = 3
+
+
 class ConfigError(UsageError):
     """The settings file or an environment override is unusable."""
 

@@ -35,7 +35,7 @@ from safetensors.numpy import load_file
 
 from engine.commit.leaf import leaf_hash
 from engine.commit.merkle import MerkleTree
-from engine.errors import IdlegridError, SpecError
+from engine.errors import IdlegridError, SpecError, WrongArithmetic
 from engine.results import ResultFormatError, ResultManifest, parse_blob_uri
 from engine.storage.errors import BlobCorrupt, BlobNotFound, BlobTooLarge
 from engine.storage.store import BlobStore
@@ -182,11 +182,22 @@ def replay_device(result: Result, device: str) -> str:
     if device == "auto":
         device = trained if trained in ("cpu", "cuda") else "cpu"
     kind = device.split(":")[0]
-    if isinstance(result.checked.spec.verification, s.ExactVerification) and kind in DEVICE_TYPES and kind != trained:
+    exact = isinstance(result.checked.spec.verification, s.ExactVerification)
+    if exact and kind in DEVICE_TYPES and kind != trained:
         raise WrongDevice(f"task {result.commitment.task_id} was trained on {trained} in exact mode; this "
                           f"verifier replays on {device}, whose arithmetic differs in the last bits",
                           hint="run a verifier with --device auto (or cuda) on a machine with that device")
+    if exact and result.manifest.arithmetic == "mixed":
+        raise WrongDevice(f"task {result.commitment.task_id} was resumed with other arithmetic part-way in exact "
+                          "mode: no machine can replay all of it bit for bit")
     return device
+
+
+def expected_arithmetic(result: Result) -> str | None:
+    """The arithmetic an exact-mode replay must compute with (None: any, or not recorded)."""
+    if isinstance(result.checked.spec.verification, s.ExactVerification) and result.manifest.arithmetic:
+        return result.manifest.arithmetic
+    return None
 
 
 def _get_or_unverifiable(store: BlobStore, sha256: str, max_size: int, what: str) -> bytes:
@@ -252,7 +263,10 @@ def _replay_here(result: Result, segment: int, job: Path, blobs: Path, device: s
     from engine.training.replay import replay_job_segment
 
     try:
-        out = replay_job_segment(result.checked, job, segment, device=pick_device(device), blobs=LocalBlobs(blobs))
+        out = replay_job_segment(result.checked, job, segment, device=pick_device(device), blobs=LocalBlobs(blobs),
+                                 expect_arithmetic=expected_arithmetic(result))
+    except WrongArithmetic as e:
+        raise WrongDevice(f"task {result.commitment.task_id}: {e.message}", hint=e.hint) from None
     except IdlegridError as e:
         return _failure(e.message, job, segment)
     except (RuntimeError, ValueError, OSError) as e:  # torch's own errors: ours to fix, not the worker's
@@ -278,6 +292,9 @@ def _replay(result: Result, segment: int, job: Path, blobs: Path, device: str,
     spec_path = job / "spec.json"
     command = idlegrid_command("replay", str(spec_path), "--from", str(job), "--segment", str(segment),
                                "--blobs", str(blobs), "--device", device)
+    arithmetic = expected_arithmetic(result)
+    if arithmetic:
+        command += ["--arithmetic", arithmetic]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired:
@@ -292,4 +309,6 @@ def _replay(result: Result, segment: int, job: Path, blobs: Path, device: str,
             return Verdict.HONEST, f"replay reproduced leaf {out['got'][:16]}"
         return Verdict.MISMATCH, f"replay gave leaf {out['got'][:16]}, the worker committed {out['expected'][:16]}"
     error = done.stderr.strip().splitlines()[-2:] if done.stderr.strip() else ["(no output)"]
+    if done.returncode == WrongArithmetic.exit_code:
+        raise WrongDevice(f"task {result.commitment.task_id}: {' '.join(error)}")
     return _failure(" ".join(error), job, segment, done.returncode)

@@ -74,6 +74,10 @@ class ResultManifest:
     # the last bits between CPU and GPU kernels, so a CPU verifier cannot judge a GPU result
     # bit for bit (the spec's relative mode exists for that).
     device: str = "cpu"
+    # The arithmetic it trained with (engine.training.determinism.arithmetic: CPU or GPU model,
+    # vector kernels, torch version; "mixed" after a resume with other arithmetic; "" from a
+    # worker that predates the field). An exact-mode verifier judges only its own arithmetic.
+    arithmetic: str = ""
 
     def to_bytes(self) -> bytes:
         body = {"format": RESULT_FORMAT, **asdict(self)}

@@ -629,17 +629,21 @@ class Worker:
             self._update(job.task_id, steps_done=int(event.get("step") or 0))
         elif kind == "started":
             self._train_started = time.monotonic()
-            self._record_device(job, str(event.get("device") or "cpu").split(":")[0])
+            self._record_device(job, str(event.get("device") or "cpu").split(":")[0], str(event.get("arithmetic") or ""))
 
-    def _record_device(self, job: Job, device: str) -> None:
-        """The device type in the result manifest: a job resumed on another type is "mixed",
-        which no exact-mode verifier can replay bit for bit (so it is never challenged)."""
-        known = (self._record(job.task_id).detail or {}).get("device")
-        if known not in (None, device):
+    def _record_device(self, job: Job, device: str, arithmetic: str) -> None:
+        """The device type and arithmetic in the result manifest: a job resumed on another is
+        "mixed", which no exact-mode verifier can replay bit for bit (so it is never challenged)."""
+        detail = self._record(job.task_id).detail or {}
+        if detail.get("device") not in (None, device):
             device = "mixed"
             self._emit(Kind.LOG, f"task {job.task_id} resumed on another device type: its result cannot be "
                                  "verified exactly", job.task_id)
-        self._update(job.task_id, detail={"device": device})
+        if detail.get("arithmetic") not in (None, arithmetic):
+            arithmetic = "mixed"
+            self._emit(Kind.LOG, f"task {job.task_id} resumed with other arithmetic ({detail.get('arithmetic')} "
+                                 "before): its result cannot be verified exactly", job.task_id)
+        self._update(job.task_id, detail={"device": device, "arithmetic": arithmetic})
 
     def _fetch_datasets(self, job: Job) -> Path:
         """Dataset blobs into the local cache the runner reads (``<dir>/<sha256>``)."""
@@ -685,7 +689,8 @@ class Worker:
         manifest = ResultManifest(task_id=job.task_id, spec_sha256=job.checked.sha256, merkle_root=root_hex,
                                   steps=spec.steps, checkpoint_every=spec.checkpoint_every, leaves=tuple(blobs),
                                   final_loss=result.get("final_loss"), metrics=dict(result.get("metrics") or {}),
-                                  device=(self._record(job.task_id).detail or {}).get("device", "cpu"))
+                                  device=(self._record(job.task_id).detail or {}).get("device", "cpu"),
+                                  arithmetic=(self._record(job.task_id).detail or {}).get("arithmetic", ""))
         return self.store.put_bytes(manifest.to_bytes())
 
     # ------------------------------------------------------------------ discovery

@@ -93,7 +93,7 @@ def _read_commands(inp: TextIO, control: Control, starts: "queue.Queue[dict | No
 def _train(msg: dict, channel: Channel, control: Control) -> int:
     from engine.tasks.load import load_spec
     from engine.training.datasets import LocalBlobs
-    from engine.training.determinism import pick_device
+    from engine.training.determinism import arithmetic, pick_device
     from engine.training.model import meta_dry_run
     from engine.training.trainer import Hooks, Trainer
 
@@ -109,7 +109,8 @@ def _train(msg: dict, channel: Channel, control: Control) -> int:
     )
     blobs = LocalBlobs(msg["blobs"]) if msg.get("blobs") else None
     trainer = Trainer(checked, msg["out"], device=device, hooks=hooks, blobs=blobs)
-    channel.send("started", spec_sha256=checked.sha256, out=str(msg["out"]), device=device)
+    channel.send("started", spec_sha256=checked.sha256, out=str(msg["out"]), device=device,
+                 arithmetic=arithmetic(device))
     result = trainer.run()
     if result.stopped_at_step is not None:
         channel.send("stopped", step=result.stopped_at_step)

@@ -6,16 +6,17 @@ committed Merkle root; the CLI's ``idlegrid replay`` does the same from a local 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 
-from engine.errors import CheckpointError
+from engine.errors import CheckpointError, WrongArithmetic
 from engine.tasks import spec as s
 from engine.tasks.load import CheckedSpec
 from engine.training import checkpoint as ckpt
 from engine.training.datasets import BlobSource
+from engine.training.determinism import arithmetic
 from engine.training.jobdir import JobDir
 from engine.training.trainer import Session
 
@@ -27,11 +28,14 @@ class ReplayResult:
     expected: str
     got: str
     max_rel_diff: float | None = None  # tolerance mode only
+    arithmetic: str | None = None  # what this replay computed with (determinism.arithmetic)
 
     def to_json(self) -> dict:
         out = {"segment": self.segment, "match": self.match, "expected": self.expected, "got": self.got}
         if self.max_rel_diff is not None:
             out["max_rel_diff"] = self.max_rel_diff
+        if self.arithmetic is not None:
+            out["arithmetic"] = self.arithmetic
         return out
 
 
@@ -80,9 +84,23 @@ def judge(checked: CheckedSpec, segment: int, got: ckpt.Snapshot, expected_leaf:
     return ReplayResult(segment, False, expected_leaf, got_leaf)
 
 
+def check_arithmetic(checked: CheckedSpec, device: str, expected: str | None) -> str:
+    """This machine's arithmetic on ``device``; a ``WrongArithmetic`` when an exact-mode spec
+    was trained with ``expected`` and that is not it (no verdict is possible here)."""
+    here = arithmetic(device)
+    if expected and isinstance(checked.spec.verification, s.ExactVerification) and expected != here:
+        raise WrongArithmetic(f"the result was computed with {expected}; this machine computes with {here}, "
+                              "and exact mode compares hashes bit for bit",
+                              hint="replay on a machine with that arithmetic (the same CPU or GPU model and "
+                                   "torch version), or use the spec's relative verification mode")
+    return here
+
+
 def replay_job_segment(checked: CheckedSpec, job_dir: str | Path, segment: int, *,
-                       device: str = "cpu", blobs: BlobSource | None = None) -> ReplayResult:
+                       device: str = "cpu", blobs: BlobSource | None = None,
+                       expect_arithmetic: str | None = None) -> ReplayResult:
     """Replay segment ``segment`` of a local job folder against its manifest's leaves."""
+    here = check_arithmetic(checked, device, expect_arithmetic)
     job = JobDir(job_dir)
     m = job.read_manifest()
     if m is None:
@@ -99,4 +117,4 @@ def replay_job_segment(checked: CheckedSpec, job_dir: str | Path, segment: int, 
     expected = job.leaf_snapshot(m, segment + 1)
     got = replay(checked, start, checked.spec.checkpoint_step(segment + 1), device=device, blobs=blobs,
                  where=str(job.checkpoint_path(segment)))
-    return judge(checked, segment, got, m.leaves[segment + 1], expected)
+    return replace(judge(checked, segment, got, m.leaves[segment + 1], expected), arithmetic=here)

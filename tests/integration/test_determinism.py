@@ -14,6 +14,7 @@ import torch
 from engine.errors import CheckpointError
 from engine.tasks.load import load_spec
 from engine.training import checkpoint as ckpt
+from engine.training.determinism import arithmetic
 from engine.training.jobdir import JobDir
 from engine.training.replay import replay_job_segment
 from engine.training.trainer import Trainer
@@ -108,7 +109,8 @@ def test_replay_cli_exit_codes(mlp_job, tmp_path: Path) -> None:
     spec, job, _ = mlp_job
     ok = cli("replay", str(spec), "--from", str(job), "--segment", "2")
     assert ok.returncode == 0, ok.stderr
-    assert json.loads(ok.stdout) | {"expected": 0, "got": 0} == {"segment": 2, "match": True, "expected": 0, "got": 0}
+    assert json.loads(ok.stdout) | {"expected": 0, "got": 0} == {"segment": 2, "match": True, "expected": 0, "got": 0,
+                                                                 "arithmetic": arithmetic("cpu")}
 
     # a worker that commits a checkpoint it did not compute: the file and leaf agree, the replay does not
     forged = copy_job(job, tmp_path / "forged")
@@ -124,6 +126,19 @@ def test_replay_cli_exit_codes(mlp_job, tmp_path: Path) -> None:
     assert bad.returncode == 1
     out = json.loads(bad.stdout)
     assert out["match"] is False and out["expected"] == fake.leaf.hex() and out["got"] != out["expected"]
+
+
+def test_replay_cli_gives_no_verdict_with_other_arithmetic(mlp_job) -> None:
+    """Exit 3 (no verdict), not 1 (mismatch): a CPU of another model computes other last bits."""
+    spec, job, _ = mlp_job
+    other = cli("replay", str(spec), "--from", str(job), "--segment", "2",
+                "--arithmetic", "cpu/GenuineIntel-6-143/AVX512/torch-2.13")
+    assert other.returncode == 3, other.stderr
+    assert "computed with cpu/GenuineIntel-6-143/AVX512/torch-2.13" in other.stderr
+    assert "relative verification mode" in other.stderr  # the hint
+    same = cli("replay", str(spec), "--from", str(job), "--segment", "2", "--arithmetic", arithmetic("cpu"))
+    assert same.returncode == 0, same.stderr
+    assert json.loads(same.stdout)["arithmetic"] == arithmetic("cpu")
 
 
 @pytest.mark.parametrize(

@@ -71,7 +71,7 @@ class Uploaded:
 
 def upload(store: LocalStore, job: TrainedJob, files: tuple[Path, ...] | None = None, *, task_id: int = 1,
            withhold: tuple[int, ...] = (), lie_about_leaf: int | None = None,
-           served: dict[int, Path] | None = None, device: str = "cpu") -> Uploaded:
+           served: dict[int, Path] | None = None, device: str = "cpu", arithmetic: str = "") -> Uploaded:
     """Upload the spec, the checkpoint ``files`` (default: the honest ones) and their manifest.
 
     ``withhold``: checkpoint indices whose files are never uploaded. ``lie_about_leaf``: the
@@ -92,7 +92,7 @@ def upload(store: LocalStore, job: TrainedJob, files: tuple[Path, ...] | None = 
                               size=source.stat().st_size))
     manifest = ResultManifest(task_id=task_id, spec_sha256=spec_sha, merkle_root="0x" + tree.root.hex(),
                               steps=job.checked.spec.steps, checkpoint_every=job.checked.spec.checkpoint_every,
-                              leaves=tuple(blobs), device=device)
+                              leaves=tuple(blobs), device=device, arithmetic=arithmetic)
     return Uploaded(spec_sha, tree, manifest, blob_uri(store.put_bytes(manifest.to_bytes())))
 
 

@@ -9,6 +9,7 @@ from engine.chain.market import ResultSubmitted, TaskClaimed, TaskStatus
 from engine.commit.merkle import MerkleTree
 from engine.events import EngineState, Kind
 from engine.results import ResultManifest, parse_blob_uri
+from engine.training.determinism import arithmetic
 from engine.worker import PAID, ROLE, WorkerError
 from tests.integration.worker.helpers import REWARD, STAKE, WINDOW, Recorder, drive, events_of
 
@@ -31,6 +32,7 @@ def test_a_task_is_claimed_trained_committed_and_paid_reward_plus_stake_to_the_w
     assert manifest.merkle_root == "0x" + submitted.merkle_root.hex()
     assert all(store.has(leaf.blob) for leaf in manifest.leaves)
     assert manifest.device == "cpu"  # what the runner reported: exact-mode verifiers replay on the same type
+    assert manifest.arithmetic == arithmetic("cpu")  # ... and judge only with the same arithmetic
     assert any(e.kind is Kind.PROGRESS for e in events)
     assert not worker.step()  # the challenge window is open: nothing to do
     assert worker.withdraw_gas_estimate() == 0

@@ -141,14 +141,14 @@ def run_engine(checked: CheckedSpec, device: str = "cpu") -> tuple[float, int]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.overhead", description=__doc__.split("\n")[0])
     ap.add_argument("--spec", type=Path, default=DEFAULT_SPEC, help="task spec (default: digits-mlp)")
-    ap.add_argument("--rounds", type=int, default=None, help="timed rounds per side (default 5; 1 with --quick)")
+    ap.add_argument("--rounds", type=int, default=None, help="timed rounds per side (default 9; 1 with --quick)")
     ap.add_argument("--quick", action="store_true", help="short run for smoke tests (100 steps, 1 round)")
     ap.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                     help="where both sides train (default cpu; cuda needs a GPU and torch's CUDA build)")
     args = ap.parse_args(argv)
     if args.device == "cuda" and not torch.cuda.is_available():
         ap.error("--device cuda: torch sees no CUDA GPU here")
-    rounds = args.rounds if args.rounds is not None else (1 if args.quick else 5)
+    rounds = args.rounds if args.rounds is not None else (1 if args.quick else 9)
     checked = quick_spec(args.spec) if args.quick else load_spec(args.spec)
 
     device = args.device

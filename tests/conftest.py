@@ -19,3 +19,20 @@ def idlegrid_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "idlegrid-home"
     monkeypatch.setenv("IDLEGRID_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def runner():
+    """Starts ``idlegrid runner`` subprocesses (``runner()`` -> RunnerProcess); kills any left."""
+    from engine.runner.client import RunnerProcess
+
+    procs: list[RunnerProcess] = []
+
+    def spawn() -> RunnerProcess:
+        procs.append(RunnerProcess())
+        return procs[-1]
+
+    yield spawn
+    for p in procs:
+        if p.proc.poll() is None:
+            p.kill()

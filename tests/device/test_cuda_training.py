@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from engine.runner.client import RunnerProcess
 from engine.tasks.load import load_spec
 from engine.training.jobdir import JobDir
 from engine.training.replay import replay_job_segment
@@ -132,20 +131,6 @@ def long_job(tmp_path_factory: pytest.TempPathFactory, figures) -> tuple[Path, s
     result, seconds = train(spec, d / "reference")
     figures.add(f"long_mlp_{DEVICE}_6000_steps_s", round(seconds, 3))
     return spec, result.merkle_root
-
-
-@pytest.fixture
-def runner():
-    procs: list[RunnerProcess] = []
-
-    def spawn() -> RunnerProcess:
-        procs.append(RunnerProcess())
-        return procs[-1]
-
-    yield spawn
-    for p in procs:
-        if p.proc.poll() is None:
-            p.kill()
 
 
 def test_runner_kill_9_mid_job_then_resume_gives_the_uninterrupted_root(long_job, runner, tmp_path: Path,

@@ -8,27 +8,12 @@ from pathlib import Path
 import pytest
 
 from engine.errors import RunnerError
-from engine.runner.client import RunnerProcess
 from engine.tasks.load import load_spec
 from engine.training.jobdir import JobDir
 from engine.training.trainer import Trainer
 from tests.specs import quick_mlp, write
 
 LONG = dict(steps=3000, checkpoint_every=250)  # a few seconds: long enough to interrupt
-
-
-@pytest.fixture
-def runner():
-    procs: list[RunnerProcess] = []
-
-    def spawn() -> RunnerProcess:
-        procs.append(RunnerProcess())
-        return procs[-1]
-
-    yield spawn
-    for p in procs:
-        if p.proc.poll() is None:
-            p.kill()
 
 
 def uninterrupted_root(spec: Path, tmp_path: Path) -> str:

@@ -13,6 +13,7 @@ from engine.chain.anvil import time_travel
 from engine.chain.devnet import Deployment, deployment_file
 from engine.chain.market import ResultSubmitted, TaskClaimed, TaskStatus
 from engine.config import paths
+from engine.training.jobdir import JobDir
 from tests.conftest import REPO
 from tests.integration.worker.helpers import WINDOW, events_of, tiny_spec
 
@@ -46,13 +47,14 @@ def test_ctrl_c_checkpoints_and_a_restart_finishes_the_task_and_exits_after_max_
     Deployment(**{**deployment.__dict__, "rpc_url": chain.provider.endpoint_uri,
                   "blob_url": blob_server.url}).save(deployment_file())
     task_id = poster.post(tiny_spec(steps=400, checkpoint_every=100))
-    manifest = paths().jobs_dir / f"31337-{poster.market.address[:10]}-{task_id}" / "manifest.json"
+    job = JobDir(paths().jobs_dir / f"31337-{poster.market.address[:10]}-{task_id}")
+    manifest = job.manifest_path
     argv = [*IDLEGRID, "worker", "--devnet", "--dev-account", "1", "--ignore-idle", "--max-tasks", "1"]
     log = tmp_path / "worker.log"
 
     first = start(argv, log)
     try:
-        wait_until(lambda: manifest.is_file() and len(json.loads(manifest.read_text())["leaves"]) >= 2, first)
+        wait_until(lambda: manifest.is_file() and len(job.read_manifest().leaves) >= 2, first)  # with leaves.log
         first.send_signal(signal.SIGINT)
         assert first.wait(60) == 0
     finally:

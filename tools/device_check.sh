@@ -128,12 +128,14 @@ echo "device check: $(date -u) on $(hostname); repo $REPO; output $OUT"
 step install-wheels 90 install_wheels
 export PYTHONPATH="$SITE:$REPO${PYTHONPATH:+:$PYTHONPATH}"
 step nvidia-smi 30 nvidia-smi
+step lscpu 10 lscpu
 step nvidia-smi-query 30 nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used,temperature.gpu,utilization.gpu,power.draw --format=csv
 step versions 90 versions
 step pytest-device 270 python3 -m pytest -p no:cacheprovider -s -q -ra --durations=15 \
     --junitxml="$OUT/device-junit.xml" tests/device tests/unit/gpu
 step train-cli-cuda 60 train_cli cuda
 step train-cli-cpu 60 train_cli cpu
+step cpu-roots 90 python3 tools/cpu_roots.py
 step bench-overhead-cpu 90 bench_cpu
 step bench-overhead-cuda 90 bench_cuda
 

@@ -13,7 +13,7 @@ def train(args: argparse.Namespace) -> int:
     checked = load_spec(args.spec)
     from engine.commands.progress import ProgressBar
     from engine.training.datasets import LocalBlobs
-    from engine.training.determinism import pick_device
+    from engine.training.determinism import arithmetic, pick_device
     from engine.training.model import meta_dry_run
     from engine.training.trainer import Hooks, Trainer
 
@@ -21,14 +21,16 @@ def train(args: argparse.Namespace) -> int:
     out = args.out or paths().jobs_dir / f"{checked.spec.name}-{checked.sha256[:12]}"
     bar = None if args.quiet else ProgressBar()
     hooks = Hooks(on_progress=(lambda p: bar.update(p.step, p.steps, p.loss, p.samples_per_s, p.eta_s)) if bar else None)
-    trainer = Trainer(checked, out, device=pick_device(args.device), hooks=hooks,
+    device = pick_device(args.device)
+    trainer = Trainer(checked, out, device=device, hooks=hooks,
                       blobs=LocalBlobs(args.blobs or paths().blobs_dir))
     try:
         result = trainer.run()
     finally:
         if bar:
             bar.close()
-    print(json.dumps({**result.summary(), "out": str(out)}))
+    # the arithmetic says whose roots this one can be compared with (bit for bit: the same)
+    print(json.dumps({**result.summary(), "out": str(out), "arithmetic": arithmetic(device)}))
     return 0
 
 
@@ -36,7 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a task locally and print its Merkle root",
                        description="Train a task spec deterministically into a job folder. Progress goes "
                                    "to stderr; the last stdout line is JSON with merkle_root, leaves, steps, "
-                                   "final_loss and metrics. Re-running with the same --out resumes.")
+                                   "final_loss, metrics, out and arithmetic (the CPU or GPU arithmetic the "
+                                   "root was computed with: roots agree bit for bit only within one). Re-running with the same --out resumes.")
     p.add_argument("spec", help="path to the spec JSON file")
     p.add_argument("--out", help="job folder (default: <data dir>/jobs/<name>-<spec hash>)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",

@@ -95,6 +95,7 @@ def test_train_cli_prints_json_last_and_progress_on_stderr(tmp_path: Path) -> No
     last = json.loads(r.stdout.strip().splitlines()[-1])
     assert set(last) >= {"merkle_root", "leaves", "steps", "final_loss", "metrics"}
     assert last["leaves"] == 7 and last["steps"] == 120 and last["merkle_root"].startswith("0x")
+    assert last["arithmetic"] == arithmetic("cpu")
     assert "samples/s" in r.stderr and "step 120/120" in r.stderr
 
 

@@ -168,13 +168,30 @@ class Database:
             return _version(conn)
 
     def _ensure_wal(self) -> None:
-        """WAL is a property of the file: set once (that needs a lock), then only checked."""
+        """WAL is a property of the file: set once (that needs a lock), then only checked.
+
+        Two processes creating the same file can both find it in rollback mode and both ask
+        for the switch at once; SQLite then answers one of them "busy" at once, without waiting
+        (a lock upgrade that would deadlock), or leaves the mode unchanged. So the switch is
+        retried until the file is in WAL, by whichever process, for up to the busy timeout.
+        Statements are read to their end so no half-read cursor keeps a shared lock.
+        """
         conn = self.connection()
-        try:
-            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-                conn.execute("PRAGMA journal_mode = WAL").fetchone()
-        except sqlite3.Error as e:
-            raise self._translate(e) from None
+        deadline = time.monotonic() + self.busy_timeout_s
+        while True:
+            try:
+                if str(conn.execute("PRAGMA journal_mode").fetchall()[0][0]).lower() == "wal":
+                    return
+                if str(conn.execute("PRAGMA journal_mode = WAL").fetchall()[0][0]).lower() == "wal":
+                    return
+                last: sqlite3.Error | None = None
+            except sqlite3.OperationalError as e:  # busy or locked: the other process is switching it
+                last = e
+            except sqlite3.Error as e:
+                raise self._translate(e) from None
+            if time.monotonic() > deadline:
+                raise self._translate(last or sqlite3.OperationalError("database is locked")) from None
+            time.sleep(0.02)
 
     def migrate(self) -> int:
         """Bring the file to the current schema, one step per transaction; the version reached.

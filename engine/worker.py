@@ -686,11 +686,11 @@ class Worker:
             path = job.dir / f"ckpt-{i:05d}.safetensors"
             blobs.append(LeafBlob(index=i, step=spec.checkpoint_step(i), leaf_hash=leaf,
                                   blob=self.store.put_file(path), size=path.stat().st_size))
+        trained = self._record(job.task_id).detail or {}
         manifest = ResultManifest(task_id=job.task_id, spec_sha256=job.checked.sha256, merkle_root=root_hex,
                                   steps=spec.steps, checkpoint_every=spec.checkpoint_every, leaves=tuple(blobs),
                                   final_loss=result.get("final_loss"), metrics=dict(result.get("metrics") or {}),
-                                  device=(self._record(job.task_id).detail or {}).get("device", "cpu"),
-                                  arithmetic=(self._record(job.task_id).detail or {}).get("arithmetic", ""))
+                                  device=trained.get("device", "cpu"), arithmetic=trained.get("arithmetic", ""))
         return self.store.put_bytes(manifest.to_bytes())
 
     # ------------------------------------------------------------------ discovery

@@ -52,15 +52,16 @@ def dtype_code(array: np.ndarray, name: str) -> str:
     return code
 
 
-def is_canonical(array: np.ndarray) -> bool:
+def _is_canonical(array: np.ndarray) -> bool:
     """Whether ``array``'s buffer already is the encoding's bytes: C order, little-endian."""
     order = array.dtype.byteorder
     return array.flags.c_contiguous and (order in "<|" or (order == "=" and sys.byteorder == "little"))
 
 
-def _canonical(array: np.ndarray, name: str) -> tuple[str, np.ndarray]:
+def canonical(array: np.ndarray, name: str) -> tuple[str, np.ndarray]:
+    """``array``'s dtype code and its elements as C-order little-endian (itself when they are)."""
     code = dtype_code(array, name)
-    if is_canonical(array):
+    if _is_canonical(array):
         return code, array
     little = array.astype(array.dtype.newbyteorder("<"), copy=False)
     # not np.ascontiguousarray: it turns a 0-d array into shape (1,), another tensor
@@ -84,7 +85,7 @@ def leaf_hash(tensors: Mapping[str, np.ndarray]) -> bytes:
     """SHA-256 of the canonical encoding above; 32 bytes."""
     h = hashlib.sha256(MAGIC)
     for name in sorted(tensors, key=lambda n: n.encode("utf-8")):
-        code, arr = _canonical(np.asarray(tensors[name]), name)
+        code, arr = canonical(np.asarray(tensors[name]), name)
         h.update(leaf_prefix(name, code, arr.shape, arr.nbytes))
         if arr.nbytes:
             h.update(arr.reshape(-1).view(np.uint8))

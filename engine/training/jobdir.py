@@ -91,10 +91,8 @@ class JobDir:
         """
         try:
             text = self.log_path.read_bytes().decode("ascii")
-        except FileNotFoundError:
+        except (OSError, UnicodeDecodeError):  # none yet, or unreadable: the work since the manifest is redone
             return []
-        except (OSError, UnicodeDecodeError):
-            return []  # only the work since the manifest is lost: those checkpoints are redone
         found: list[str] = []
         for line in text.split("\n")[:-1]:  # the part after the last newline is torn or empty
             index, _, leaf = line.partition(" ")

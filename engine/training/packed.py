@@ -41,7 +41,6 @@ class Layout:
     header: bytes  # the safetensors length prefix and header
     file_ranges: tuple[tuple[int, int], ...]  # tensor bytes in the buffer, in file order
     prefixes: tuple[torch.Tensor, ...]  # per name: the encoding before its bytes (uint8)
-    size: int
 
     @classmethod
     def of(cls, signature: Signature, device: torch.device) -> "Layout":
@@ -59,7 +58,7 @@ class Layout:
             offset += nbytes
         header, order = stfile.header(files)
         file_ranges = tuple(ranges[name] for name in order if files[name][2])
-        return cls(tuple(name for name, _, _ in entries), header, file_ranges, tuple(prefixes), offset)
+        return cls(tuple(name for name, _, _ in entries), header, file_ranges, tuple(prefixes))
 
 
 @dataclass(frozen=True)

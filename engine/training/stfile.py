@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.commit.leaf import dtype_code, is_canonical
+from engine.commit.leaf import canonical
 
 # safetensors writes tensors in descending order of its Dtype enum; for the dtypes a
 # checkpoint can hold that is this order.
@@ -49,12 +49,9 @@ def header(entries: Mapping[str, tuple[str, tuple[int, ...], int]]) -> tuple[byt
 
 def encode(tensors: Mapping[str, np.ndarray]) -> list[memoryview | bytes]:
     """The file as a list of buffers: the length-prefixed header, then each tensor's bytes."""
-    arrays = {}
-    for name, array in tensors.items():
-        dtype_code(array, name)
-        arrays[name] = array if is_canonical(array) else array.astype(array.dtype.newbyteorder("<"), order="C")
-    head, order = header({name: (dtype_code(a, name), a.shape, a.nbytes) for name, a in arrays.items()})
-    return [head, *(memoryview(arrays[n].reshape(-1).view(np.uint8)) for n in order if arrays[n].nbytes)]
+    coded = {name: canonical(array, name) for name, array in tensors.items()}
+    head, order = header({name: (code, a.shape, a.nbytes) for name, (code, a) in coded.items()})
+    return [head, *(memoryview(coded[n][1].reshape(-1).view(np.uint8)) for n in order if coded[n][1].nbytes)]
 
 
 def write_atomic(path: Path, tensors: Mapping[str, np.ndarray]) -> None:

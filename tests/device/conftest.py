@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 # cuBLAS reads this when its first handle is created, which may be in any test of this
-# folder (the NVML test allocates on the GPU too); engine.training.determinism.configure
-# sets it as well, but only if nothing touched cuBLAS before.
+# folder (the NVML test allocates on the GPU before it imports any trainer code, which sets
+# it on import: engine.training.determinism).
 os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 _FIGURES: dict[str, object] = {}

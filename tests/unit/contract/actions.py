@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[3]
 SOURCE = REPO / "contracts" / "TaskMarket.vy"
 
 ETHER = 10**18
-# The devnet values: see the README "Contract" section.
+# The devnet values: see docs/protocol.md.
 PARAMS = {
     "minVerifierStake": ETHER // 10,
     "minChallengeBond": ETHER // 100,

@@ -2,7 +2,7 @@
 
 Besides anvil it runs the local blob server (its URL goes into ``deployment.json``, so
 ``network_settings()`` finds it) and, unless ``--no-demo``, the demo requester and verifier
-of :mod:`engine.demo`. Everything stops in reverse order on Ctrl-C / SIGTERM.
+of :mod:`engine.requester.demo`. Everything stops in reverse order on Ctrl-C / SIGTERM.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from engine.chain.devkeys import DEV_MNEMONIC, FUND_ETH
 from engine.chain.errors import DevnetError
-
 from engine.storage import DEFAULT_PORT as DEFAULT_BLOB_PORT
 
 if TYPE_CHECKING:
@@ -149,7 +148,7 @@ def _stop_blob_server(server: BlobServer) -> None:
 
 def _start_demo(devnet: Devnet, blob_url: str, args: argparse.Namespace, stack: ExitStack) -> Callable[[], None]:
     from engine.chain.market import TaskMarket
-    from engine.demo import DemoActors, DemoConfig
+    from engine.requester.demo import DemoActors, DemoConfig
     from engine.storage import open_store
 
     market = TaskMarket(devnet.w3, devnet.deployment.market_address)

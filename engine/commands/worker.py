@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from engine.commands.progress import format_eta
 from engine.errors import UsageError
 from engine.events import EngineEvent, EngineState, Kind
-from engine.workerconfig import WorkerConfig
+from engine.worker.config import WorkerConfig
 
 ETHER = 10**18
 

@@ -1,7 +1,7 @@
 """The requester: post a training task with its reward escrowed, follow it, fetch its result.
 
 A task goes on chain as ``specHash`` = sha256 of the spec's canonical JSON, which is also the
-spec's blob address (see :mod:`engine.results`), so posting is: validate the spec, upload it
+spec's blob address (see :mod:`engine.roles.results`), so posting is: validate the spec, upload it
 (and the dataset blob it names), then ``postTask`` with the reward as the value. The result
 is only trusted after two checks that need nobody's good faith: the manifest's leaf hashes
 must rebuild the Merkle root the worker committed on chain, and the downloaded final
@@ -37,10 +37,10 @@ from engine.chain.rpc import translated
 from engine.commit.merkle import MerkleTree
 from engine.errors import UsageError
 from engine.events import EngineEvent, Kind, Listener, ignore
-from engine.results import ResultManifest, blob_uri, parse_blob_uri
+from engine.roles.results import ResultManifest, blob_uri, parse_blob_uri
+from engine.roles.txjournal import TxJournal, gas_paid
 from engine.tasks import spec as s
 from engine.tasks.load import canonical_json, load_spec
-from engine.txjournal import TxJournal, gas_paid
 
 if TYPE_CHECKING:
     from engine.history import History

@@ -2,14 +2,14 @@
 
 One turn of the state machine (:meth:`Worker.step`) does the first thing that is due:
 
-1. **reconcile**: finish chain writes a crash or an outage left open (:mod:`engine.txjournal`);
+1. **reconcile**: finish chain writes a crash or an outage left open (:mod:`engine.roles.txjournal`);
 2. **advance** a job this worker holds, as the chain says it stands: train it (the runner
-   subprocess under the idle policy, :class:`engine.controller.YieldController`), upload its
+   subprocess under the idle policy, :class:`engine.worker.controller.YieldController`), upload its
    checkpoints and result manifest, commit the Merkle root, wait out the challenge window,
    finalize, record what it earned;
 3. **discover** a new task (market events, and a scan of the open tasks at start), **evaluate**
    it (download the spec blob, check its sha256 against the on-chain specHash, validate it,
-   :mod:`engine.fit`: memory, time, pay) and **claim** it with the task's stake.
+   :mod:`engine.worker.fit`: memory, time, pay) and **claim** it with the task's stake.
 
 Crash safety: every chain write is journaled before it is signed and its signed bytes before
 they are sent; the job row in the history says how far the job got, and is written before
@@ -32,7 +32,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import fit
 from engine.chain.errors import (
     ChainError,
     ContractRevert,
@@ -59,20 +58,21 @@ from engine.chain.market import (
 )
 from engine.chain.rpc import translated
 from engine.commit.merkle import MerkleTree
-from engine.controller import DONE, ERROR, RUNNING, YieldController
 from engine.errors import CheckpointError, IdlegridError, RunnerError, SpecError
 from engine.events import EngineEvent, EngineState, Kind, Listener, ignore
 from engine.gpu.monitor import GpuBackend
 from engine.gpu.policy import Action, Decision, IdlePolicy
 from engine.gpu.settings import PolicySettings
-from engine.results import LeafBlob, ResultFormatError, ResultManifest, blob_uri, parse_blob_uri
+from engine.roles.results import LeafBlob, ResultFormatError, ResultManifest, blob_uri, parse_blob_uri
+from engine.roles.txjournal import Sent, TxJournal, sent
 from engine.runner.client import RunnerProcess
 from engine.runner.pool import WarmRunners
 from engine.storage.errors import BlobCorrupt, BlobNotFound, BlobTooLarge, StorageUnavailable
 from engine.tasks.load import CheckedSpec, check, parse
 from engine.training.jobdir import JobDir
-from engine.txjournal import Sent, TxJournal, sent
-from engine.workerconfig import WorkerConfig
+from engine.worker import fit
+from engine.worker.config import WorkerConfig
+from engine.worker.controller import DONE, ERROR, RUNNING, YieldController
 
 if TYPE_CHECKING:
     from engine.history import History

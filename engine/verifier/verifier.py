@@ -8,13 +8,13 @@ One turn of :meth:`Verifier.step` does, in order:
 4. jury duties, which have deadlines: draw a jury whose draw block has come, commit a vote
    (after replaying the disputed segment), reveal it, resolve a dispute that is due;
 5. audit: replay one sampled segment of one committed result (the slow part), and challenge
-   with the bond when it does not hold up (see :mod:`engine.evidence` for the rules);
+   with the bond when it does not hold up (see :mod:`engine.verifier.evidence` for the rules);
 6. with ``auto_withdraw``, pull the credits the market holds for it.
 
 Every chain write is journaled in :mod:`engine.history` (the signed transaction) before it
 is sent, and reconciled on restart; a vote and its salt are kept in the job's history record
 before the commitment is sent, so a restarted verifier can still reveal. The samples of an audit come
-from the hash of the block after the commit (:mod:`engine.audit`), so a worker cannot know
+from the hash of the block after the commit (:mod:`engine.verifier.audit`), so a worker cannot know
 them when it commits, and each verifier draws its own.
 
 Torch never loads in this process: segments are replayed by an ``idlegrid replay`` subprocess.
@@ -32,9 +32,9 @@ from typing import Any
 
 from web3.types import TxReceipt
 
-from engine.audit import AuditError, audit_seed, plan_samples, sample_segments
 from engine.chain.anvil import mine
 from engine.chain.errors import ChainError, ContractRevert, NonceConsumed
+from engine.chain.events import EventCursor
 from engine.chain.market import (
     Challenged,
     ContractCall,
@@ -50,12 +50,15 @@ from engine.chain.market import (
     TaskStatus,
     vote_commitment,
 )
-from engine.chain.events import EventCursor
 from engine.chain.rpc import translated
 from engine.config import paths
 from engine.errors import IdlegridError, UsageError
 from engine.events import EngineEvent, EngineState, Kind, Listener, ignore
-from engine.evidence import (
+from engine.roles.txjournal import TxJournal, gas_paid
+from engine.storage.errors import StorageError
+from engine.storage.store import BlobStore
+from engine.verifier.audit import AuditError, audit_seed, plan_samples, sample_segments
+from engine.verifier.evidence import (
     Commitment,
     ReplayFailed,
     Result,
@@ -66,9 +69,6 @@ from engine.evidence import (
     check_segment,
     fetch_result,
 )
-from engine.storage.errors import StorageError
-from engine.storage.store import BlobStore
-from engine.txjournal import TxJournal, gas_paid
 
 ROLE = "verifier"
 RETRY_S = 30.0
@@ -615,7 +615,7 @@ class Verifier:
     # ------------------------------------------------------------ chain writes
 
     def _send(self, call: ContractCall, task_id: int | None, action: str) -> TxReceipt:
-        """Journal, sign, send and wait (:class:`engine.txjournal.TxJournal`), then record the
+        """Journal, sign, send and wait (:class:`engine.roles.txjournal.TxJournal`), then record the
         gas. A crash leaves the journal entry open, and :meth:`_reconcile` finishes the very
         same signed transaction."""
         key = self._journal.key("-" if task_id is None else task_id, action)

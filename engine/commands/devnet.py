@@ -103,12 +103,12 @@ class _BlockClock:
         if not self.enabled or now - self.last_check < 1.0:
             return
         self.last_check = now
-        from engine.chain.anvil import mine
+        from engine.chain.clock import ChainClock
 
+        clock = ChainClock(self.devnet.w3)
         try:
-            latest = self.devnet.w3.eth.get_block("latest")["timestamp"]
-            if time.time() - latest >= self.IDLE_BLOCK_S:
-                mine(self.devnet.w3)
+            if time.time() - clock.latest() >= self.IDLE_BLOCK_S:
+                clock.mine()
         except Exception as e:  # noqa: BLE001 (a missed tick is harmless; anvil's own death is checked by the caller)
             say(f"could not mine an idle block: {e}")
 

@@ -80,18 +80,10 @@ def _help(parser: argparse.ArgumentParser) -> int:
 
 
 def _signer(args: argparse.Namespace, chain_id: int | None) -> Any:
-    from engine.chain.devnet import DEV_KEYS
-
     if args.dev_account is not None:
-        if not args.devnet:
-            raise UsageError("--dev-account works only with --devnet",
-                             hint="its keys are public test keys: add --devnet, or leave --dev-account out to use your wallet")
-        if not 0 <= args.dev_account < len(DEV_KEYS):
-            raise UsageError(f"--dev-account {args.dev_account} does not exist",
-                             hint=f"pick 0 to {len(DEV_KEYS) - 1}")
-        from eth_account import Account
+        from engine.chain.devkeys import dev_signer
 
-        return Account.from_key(DEV_KEYS[args.dev_account])
+        return dev_signer(args.dev_account, devnet=args.devnet)
     from engine.commands.wallet import _read_passphrase_file
     from engine.wallet import identity
 

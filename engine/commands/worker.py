@@ -12,16 +12,14 @@ import signal
 import sys
 import threading
 import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
 from engine.commands.progress import format_eta
 from engine.errors import UsageError
 from engine.events import EngineEvent, EngineState, Kind
+from engine.units import format_eth
 from engine.worker.config import WorkerConfig
-
-ETHER = 10**18
 
 
 def register(subparsers: Any) -> None:
@@ -92,15 +90,9 @@ def run(args: argparse.Namespace, *, worker_class: Any = None) -> int:
 def _dev_signer(args: argparse.Namespace) -> Any:
     if args.dev_account is None:
         return None
-    from eth_account import Account
+    from engine.chain.devkeys import dev_signer
 
-    from engine.chain.devnet import DEV_KEYS
-
-    if not args.devnet:
-        raise UsageError("--dev-account needs --devnet: dev keys are public and only for the local devnet")
-    if not 0 <= args.dev_account < len(DEV_KEYS):
-        raise UsageError(f"--dev-account {args.dev_account} does not exist", hint=f"use 0 to {len(DEV_KEYS) - 1}")
-    return Account.from_key(DEV_KEYS[args.dev_account])
+    return dev_signer(args.dev_account, devnet=args.devnet)
 
 
 def _passphrase(path: Path) -> str:
@@ -121,14 +113,9 @@ def _summary(worker: Any, started: float) -> None:
     e = worker.history.earnings(worker.chain_id, worker.market.address, worker.market.credits(worker.account))
     states = ", ".join(f"{n} {s}" for s, n in sorted(by_state.items())) or "none"
     print(f"worker: jobs this run: {states}", file=sys.stderr)
-    print(f"worker: pending {_eth(e.pending)}, claimable {_eth(e.claimable)}, withdrawn {_eth(e.withdrawn)}, "
-          f"gas paid {_eth(e.gas_paid)}", file=sys.stderr)
+    print(f"worker: pending {format_eth(e.pending)} ETH, claimable {format_eth(e.claimable)} ETH, "
+          f"withdrawn {format_eth(e.withdrawn)} ETH, gas paid {format_eth(e.gas_paid)} ETH", file=sys.stderr)
 
-
-def _eth(wei: int) -> str:
-    """Exact, without float rounding or exponents: 0.000250052 ETH."""
-    text = f"{Decimal(wei).scaleb(-18):f}"
-    return (text.rstrip("0").rstrip(".") if "." in text else text) + " ETH"
 
 
 class StatusLine:

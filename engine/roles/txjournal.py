@@ -19,7 +19,6 @@ from web3.types import TxReceipt
 
 from engine.chain.errors import ChainError, ContractRevert, NonceConsumed
 from engine.chain.market import ContractCall, TaskMarket
-from engine.chain.rpc import translated
 from engine.chain.sender import PreparedTx
 
 if TYPE_CHECKING:
@@ -65,8 +64,7 @@ class TxJournal:
     def prefix(self) -> str:
         """``<chain id>:<market>:``, the start of every key of this market (read once)."""
         if self._prefix is None:
-            with translated("eth_chainId"):
-                self._prefix = f"{self.market.w3.eth.chain_id}:{self.market.address}:"
+            self._prefix = f"{self.market.chain_id()}:{self.market.address}:"
         return self._prefix
 
     @property

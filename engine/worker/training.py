@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from engine.errors import CheckpointError, RunnerError
 from engine.events import EngineState, Kind
 from engine.gpu.policy import Action
 from engine.runner.client import RunnerProcess
+from engine.runner.protocol import RunnerEvent
 from engine.training.jobdir import JobDir
 from engine.worker.controller import DONE, ERROR, RUNNING, YieldController
 from engine.worker.reporting import Reporting
@@ -93,7 +93,7 @@ class Training(Reporting):
             state, reason = EngineState.WAITING, ctl.reason
         self._set_state(state, reason, job=job)
 
-    def _on_runner_event(self, job: Job, event: dict[str, Any]) -> None:
+    def _on_runner_event(self, job: Job, event: RunnerEvent) -> None:
         kind = event.get("event")
         if kind == "progress":
             with self._lock:

@@ -11,12 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from engine.commands.options import history_db_options
+
 ROLES = ("worker", "verifier", "requester")
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "history", help="the jobs this machine worked on, verified or posted",
+        "history", parents=[history_db_options()], help="the jobs this machine worked on, verified or posted",
         description="List jobs newest first: task, role, name, state, outcome, steps, loss, reward, gas "
         "and last update. Wei amounts are shown in ETH (in --json: exact wei as decimal strings).",
     )
@@ -25,7 +27,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--search", metavar="TEXT", help="only jobs whose name, state, outcome, hash or id matches TEXT")
     p.add_argument("--limit", type=int, default=100, metavar="N", help="at most N jobs (default 100)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--db", type=Path, metavar="FILE", help="another history database (default: the data dir's)")
     p.set_defaults(func=run)
 
 

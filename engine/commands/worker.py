@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from engine.commands.options import account_options
 from engine.commands.progress import format_eta
 from engine.errors import UsageError
 from engine.events import EngineEvent, EngineState, Kind
@@ -24,7 +25,7 @@ from engine.worker.config import WorkerConfig
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "worker",
+        "worker", parents=[account_options()],
         help="lend this machine to the market: claim, train and commit tasks",
         description="Find tasks on the market, train them while the machine is idle, commit the results "
         "and collect the rewards. Runs until Ctrl-C (training is checkpointed first).",
@@ -34,7 +35,6 @@ def register(subparsers: Any) -> None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--devnet", action="store_true", help="use the local devnet (`idlegrid devnet`) and its blob server")
     p.add_argument("--once", action="store_true",
                    help="do what is due now (one pass), then exit instead of waiting for more")
     p.add_argument("--max-tasks", type=int, metavar="N",
@@ -43,10 +43,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="train even while the machine is in use (ignores the idle policy)")
     p.add_argument("--auto-withdraw", action="store_true",
                    help="withdraw credits to the wallet as soon as a task is paid")
-    p.add_argument("--dev-account", type=int, metavar="N",
-                   help="with --devnet: sign with anvil's public dev key N (0-9) instead of the wallet")
-    p.add_argument("--passphrase-file", type=Path, metavar="FILE",
-                   help="the keystore passphrase, when the wallet is a keystore file")
 
 
 def run(args: argparse.Namespace, *, worker_class: Any = None) -> int:

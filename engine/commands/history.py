@@ -9,9 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.commands.options import history_db_options
+
+if TYPE_CHECKING:
+    from engine.history.records import JobRecord
 
 ROLES = ("worker", "verifier", "requester")
 
@@ -47,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     return _show(found, args, path, any_jobs=any_jobs)
 
 
-def _show(found: list[Any], args: argparse.Namespace, path: Path, *, any_jobs: bool) -> int:
+def _show(found: list[JobRecord], args: argparse.Namespace, path: Path, *, any_jobs: bool) -> int:
     from engine.history.report import JOB_HEADER, job_row, short_address, table
 
     if args.json:

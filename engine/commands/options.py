@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 
 def account_options(*, suppress: bool = False) -> argparse.ArgumentParser:
     """``--devnet``, ``--dev-account N`` and ``--passphrase-file FILE``."""
-    default: dict[str, object] = {"default": argparse.SUPPRESS} if suppress else {}
+    default: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--devnet", action="store_true", help="use the local devnet (`idlegrid devnet`) and its blob server",
                    **(default or {"default": False}))

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from web3.types import TxReceipt
 
 from engine.chain.errors import ContractRevert
-from engine.chain.market import ContractCall, ResultSubmitted, Task, TaskMarket, TaskPosted, TaskStatus
+from engine.chain.market import ContractCall, E, ResultSubmitted, Task, TaskMarket, TaskPosted, TaskStatus
 from engine.commit.merkle import MerkleTree
 from engine.events import EngineEvent, Kind, Listener, ignore
 from engine.roles.results import ResultManifest, blob_uri, parse_blob_uri
@@ -225,7 +225,7 @@ class Requester:
                 dispute.reveal_deadline, dispute.honest_votes, dispute.cheat_votes, dispute.jury),
         )
 
-    def _sync_job(self, task: Task, job: JobRecord) -> None:
+    def _sync_job(self, task: Task, job: JobRecord | None) -> None:
         """Keep the history row's state in step with the chain (the app's history view reads it)."""
         state = task.status.name.lower()
         if job is None or job.state == state:
@@ -240,7 +240,7 @@ class Requester:
         posted = self._events(TaskPosted, task_id, from_block=from_block)
         return posted[-1].spec_hash.hex() if posted else None
 
-    def _events(self, cls: type, task_id: int, *, from_block: int) -> list[Any]:
+    def _events(self, cls: type[E], task_id: int, *, from_block: int) -> list[E]:
         return self.market.task_events(cls, task_id, from_block=from_block, max_range=LOG_RANGE)
 
     # ------------------------------------------------------------ results

@@ -102,7 +102,7 @@ class WorkerBase:
     def _job_dir(self, task_id: int) -> Path:
         return self.config.jobs_root() / f"{self.chain_id}-{self.market.address[:10]}-{task_id}"
 
-    def _record(self, task_id: int) -> JobRecord:
+    def _record(self, task_id: int) -> JobRecord | None:
         return self.history.job(self.chain_id, self.market.address, task_id, ROLE)
 
     def _update(self, task_id: int, **fields: Any) -> JobRecord:

@@ -34,7 +34,7 @@ from typing import Any, Protocol
 from engine.errors import IdlegridError, RunnerError
 from engine.gpu.monitor import GpuBackend
 from engine.gpu.policy import Decision, IdlePolicy
-from engine.runner.protocol import RunnerEvent
+from engine.runner.protocol import DoneEvent, RunnerEvent
 
 IDLE = "idle"  # no runner yet: waiting for the policy to allow a start
 RUNNING = "running"
@@ -101,7 +101,7 @@ class YieldController:
         self.state = IDLE
         self.runner: Runner | None = None
         self.decision: Decision | None = None
-        self.done: RunnerEvent | None = None  # the runner's final ``done`` event
+        self.done: DoneEvent | None = None  # the runner's final ``done`` event
         self.error: str | None = None
         self.paused_step: int | None = None  # the step the runner acknowledged holding at
         self._pause_sent_at: float | None = None
@@ -268,15 +268,14 @@ class YieldController:
                            + (": " + " | ".join(tail[-3:]) if tail else ""))
             self.runner = None
             return
-        kind = event.get("event")
-        if kind == "paused" and self.state == SOFT_PAUSED:
-            self._acked, self.paused_step = True, event.get("step")
-        elif kind == "stopped":
+        if event["event"] == "paused" and self.state == SOFT_PAUSED:
+            self._acked, self.paused_step = True, event["step"]
+        elif event["event"] == "stopped":
             self._stop_acked = True
-        elif kind == "done":
+        elif event["event"] == "done":
             self.done, self.state, self._stop_acked = event, DONE, True
-        elif kind == "error":
-            self.state, self.error = ERROR, event.get("message", "runner error")
+        elif event["event"] == "error":
+            self.state, self.error = ERROR, event["message"]
         if self.on_event is not None:
             self.on_event(event)
 

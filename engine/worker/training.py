@@ -94,19 +94,19 @@ class Training(Reporting):
         self._set_state(state, reason, job=job)
 
     def _on_runner_event(self, job: Job, event: RunnerEvent) -> None:
-        kind = event.get("event")
-        if kind == "progress":
+        if event["event"] == "progress":
             with self._lock:
-                self._status = replace(self._status, task_id=job.task_id, task_name=job.name, step=event.get("step"),
-                                       steps=event.get("steps"), loss=event.get("loss"),
-                                       samples_per_s=event.get("samples_per_s"), eta_s=event.get("eta_s"))
-            self._emit(Kind.PROGRESS, f"task {job.task_id}: step {event.get('step')}/{event.get('steps')}",
-                       job.task_id, **{k: event.get(k) for k in ("step", "steps", "loss", "samples_per_s", "eta_s")})
-        elif kind == "checkpoint":
-            self._update(job.task_id, steps_done=int(event.get("step") or 0))
-        elif kind == "started":
+                self._status = replace(self._status, task_id=job.task_id, task_name=job.name, step=event["step"],
+                                       steps=event["steps"], loss=event["loss"],
+                                       samples_per_s=event["samples_per_s"], eta_s=event["eta_s"])
+            self._emit(Kind.PROGRESS, f"task {job.task_id}: step {event['step']}/{event['steps']}", job.task_id,
+                       step=event["step"], steps=event["steps"], loss=event["loss"],
+                       samples_per_s=event["samples_per_s"], eta_s=event["eta_s"])
+        elif event["event"] == "checkpoint":
+            self._update(job.task_id, steps_done=event["step"])
+        elif event["event"] == "started":
             self._train_started = time.monotonic()
-            self._record_device(job, str(event.get("device") or "cpu").split(":")[0], str(event.get("arithmetic") or ""))
+            self._record_device(job, event["device"].split(":")[0], event["arithmetic"])
 
     def _record_device(self, job: Job, device: str, arithmetic: str) -> None:
         """The device type and arithmetic in the result manifest: a job resumed on another is

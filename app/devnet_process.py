@@ -21,7 +21,6 @@ from typing import Any
 import requests
 
 from app.errors import DevnetStartError
-from engine.errors import UsageError
 from engine.chain.devnet import Deployment, deployment_file
 from engine.chain.settings import load_network
 from engine.config import paths
@@ -60,16 +59,9 @@ def dev_signer(dev_account: int | None, devnet: bool) -> Any:
     """anvil's public dev key ``dev_account`` as the signer (devnet only); None: the wallet."""
     if dev_account is None:
         return None
-    from eth_account import Account
+    from engine.chain.devkeys import dev_signer as signer
 
-    from engine.chain.devnet import DEV_KEYS
-
-    if not devnet:
-        raise UsageError("--dev-account needs the devnet: dev keys are public and only for the local devnet",
-                         hint="drop --dev-account to sign with your wallet, or add --devnet")
-    if not 0 <= dev_account < len(DEV_KEYS):
-        raise UsageError(f"--dev-account {dev_account} does not exist", hint=f"use 0 to {len(DEV_KEYS) - 1}")
-    return Account.from_key(DEV_KEYS[dev_account])
+    return signer(dev_account, devnet=devnet)
 
 
 class DevnetProcess:

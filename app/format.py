@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from engine.events import EngineState
-
-WEI_PER_ETH = 10**18
+from engine.units import WEI_PER_ETH, format_eth  # noqa: F401 (WEI_PER_ETH: the dashboard's chart scale)
 
 STATE_WORDS = {
     EngineState.STARTING: "Starting",
@@ -21,12 +20,7 @@ def eth(wei: int | None, digits: int = 6) -> str:
     """Wei as ether with up to ``digits`` decimals, trailing zeros dropped: 1.5 ETH, 0 ETH."""
     if wei is None:
         return "–"
-    sign = "-" if wei < 0 else ""
-    whole, frac = divmod(abs(int(wei)), WEI_PER_ETH)
-    text = f"{frac:018d}"[:digits].rstrip("0")
-    if not text and frac:
-        return f"{sign}<{'0.' + '0' * (digits - 1) + '1'} ETH"
-    return f"{sign}{whole:,}{'.' + text if text else ''} ETH"
+    return f"{format_eth(wei, digits=digits)} ETH"
 
 
 def gwei(wei: int) -> str:

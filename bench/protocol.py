@@ -115,7 +115,7 @@ class Devnet:
     def start_worker(self) -> None:
         from engine.storage import HttpStore
         from engine.worker import Worker
-        from engine.workerconfig import WorkerConfig
+        from engine.worker.config import WorkerConfig
 
         config = WorkerConfig(ignore_idle=True, device="cpu", poll_s=0.1, jobs_dir=self.home / "jobs",
                               blob_cache_dir=self.home / "worker-blobs")

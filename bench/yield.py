@@ -2,7 +2,7 @@
 
 The real ``idlegrid runner`` subprocess trains a long variant of
 ``resources/tasks/digits-mlp.json`` on the CPU (so no trial ever finishes the job), driven
-by ``engine.controller.YieldController`` ticking every 0.1 s in a thread, with a
+by ``engine.worker.controller.YieldController`` ticking every 0.1 s in a thread, with a
 ``SimulatedBackend`` whose ``ManualClock`` the benchmark moves: a foreign process
 (``game``, 2000 MiB) appears at a known wall-clock instant, and leaves again after the trial.
 
@@ -33,10 +33,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.controller import HARD_PAUSED, RUNNING, YieldController
 from engine.gpu.policy import IdlePolicy
 from engine.gpu.settings import PolicySettings
 from engine.gpu.simulated import ManualClock, SimDevice, SimProcess, SimulatedBackend, Timeline
+from engine.worker.controller import HARD_PAUSED, RUNNING, YieldController
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "resources" / "tasks" / "digits-mlp.json"

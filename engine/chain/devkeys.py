@@ -3,6 +3,13 @@
 These are anvil's default test accounts: public knowledge, never for real funds.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
 DEV_MNEMONIC = "test test test test test test test test test test test junk"
 # The first ten accounts of DEV_MNEMONIC (m/44'/60'/0'/0/i): public test keys, never for real funds.
 DEV_KEYS = (
@@ -18,3 +25,19 @@ DEV_KEYS = (
     "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
 )
 FUND_ETH = 100
+
+
+def dev_signer(account: int, *, devnet: bool) -> LocalAccount:
+    """anvil's public test key number ``account`` as a signer: the one way a CLI option
+    (``--dev-account N``) becomes a signer. Refused off the devnet, since anyone can sign with
+    these keys; eth-account is imported only here, so naming the keys stays cheap."""
+    from engine.errors import UsageError
+
+    if not devnet:
+        raise UsageError("--dev-account works only with --devnet: dev keys are public, only for the local devnet",
+                         hint="add --devnet, or leave --dev-account out to sign with your wallet")
+    if not 0 <= account < len(DEV_KEYS):
+        raise UsageError(f"--dev-account {account} does not exist", hint=f"use 0 to {len(DEV_KEYS) - 1}")
+    from eth_account import Account
+
+    return Account.from_key(DEV_KEYS[account])

@@ -23,6 +23,7 @@ from web3 import Web3
 from web3.types import TxReceipt
 
 from engine.chain.artifact import Artifact, load_artifact
+from engine.chain.clock import ChainClock
 from engine.chain.errors import ArtifactError, ChainError, NotDeployed
 from engine.chain.events import EventPoller
 from engine.chain.rpc import connect, translated
@@ -351,14 +352,48 @@ class TaskMarket:
         self.artifact = artifact or load_artifact()
         self.contract = w3.eth.contract(address=self.address, abi=self.artifact.abi)
         self.sender = Sender(w3, signer, policy) if signer is not None else None
+        self._chain_id: int | None = None
         self._events = {
             bytes(keccak(text=_signature(e))): e for e in self.artifact.abi if e.get("type") == "event"
         }
+
+    def with_signer(self, signer: Signer) -> TaskMarket:
+        """The same market on the same connection, signing as ``signer``."""
+        return TaskMarket(self.w3, self.address, signer, artifact=self.artifact)
 
     def sender_or_fail(self) -> Sender:
         if self.sender is None:
             raise ChainError("this TaskMarket client has no wallet, so it cannot send transactions")
         return self.sender
+
+    # ------------------------------------------------------------ the chain under the market
+
+    @property
+    def clock(self) -> ChainClock:
+        """Block numbers, hashes and timestamps of this market's chain."""
+        return ChainClock(self.w3)
+
+    def chain_id(self) -> int:
+        """The chain's id (read once, then remembered)."""
+        if self._chain_id is None:
+            with translated("eth_chainId"):
+                self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
+
+    def gas_price(self) -> int:
+        """The current gas price in wei."""
+        with translated("eth_gasPrice"):
+            return int(self.w3.eth.gas_price)
+
+    def balance(self, account: str) -> int:
+        """The wallet balance of ``account`` in wei (not its credits on the market)."""
+        with translated("eth_getBalance"):
+            return int(self.w3.eth.get_balance(to_checksum_address(account)))
+
+    def receipt(self, tx_hash: str) -> TxReceipt:
+        """The receipt of a mined transaction."""
+        with translated("eth_getTransactionReceipt"):
+            return self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------ reads
 

@@ -2,7 +2,7 @@
 
 Besides anvil it runs the local blob server (its URL goes into ``deployment.json``, so
 ``network_settings()`` finds it) and, unless ``--no-demo``, the demo requester and verifier
-of :mod:`engine.demo`. Everything stops in reverse order on Ctrl-C / SIGTERM.
+of :mod:`engine.requester.demo`. Everything stops in reverse order on Ctrl-C / SIGTERM.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from engine.chain.devkeys import DEV_MNEMONIC, FUND_ETH
 from engine.chain.errors import DevnetError
-
 from engine.storage import DEFAULT_PORT as DEFAULT_BLOB_PORT
 
 if TYPE_CHECKING:
@@ -104,12 +103,12 @@ class _BlockClock:
         if not self.enabled or now - self.last_check < 1.0:
             return
         self.last_check = now
-        from engine.chain.anvil import mine
+        from engine.chain.clock import ChainClock
 
+        clock = ChainClock(self.devnet.w3)
         try:
-            latest = self.devnet.w3.eth.get_block("latest")["timestamp"]
-            if time.time() - latest >= self.IDLE_BLOCK_S:
-                mine(self.devnet.w3)
+            if time.time() - clock.latest() >= self.IDLE_BLOCK_S:
+                clock.mine()
         except Exception as e:  # noqa: BLE001 (a missed tick is harmless; anvil's own death is checked by the caller)
             say(f"could not mine an idle block: {e}")
 
@@ -149,7 +148,7 @@ def _stop_blob_server(server: BlobServer) -> None:
 
 def _start_demo(devnet: Devnet, blob_url: str, args: argparse.Namespace, stack: ExitStack) -> Callable[[], None]:
     from engine.chain.market import TaskMarket
-    from engine.demo import DemoActors, DemoConfig
+    from engine.requester.demo import DemoActors, DemoConfig
     from engine.storage import open_store
 
     market = TaskMarket(devnet.w3, devnet.deployment.market_address)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from engine.commands.options import history_db_options
 
 if TYPE_CHECKING:
     from engine.history import Earnings, History
@@ -19,14 +20,13 @@ if TYPE_CHECKING:
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "earnings", help="pending, claimable and withdrawn ETH, and earnings per day",
+        "earnings", parents=[history_db_options()], help="pending, claimable and withdrawn ETH, and earnings per day",
         description="Totals of the configured network (chain_id and market_address in the [network] "
         "settings), or of every network in the history when none is configured.",
     )
     p.add_argument("--days", type=int, default=30, metavar="N", help="per-day list over the last N days (default 30)")
     p.add_argument("--all", action="store_true", help="every network in the history, not just the configured one")
     p.add_argument("--json", action="store_true", help="print JSON (exact wei as decimal strings)")
-    p.add_argument("--db", type=Path, metavar="FILE", help="another history database (default: the data dir's)")
     p.set_defaults(func=run)
 
 

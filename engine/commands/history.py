@@ -9,14 +9,19 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from engine.commands.options import history_db_options
+
+if TYPE_CHECKING:
+    from engine.history.records import JobRecord
 
 ROLES = ("worker", "verifier", "requester")
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "history", help="the jobs this machine worked on, verified or posted",
+        "history", parents=[history_db_options()], help="the jobs this machine worked on, verified or posted",
         description="List jobs newest first: task, role, name, state, outcome, steps, loss, reward, gas "
         "and last update. Wei amounts are shown in ETH (in --json: exact wei as decimal strings).",
     )
@@ -25,7 +30,6 @@ def register(subparsers: Any) -> None:
     p.add_argument("--search", metavar="TEXT", help="only jobs whose name, state, outcome, hash or id matches TEXT")
     p.add_argument("--limit", type=int, default=100, metavar="N", help="at most N jobs (default 100)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.add_argument("--db", type=Path, metavar="FILE", help="another history database (default: the data dir's)")
     p.set_defaults(func=run)
 
 
@@ -46,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     return _show(found, args, path, any_jobs=any_jobs)
 
 
-def _show(found: list[Any], args: argparse.Namespace, path: Path, *, any_jobs: bool) -> int:
+def _show(found: list[JobRecord], args: argparse.Namespace, path: Path, *, any_jobs: bool) -> int:
     from engine.history.report import JOB_HEADER, job_row, short_address, table
 
     if args.json:

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine.commands.options import account_options
 from engine.errors import UsageError
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=lambda args: _help(parser))
     sub = parser.add_subparsers(dest="requester_command", metavar="ACTION")
 
-    post = sub.add_parser("post", help="validate, upload and post a task spec")
+    post = sub.add_parser("post", parents=[account_options()], help="validate, upload and post a task spec")
     post.add_argument("spec", type=Path, metavar="SPEC", help="the task spec (JSON)")
     post.add_argument("--reward", required=True, metavar="ETH", help="reward escrowed for the worker, in ETH (e.g. 0.05)")
     post.add_argument("--stake", metavar="ETH", help="stake a worker must lock to claim, in ETH (default: a tenth of the reward)")
@@ -41,37 +42,25 @@ def register(subparsers: Any) -> None:
     post.add_argument("--train-timeout", type=int, metavar="SECONDS",
                       help="how long a worker has to commit after claiming (default 4 x the spec's max_seconds, at least 1800 s)")
     post.add_argument("--data", type=Path, metavar="FILE", help="the dataset file a blob-dataset spec names (checked, then uploaded)")
-    _common(post)
     post.set_defaults(func=_post)
 
-    status = sub.add_parser("status", help="your tasks, or one task in detail")
+    status = sub.add_parser("status", parents=[account_options()], help="your tasks, or one task in detail")
     status.add_argument("task_id", type=int, nargs="?", metavar="ID")
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    _common(status)
     status.set_defaults(func=_status)
 
-    results = sub.add_parser("results", help="download a task's result and check it against the chain")
+    results = sub.add_parser("results", parents=[account_options()], help="download a task's result and check it against the chain")
     results.add_argument("task_id", type=int, metavar="ID")
     results.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the checkpoint and metrics.json")
-    _common(results)
     results.set_defaults(func=_results)
 
-    cancel = sub.add_parser("cancel", help="cancel an unclaimed task; its reward is credited back")
+    cancel = sub.add_parser("cancel", parents=[account_options()], help="cancel an unclaimed task; its reward is credited back")
     cancel.add_argument("task_id", type=int, metavar="ID")
-    _common(cancel)
     cancel.set_defaults(func=_cancel)
 
-    withdraw = sub.add_parser("withdraw", help="send your credits (refunds, forfeited stakes) to the wallet")
-    _common(withdraw)
+    withdraw = sub.add_parser("withdraw", parents=[account_options()], help="send your credits (refunds, forfeited stakes) to the wallet")
     withdraw.set_defaults(func=_withdraw)
 
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--devnet", action="store_true", help="use the local devnet (`idlegrid devnet`)")
-    parser.add_argument("--dev-account", type=int, metavar="N",
-                        help="with --devnet: sign with anvil's public test account N (0-9) instead of the wallet")
-    parser.add_argument("--passphrase-file", type=Path, metavar="FILE",
-                        help="the wallet keystore's passphrase, from the first line of FILE")
 
 
 def _help(parser: argparse.ArgumentParser) -> int:
@@ -80,18 +69,10 @@ def _help(parser: argparse.ArgumentParser) -> int:
 
 
 def _signer(args: argparse.Namespace, chain_id: int | None) -> Any:
-    from engine.chain.devnet import DEV_KEYS
-
     if args.dev_account is not None:
-        if not args.devnet:
-            raise UsageError("--dev-account works only with --devnet",
-                             hint="its keys are public test keys: add --devnet, or leave --dev-account out to use your wallet")
-        if not 0 <= args.dev_account < len(DEV_KEYS):
-            raise UsageError(f"--dev-account {args.dev_account} does not exist",
-                             hint=f"pick 0 to {len(DEV_KEYS) - 1}")
-        from eth_account import Account
+        from engine.chain.devkeys import dev_signer
 
-        return Account.from_key(DEV_KEYS[args.dev_account])
+        return dev_signer(args.dev_account, devnet=args.devnet)
     from engine.commands.wallet import _read_passphrase_file
     from engine.wallet import identity
 

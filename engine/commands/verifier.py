@@ -16,6 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from engine.commands.options import account_options
 from engine.errors import UsageError
 from engine.events import EngineEvent
 
@@ -24,13 +25,13 @@ WEI = Decimal(10) ** 18
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "verifier",
+        "verifier", parents=[account_options()],
         help="audit results, challenge cheats and serve on juries",
         description="Register a verifier stake, replay sampled segments of every committed result "
         "(seeded by the block after the commit), challenge a mismatch or withheld checkpoint with "
         "the bond, and serve on juries (replay, commit-reveal vote, resolve). One line per action.",
     )
-    _account_options(p)
+    _history_option(p)
     p.add_argument("--stake", type=_eth, metavar="ETH",
                    help="verifier stake to register with (default: the market's minimum)")
     how = p.add_mutually_exclusive_group()
@@ -48,23 +49,19 @@ def register(subparsers: Any) -> None:
                    help="how often to look for new events when idle (default 2)")
     p.set_defaults(func=_run)
     sub = p.add_subparsers(dest="action", metavar="ACTION")
-    w = sub.add_parser("withdraw", help="withdraw the credits (and an unbonded stake)")
-    _account_options(w, suppress=True)
+    w = sub.add_parser("withdraw", parents=[account_options(suppress=True)],
+                       help="withdraw the credits (and an unbonded stake)")
+    _history_option(w, suppress=True)
     w.set_defaults(func=_withdraw)
-    u = sub.add_parser("unregister", help="leave the jury pool (the stake unbonds)")
-    _account_options(u, suppress=True)
+    u = sub.add_parser("unregister", parents=[account_options(suppress=True)],
+                       help="leave the jury pool (the stake unbonds)")
+    _history_option(u, suppress=True)
     u.set_defaults(func=_unregister)
 
 
-def _account_options(p: argparse.ArgumentParser, *, suppress: bool = False) -> None:
-    """Options of every verifier command; a sub-command's copies must not reset the parent's."""
+def _history_option(p: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    """The verifier's own history database; a sub-command's copy must not reset the parent's."""
     default = {"default": argparse.SUPPRESS} if suppress else {}
-    p.add_argument("--devnet", action="store_true", help="use the local devnet (`idlegrid devnet`)",
-                   **({"default": argparse.SUPPRESS} if suppress else {"default": False}))
-    p.add_argument("--dev-account", type=int, metavar="N", **default,
-                   help="devnet only: sign with anvil's public test account N (0-9) instead of the wallet")
-    p.add_argument("--passphrase-file", type=Path, metavar="FILE", **default,
-                   help="read the keystore passphrase from the first line of FILE instead of asking")
     p.add_argument("--history", type=Path, metavar="FILE", **default,
                    help="the history database (default: yours; with --dev-account, one of that account's own)")
 

@@ -12,21 +12,20 @@ import signal
 import sys
 import threading
 import time
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
+from engine.commands.options import account_options
 from engine.commands.progress import format_eta
 from engine.errors import UsageError
 from engine.events import EngineEvent, EngineState, Kind
-from engine.workerconfig import WorkerConfig
-
-ETHER = 10**18
+from engine.units import format_eth
+from engine.worker.config import WorkerConfig
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "worker",
+        "worker", parents=[account_options()],
         help="lend this machine to the market: claim, train and commit tasks",
         description="Find tasks on the market, train them while the machine is idle, commit the results "
         "and collect the rewards. Runs until Ctrl-C (training is checkpointed first).",
@@ -36,7 +35,6 @@ def register(subparsers: Any) -> None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--devnet", action="store_true", help="use the local devnet (`idlegrid devnet`) and its blob server")
     p.add_argument("--once", action="store_true",
                    help="do what is due now (one pass), then exit instead of waiting for more")
     p.add_argument("--max-tasks", type=int, metavar="N",
@@ -45,10 +43,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="train even while the machine is in use (ignores the idle policy)")
     p.add_argument("--auto-withdraw", action="store_true",
                    help="withdraw credits to the wallet as soon as a task is paid")
-    p.add_argument("--dev-account", type=int, metavar="N",
-                   help="with --devnet: sign with anvil's public dev key N (0-9) instead of the wallet")
-    p.add_argument("--passphrase-file", type=Path, metavar="FILE",
-                   help="the keystore passphrase, when the wallet is a keystore file")
 
 
 def run(args: argparse.Namespace, *, worker_class: Any = None) -> int:
@@ -92,15 +86,9 @@ def run(args: argparse.Namespace, *, worker_class: Any = None) -> int:
 def _dev_signer(args: argparse.Namespace) -> Any:
     if args.dev_account is None:
         return None
-    from eth_account import Account
+    from engine.chain.devkeys import dev_signer
 
-    from engine.chain.devnet import DEV_KEYS
-
-    if not args.devnet:
-        raise UsageError("--dev-account needs --devnet: dev keys are public and only for the local devnet")
-    if not 0 <= args.dev_account < len(DEV_KEYS):
-        raise UsageError(f"--dev-account {args.dev_account} does not exist", hint=f"use 0 to {len(DEV_KEYS) - 1}")
-    return Account.from_key(DEV_KEYS[args.dev_account])
+    return dev_signer(args.dev_account, devnet=args.devnet)
 
 
 def _passphrase(path: Path) -> str:
@@ -121,14 +109,9 @@ def _summary(worker: Any, started: float) -> None:
     e = worker.history.earnings(worker.chain_id, worker.market.address, worker.market.credits(worker.account))
     states = ", ".join(f"{n} {s}" for s, n in sorted(by_state.items())) or "none"
     print(f"worker: jobs this run: {states}", file=sys.stderr)
-    print(f"worker: pending {_eth(e.pending)}, claimable {_eth(e.claimable)}, withdrawn {_eth(e.withdrawn)}, "
-          f"gas paid {_eth(e.gas_paid)}", file=sys.stderr)
+    print(f"worker: pending {format_eth(e.pending)} ETH, claimable {format_eth(e.claimable)} ETH, "
+          f"withdrawn {format_eth(e.withdrawn)} ETH, gas paid {format_eth(e.gas_paid)} ETH", file=sys.stderr)
 
-
-def _eth(wei: int) -> str:
-    """Exact, without float rounding or exponents: 0.000250052 ETH."""
-    text = f"{Decimal(wei).scaleb(-18):f}"
-    return (text.rstrip("0").rstrip(".") if "." in text else text) + " ETH"
 
 
 class StatusLine:

@@ -6,20 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from engine.history.records import JobRecord
-
-WEI_PER_ETH = 10**18
-
+from engine.units import format_eth
 
 def eth(wei: int | None, digits: int = 6) -> str:
     """Wei as ether with up to ``digits`` decimals, trailing zeros dropped: ``1.5``, ``0``, ``<0.000001``."""
     if wei is None:
         return "-"
-    sign = "-" if wei < 0 else ""
-    whole, frac = divmod(abs(int(wei)), WEI_PER_ETH)
-    decimals = f"{frac:018d}"[:digits].rstrip("0")
-    if not decimals and frac and not whole:
-        return f"{sign}<0.{'0' * (digits - 1)}1"
-    return f"{sign}{whole:,}{'.' + decimals if decimals else ''}"
+    return format_eth(wei, digits=digits)
 
 
 def when(ts: float | None) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import RunnerError
-from engine.runner.protocol import decode, encode
+from engine.runner.protocol import RunnerEvent, decode_event, encode
 from engine.spawn import idlegrid_command
 
 
@@ -33,7 +33,7 @@ class RunnerProcess:
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, bufsize=1, start_new_session=True, env=env,
         )
-        self.events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.events: queue.Queue[RunnerEvent | None] = queue.Queue()
         self.stderr_tail: list[str] = []
         threading.Thread(target=self._read_events, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
@@ -47,7 +47,7 @@ class RunnerProcess:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             try:
-                self.events.put(decode(line, "event"))
+                self.events.put(decode_event(line))
             except RunnerError as e:
                 self.events.put({"event": "error", "kind": "RunnerError", "message": e.message, "hint": None})
         self.events.put(None)
@@ -77,18 +77,18 @@ class RunnerProcess:
     def resume(self) -> None:
         self.send("resume")
 
-    def next_event(self, timeout: float | None = None) -> dict[str, Any] | None:
+    def next_event(self, timeout: float | None = None) -> RunnerEvent | None:
         """The next event, or None once the runner's output has ended."""
         try:
             return self.events.get(timeout=timeout)
         except queue.Empty:
             raise TimeoutError(f"no runner event within {timeout} s") from None
 
-    def iter_events(self, timeout: float | None = None) -> Iterator[dict[str, Any]]:
+    def iter_events(self, timeout: float | None = None) -> Iterator[RunnerEvent]:
         while (event := self.next_event(timeout)) is not None:
             yield event
 
-    def wait_for(self, *names: str, timeout: float = 60.0) -> dict[str, Any]:
+    def wait_for(self, *names: str, timeout: float = 60.0) -> RunnerEvent:
         """Skip events until one of ``names``; an error event or exit raises RunnerError."""
         deadline = time.monotonic() + timeout
         while True:

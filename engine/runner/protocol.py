@@ -20,12 +20,85 @@ Events (runner -> engine, stdout)::
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from engine.errors import RunnerError
 
 COMMANDS = ("start", "pause", "resume", "stop")
 EVENTS = ("ready", "started", "progress", "checkpoint", "paused", "resumed", "done", "stopped", "error")
+
+
+class ReadyEvent(TypedDict):
+    event: Literal["ready"]
+    pid: int
+
+
+class StartedEvent(TypedDict):
+    event: Literal["started"]
+    spec_sha256: str
+    out: str
+    device: str
+    arithmetic: str
+
+
+class ProgressEvent(TypedDict):
+    event: Literal["progress"]
+    step: int
+    steps: int
+    loss: float | None
+    samples_per_s: float
+    eta_s: float
+
+
+class CheckpointEvent(TypedDict):
+    event: Literal["checkpoint"]
+    index: int
+    step: int
+    leaf: str
+    path: str
+
+
+class StepEvent(TypedDict):
+    """``paused``, ``resumed`` and ``stopped`` (whose step is None when it stopped before training)."""
+
+    event: Literal["paused", "resumed", "stopped"]
+    step: int | None
+
+
+class DoneEvent(TypedDict):
+    event: Literal["done"]
+    resumed_from: int | None
+    merkle_root: str
+    leaves: int
+    steps: int
+    final_loss: float | None
+    metrics: dict[str, Any]
+
+
+class ErrorEvent(TypedDict):
+    event: Literal["error"]
+    kind: str
+    message: str
+    hint: str | None
+
+
+RunnerEvent = ReadyEvent | StartedEvent | ProgressEvent | CheckpointEvent | StepEvent | DoneEvent | ErrorEvent
+
+_INT, _NUM, _STR = (int,), (int, float), (str,)
+_OPT_INT, _OPT_NUM, _OPT_STR = (int, type(None)), (int, float, type(None)), (str, type(None))
+# what each event must carry, and of which types: checked once, here, for every line the runner writes
+_SHAPES: dict[str, dict[str, tuple[type, ...]]] = {
+    "ready": {"pid": _INT},
+    "started": {"spec_sha256": _STR, "out": _STR, "device": _STR, "arithmetic": _STR},
+    "progress": {"step": _INT, "steps": _INT, "loss": _OPT_NUM, "samples_per_s": _NUM, "eta_s": _NUM},
+    "checkpoint": {"index": _INT, "step": _INT, "leaf": _STR, "path": _STR},
+    "paused": {"step": _OPT_INT},
+    "resumed": {"step": _OPT_INT},
+    "stopped": {"step": _OPT_INT},
+    "done": {"resumed_from": _OPT_INT, "merkle_root": _STR, "leaves": _INT, "steps": _INT,
+             "final_loss": _OPT_NUM, "metrics": (dict,)},
+    "error": {"kind": _STR, "message": _STR, "hint": _OPT_STR},
+}
 
 
 def encode(message: dict[str, Any]) -> str:
@@ -42,3 +115,20 @@ def decode(line: str, field: str) -> dict[str, Any]:
     if not isinstance(msg, dict) or msg.get(field) not in names:
         raise RunnerError(f"runner protocol: expected a {field} in {names}, got {line[:80]!r}")
     return msg
+
+
+def decode_event(line: str) -> RunnerEvent:
+    """One line of the runner's stdout as a typed event: the one place its JSON is parsed.
+
+    The runner is a separate process, so its output is checked like any input: a line that
+    is not a known event with the fields (and field types) that event carries is a
+    :class:`RunnerError` naming the field, never a KeyError in whoever reads it later."""
+    msg = decode(line, "event")
+    for name, types in _SHAPES[msg["event"]].items():
+        if name not in msg:
+            raise RunnerError(f"runner protocol: {msg['event']} event lacks {name}: {line[:80]!r}")
+        value = msg[name]
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            raise RunnerError(f"runner protocol: {msg['event']} event's {name} is {type(value).__name__} "
+                              f"{value!r}, not {' or '.join(t.__name__ for t in types)}")
+    return msg  # type: ignore[return-value]  # checked against _SHAPES above

@@ -23,7 +23,7 @@ from engine.chain.devnet import DEV_KEYS
 from engine.errors import IdlegridError
 from engine.events import EngineEvent, Kind
 from engine.worker import Job, Worker
-from engine.workerconfig import WorkerConfig
+from engine.worker.config import WorkerConfig
 from tests.e2e.cheats import STRATEGIES, tamper
 
 FAKED_MARK = "faked-by-cheater.txt"

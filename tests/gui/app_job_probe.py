@@ -27,7 +27,6 @@ from engine.chain.market import TaskMarket
 from engine.chain.rpc import connect
 from engine.events import EngineEvent, EngineState, Kind, Listener
 
-
 T0 = time.monotonic()
 
 
@@ -47,7 +46,7 @@ def main() -> int:
         from engine.history import History
         from engine.storage import HttpStore
         from engine.worker import Worker, ignore_idle_policy
-        from engine.workerconfig import WorkerConfig
+        from engine.worker.config import WorkerConfig
 
         market = TaskMarket(connect(cfg["rpc_url"]), cfg["market"], Account.from_key(cfg["key"]))
         config = WorkerConfig(ignore_idle=True, device="cpu", poll_s=0.2, controller_poll_s=0.05, progress_every_s=0.1)

@@ -31,7 +31,7 @@ def test_without_pyside6_the_app_says_what_to_install() -> None:
 @pytest.mark.parametrize(("argv", "message"), [
     (["--devnet-port", "70000"], "error: --devnet-port 70000 is not a TCP port (1-65535)"),
     (["--devnet-blob-port", "0"], "error: --devnet-blob-port 0 is not a TCP port (1-65535)"),
-    (["--network", "--dev-account", "1"], "error: --dev-account needs the devnet: dev keys are public"),
+    (["--network", "--dev-account", "1"], "error: --dev-account works only with --devnet: dev keys are public"),
     (["--devnet", "--dev-account", "10"], "error: --dev-account 10 does not exist\n  hint: use 0 to 9"),
     (["--quit-after", "0"], "error: --quit-after 0 is not a positive number of seconds"),
 ])

@@ -13,13 +13,13 @@ from typing import Any
 
 import pytest
 
-from engine.controller import HARD_PAUSED, RUNNING, SOFT_PAUSED, YieldController
 from engine.gpu.policy import IdlePolicy
 from engine.gpu.settings import PolicySettings
 from engine.gpu.simulated import ManualClock, SimProcess, SimulatedBackend, Timeline
 from engine.tasks.load import load_spec
 from engine.training.jobdir import JobDir
 from engine.training.trainer import Trainer
+from engine.worker.controller import HARD_PAUSED, RUNNING, SOFT_PAUSED, YieldController
 from tests.conftest import REPO
 from tests.specs import quick_mlp, write
 

@@ -1,4 +1,4 @@
-"""The sampling arithmetic of engine.audit: detection probabilities, the economic bound, the seed."""
+"""The sampling arithmetic of engine.verifier.audit: detection probabilities, the economic bound, the seed."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fractions import Fraction
 
 import pytest
 
-from engine.audit import (
+from engine.verifier.audit import (
     AuditError,
     audit_seed,
     cheat_expected_value,

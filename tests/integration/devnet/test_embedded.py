@@ -17,13 +17,13 @@ import requests
 from eth_account import Account
 
 from engine.chain.anvil import free_port
-from engine.chain.events import EventCursor
 from engine.chain.devnet import DEV_KEYS, deployment_file, network_settings
+from engine.chain.events import EventCursor
 from engine.chain.market import TaskMarket, TaskPosted
 from engine.chain.rpc import connect
 from engine.cli import main
-from engine.demo import DEMO_REQUESTER_ACCOUNT
-from engine.results import parse_blob_uri
+from engine.requester.demo import DEMO_REQUESTER_ACCOUNT
+from engine.roles.results import parse_blob_uri
 from engine.storage import HttpStore
 
 REPO = Path(__file__).resolve().parents[3]

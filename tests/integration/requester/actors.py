@@ -16,7 +16,7 @@ from pathlib import Path
 
 from engine.chain.market import TaskMarket
 from engine.commit.merkle import MerkleTree
-from engine.results import LeafBlob, ResultManifest, blob_uri
+from engine.roles.results import LeafBlob, ResultManifest, blob_uri
 from engine.storage import BlobStore
 
 REPO = Path(__file__).resolve().parents[3]

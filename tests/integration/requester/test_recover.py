@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 from engine.requester import Requester
-from engine.results import blob_uri
+from engine.roles.results import blob_uri
 from engine.tasks.load import canonical_json, load_spec
 from tests.specs import quick_mlp, write
 

@@ -12,7 +12,7 @@ from eth_account.signers.local import LocalAccount
 
 from engine.chain.market import TaskMarket
 from engine.requester import NoResultYet, Requester, ResultInvalid, UnknownTask, checkpoint_leaf_hash
-from engine.results import ResultManifest
+from engine.roles.results import ResultManifest
 from engine.storage import BlobServer, HttpStore
 from tests.integration.requester.actors import claim_and_commit, manifest_of, train, with_leaf
 from tests.specs import quick_mlp, write

@@ -12,11 +12,11 @@ from safetensors.numpy import load_file, save_file
 from engine.chain.market import ETHER, TaskMarket, TaskPosted
 from engine.commit.leaf import leaf_hash
 from engine.commit.merkle import MerkleTree
-from engine.evidence import Commitment
-from engine.results import LeafBlob, ResultManifest, blob_uri
+from engine.roles.results import LeafBlob, ResultManifest, blob_uri
 from engine.storage import LocalStore, sha256_file
 from engine.tasks.load import CheckedSpec, canonical_json, check, parse
 from engine.training.trainer import Trainer
+from engine.verifier.evidence import Commitment
 from tests.specs import quick_mlp
 
 REWARD = ETHER // 50          # 0.02 ETH

@@ -8,8 +8,8 @@ import pytest
 
 from engine.chain.anvil import time_travel
 from engine.config import paths
-from engine.txjournal import TxJournal
-from engine.verifier import ROLE, MISSED, VerifierError
+from engine.roles.txjournal import TxJournal
+from engine.verifier import MISSED, ROLE, VerifierError
 from tests.integration.verifier.commitments import WINDOW, publish
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.audit import audit_seed, plan_samples, sample_segments
 from engine.chain.market import TaskStatus
 from engine.verifier import CHALLENGED, PASSED, UNVERIFIABLE
+from engine.verifier.audit import audit_seed, plan_samples, sample_segments
 from tests.integration.verifier.commitments import REWARD, STAKE, publish, tampered
 
 

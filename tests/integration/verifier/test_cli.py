@@ -55,7 +55,7 @@ def test_verifier_once_audits_a_result_and_prints_one_line_per_action(devnet_hom
     (["--samples", "0"], "--samples 0: replay at least one segment"),
     (["--detection", "1.5"], "--detection 1.5: must be a probability in (0, 1]"),
     (["--faked-fraction", "0"], "--faked-fraction 0.0: must be a probability in (0, 1]"),
-    (["--dev-account", "12"], "--dev-account 12: anvil's test accounts are 0..9"),
+    (["--dev-account", "12"], "--dev-account 12 does not exist"),
 ])
 def test_bad_options_say_what_to_fix(devnet_home, args: list[str], message: str, capsys) -> None:
     assert main(["verifier", "--devnet", *args]) == 2

@@ -1,4 +1,4 @@
-"""The rules of a segment check (engine.evidence), on real checkpoints in a real blob store."""
+"""The rules of a segment check (engine.verifier.evidence), on real checkpoints in a real blob store."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
 
-from engine.evidence import ReplayFailed, UnverifiableResult, Verdict, WrongDevice, check_segment, fetch_result
+from engine.chain.anvil import free_port
 from engine.storage import HttpStore
 from engine.storage.errors import StorageUnavailable
 from engine.training.determinism import arithmetic
-from engine.chain.anvil import free_port
+from engine.verifier.evidence import ReplayFailed, UnverifiableResult, Verdict, WrongDevice, check_segment, fetch_result
 from tests.integration.verifier.commitments import TrainedJob, tampered, upload
 
 

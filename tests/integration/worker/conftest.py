@@ -14,7 +14,7 @@ from engine.chain.market import TaskMarket
 from engine.history import History
 from engine.storage import BlobServer, HttpStore
 from engine.worker import Worker
-from engine.workerconfig import WorkerConfig
+from engine.worker.config import WorkerConfig
 from tests.integration.worker.helpers import CPU, Poster, quiet_policy
 
 PLUGIN = "tests.integration.chain.fixtures"

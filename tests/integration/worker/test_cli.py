@@ -27,7 +27,7 @@ def idlegrid(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str
 def test_dev_account_without_devnet_is_refused() -> None:
     done = idlegrid("worker", "--dev-account", "1")
     assert done.returncode == 2
-    assert "--dev-account needs --devnet" in done.stderr
+    assert "--dev-account works only with --devnet" in done.stderr
 
 
 def test_without_a_wallet_the_error_says_how_to_create_one() -> None:

@@ -24,7 +24,7 @@ def disputed(make_worker, poster, market_for, accounts, store):  # type: ignore[
     worker = make_worker(listener=events)
     drive(worker, lambda: (j := job(worker, task_id)) is not None and j.state == COMMITTED)
     (submitted,) = events_of(worker.market, ResultSubmitted, task_id)
-    from engine.results import ResultManifest, parse_blob_uri
+    from engine.roles.results import ResultManifest, parse_blob_uri
 
     manifest = ResultManifest.from_bytes(store.get_bytes(parse_blob_uri(submitted.result_uri)))
     tree = MerkleTree([bytes.fromhex(leaf.leaf_hash) for leaf in manifest.leaves])

@@ -8,7 +8,7 @@ from engine.chain.anvil import time_travel
 from engine.chain.market import ResultSubmitted, TaskClaimed, TaskStatus
 from engine.commit.merkle import MerkleTree
 from engine.events import EngineState, Kind
-from engine.results import ResultManifest, parse_blob_uri
+from engine.roles.results import ResultManifest, parse_blob_uri
 from engine.training.determinism import arithmetic
 from engine.worker import PAID, ROLE, WorkerError
 from tests.integration.worker.helpers import REWARD, STAKE, WINDOW, Recorder, drive, events_of

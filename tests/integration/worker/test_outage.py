@@ -13,7 +13,7 @@ from engine.chain.market import ResultSubmitted, TaskMarket
 from engine.chain.rpc import RetryPolicy, connect
 from engine.events import EngineState
 from engine.worker import COMMITTED, NETWORK_DOWN, ROLE, TRAINED, Worker
-from engine.workerconfig import WorkerConfig
+from engine.worker.config import WorkerConfig
 from tests.integration.worker.helpers import CPU, Poster, drive, events_of, quiet_policy
 
 FAST = RetryPolicy(attempts=2, first_delay=0.1)

@@ -8,7 +8,7 @@ import time
 
 from engine.chain.anvil import mine, rpc
 from engine.chain.market import ETHER
-from engine.txjournal import TxJournal
+from engine.roles.txjournal import TxJournal
 
 
 def test_an_entry_being_sent_is_not_taken_over_by_reconcile_and_nonces_do_not_collide(

@@ -16,7 +16,7 @@ import psutil
 
 from engine.gpu.monitor import GpuSnapshot
 from engine.tasks.load import CheckedSpec
-from engine.workerconfig import DEFAULT_CPU_FLOPS, DEFAULT_GPU_FLOPS, WorkerConfig
+from engine.worker.config import DEFAULT_CPU_FLOPS, DEFAULT_GPU_FLOPS, WorkerConfig
 
 ETHER = 10**18
 MIB = 1024 * 1024

@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from eth_account import Account
-
-from engine.chain.devnet import DEV_KEYS, devnet_dir
+from engine.chain.devkeys import dev_signer
+from engine.chain.devnet import devnet_dir
 from engine.chain.market import ETHER, TaskMarket
 from engine.config import resources_dir
 from engine.errors import IdlegridError
@@ -109,8 +108,7 @@ class DemoRequester:
 
 def demo_requester_market(market: TaskMarket) -> TaskMarket:
     """The same market, signing as the demo requester's dev account."""
-    return TaskMarket(market.w3, market.address, Account.from_key(DEV_KEYS[DEMO_REQUESTER_ACCOUNT]),
-                      artifact=market.artifact)
+    return market.with_signer(dev_signer(DEMO_REQUESTER_ACCOUNT, devnet=True))
 
 
 def verifier_available() -> bool:

@@ -36,10 +36,10 @@ from safetensors.numpy import load_file
 from engine.commit.leaf import leaf_hash
 from engine.commit.merkle import MerkleTree
 from engine.errors import IdlegridError, SpecError, WrongArithmetic
-from engine.results import ResultFormatError, ResultManifest, parse_blob_uri
+from engine.roles.results import ResultFormatError, ResultManifest, parse_blob_uri
+from engine.spawn import idlegrid_command
 from engine.storage.errors import BlobCorrupt, BlobNotFound, BlobTooLarge
 from engine.storage.store import BlobStore
-from engine.spawn import idlegrid_command
 from engine.tasks import spec as s
 from engine.tasks.load import MAX_SPEC_BYTES, CheckedSpec, check, parse
 

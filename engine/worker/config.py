@@ -60,7 +60,7 @@ class WorkerConfig:
     warm_runner: bool = True  # keep one runner with torch loaded, ready to train (engine/runner/pool.py)
 
     @classmethod
-    def from_settings(cls, **overrides: object) -> "WorkerConfig":
+    def from_settings(cls, **overrides: object) -> WorkerConfig:
         """The ``[worker]`` section, with ``overrides`` (CLI flags) on top."""
         s = load_section(SECTION, WorkerSettings)
         config = cls(min_wei_per_hour=s.min_wei_per_hour, flops_per_second=s.flops_per_second,

@@ -34,6 +34,7 @@ from typing import Any, Protocol
 from engine.errors import IdlegridError, RunnerError
 from engine.gpu.monitor import GpuBackend
 from engine.gpu.policy import Decision, IdlePolicy
+from engine.runner.protocol import DoneEvent, RunnerEvent
 
 IDLE = "idle"  # no runner yet: waiting for the policy to allow a start
 RUNNING = "running"
@@ -56,7 +57,7 @@ class Runner(Protocol):
     def pause(self) -> None: ...
     def resume(self) -> None: ...
     def kill(self) -> None: ...
-    def next_event(self, timeout: float | None = None) -> dict[str, Any] | None: ...
+    def next_event(self, timeout: float | None = None) -> RunnerEvent | None: ...
 
 
 def _runner_process() -> Runner:
@@ -77,7 +78,7 @@ class YieldController:
         *,
         user_idle: Callable[[], float | None] = lambda: None,
         on_battery: Callable[[], bool | None] = lambda: None,
-        on_event: Callable[[dict[str, Any]], None] | None = None,
+        on_event: Callable[[RunnerEvent], None] | None = None,
         device: str = "auto",
         need_mib: int | None = None,
         poll_s: float = 0.2,
@@ -100,7 +101,7 @@ class YieldController:
         self.state = IDLE
         self.runner: Runner | None = None
         self.decision: Decision | None = None
-        self.done: dict[str, Any] | None = None  # the runner's final ``done`` event
+        self.done: DoneEvent | None = None  # the runner's final ``done`` event
         self.error: str | None = None
         self.paused_step: int | None = None  # the step the runner acknowledged holding at
         self._pause_sent_at: float | None = None
@@ -257,7 +258,7 @@ class YieldController:
         self.state, self.error, self.runner = ERROR, message, None
 
     # -- events ---------------------------------------------------------------------------
-    def _handle(self, event: dict[str, Any] | None) -> None:
+    def _handle(self, event: RunnerEvent | None) -> None:
         if event is None:  # the runner's output ended: it exited
             if not self._stopping and not self.finished and self.runner is not None:
                 tail = getattr(self.runner, "stderr_tail", [])
@@ -267,15 +268,14 @@ class YieldController:
                            + (": " + " | ".join(tail[-3:]) if tail else ""))
             self.runner = None
             return
-        kind = event.get("event")
-        if kind == "paused" and self.state == SOFT_PAUSED:
-            self._acked, self.paused_step = True, event.get("step")
-        elif kind == "stopped":
+        if event["event"] == "paused" and self.state == SOFT_PAUSED:
+            self._acked, self.paused_step = True, event["step"]
+        elif event["event"] == "stopped":
             self._stop_acked = True
-        elif kind == "done":
+        elif event["event"] == "done":
             self.done, self.state, self._stop_acked = event, DONE, True
-        elif kind == "error":
-            self.state, self.error = ERROR, event.get("message", "runner error")
+        elif event["event"] == "error":
+            self.state, self.error = ERROR, event["message"]
         if self.on_event is not None:
             self.on_event(event)
 

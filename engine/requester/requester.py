@@ -1,7 +1,7 @@
 """The requester: post a training task with its reward escrowed, follow it, fetch its result.
 
 A task goes on chain as ``specHash`` = sha256 of the spec's canonical JSON, which is also the
-spec's blob address (see :mod:`engine.results`), so posting is: validate the spec, upload it
+spec's blob address (see :mod:`engine.roles.results`), so posting is: validate the spec, upload it
 (and the dataset blob it names), then ``postTask`` with the reward as the value. The result
 is only trusted after two checks that need nobody's good faith: the manifest's leaf hashes
 must rebuild the Merkle root the worker committed on chain, and the downloaded final
@@ -10,6 +10,7 @@ checkpoint must hash to the manifest's last leaf.
 Torch-free: this runs inside the GUI process too (the checkpoint is hashed with numpy).
 """
 
+
 from __future__ import annotations
 
 import hashlib
@@ -17,189 +18,53 @@ import json
 import os
 import time
 import uuid
-from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from web3.types import TxReceipt
 
 from engine.chain.errors import ContractRevert
-from engine.chain.market import (
-    ContractCall,
-    ResultSubmitted,
-    Task,
-    TaskMarket,
-    TaskPosted,
-    TaskStatus,
-)
-from engine.chain.rpc import translated
+from engine.chain.market import ContractCall, E, ResultSubmitted, Task, TaskMarket, TaskPosted, TaskStatus
 from engine.commit.merkle import MerkleTree
-from engine.errors import UsageError
 from engine.events import EngineEvent, Kind, Listener, ignore
-from engine.results import ResultManifest, blob_uri, parse_blob_uri
+from engine.roles.results import ResultManifest, blob_uri, parse_blob_uri
+from engine.roles.txjournal import TxJournal, gas_paid
 from engine.tasks import spec as s
 from engine.tasks.load import canonical_json, load_spec
-from engine.txjournal import TxJournal, gas_paid
 
 if TYPE_CHECKING:
     from engine.history import History
     from engine.storage import BlobStore, LocalStore
-
-ETHER = 10**18
-ZERO_ADDRESS = "0x" + "0" * 40
-MAX_AMOUNT = 2**96 - 1              # the contract packs amounts into 96 bits
-MAX_TIMEOUT = 2**32 - 1             # ...and timeouts into 32
-MANIFEST_MAX_BYTES = 4 * 1024 * 1024
-DEFAULT_CLAIM_TIMEOUT = 24 * 3600   # how long the task waits for a worker
-DEFAULT_WINDOW = 3600               # challenge window after the result
-MIN_TRAIN_TIMEOUT = 1800
-STAKE_DIVISOR = 10                  # default worker stake: a tenth of the reward
-ROLE = "requester"
-LOG_RANGE = 2_000
-
-
-class RequesterError(UsageError):
-    """A requester command cannot do what was asked (exit code 2: the input is wrong)."""
-
-
-class AmountError(RequesterError):
-    """An ETH amount on the command line is not a usable number."""
-
-
-class UnknownTask(RequesterError):
-    def __init__(self, task_id: int, count: int) -> None:
-        self.task_id = task_id
-        known = f"tasks run from 1 to {count}" if count else "no task has been posted on this market yet"
-        super().__init__(f"task {task_id} does not exist on this market ({known})",
-                         hint="`idlegrid requester status` lists your tasks")
-
-
-class NotYourTask(RequesterError):
-    def __init__(self, task_id: int, requester: str, you: str) -> None:
-        super().__init__(f"task {task_id} was posted by {requester}, not by your wallet {you}",
-                         hint="only the requester who posted a task can cancel it")
-
-
-class NoResultYet(RequesterError):
-    def __init__(self, task_id: int, status: TaskStatus) -> None:
-        why = {
-            TaskStatus.OPEN: "no worker has claimed it yet",
-            TaskStatus.CLAIMED: "a worker is training it and has not committed a result yet",
-            TaskStatus.CANCELLED: "it was cancelled",
-        }.get(status, status.name.lower())
-        super().__init__(f"task {task_id} has no result: {why}",
-                         hint=f"`idlegrid requester status {task_id}` shows where it stands")
-
-
-class NotCancellable(RequesterError):
-    def __init__(self, task_id: int, task: Task, now: int) -> None:
-        status = task.status.name.lower()
-        if task.status == TaskStatus.CLAIMED:
-            message = f"task {task_id} is claimed by {task.worker} and cannot be cancelled"
-            hint = (f"the claim runs until {_utc(task.deadline)} ({max(task.deadline - now, 0)} s from now); "
-                    "if no result arrives by then, `cancel` again: the claim expires and the task is cancelled")
-        else:
-            message = f"task {task_id} is {status}; only an open task can be cancelled"
-            hint = f"`idlegrid requester status {task_id}` shows where it stands"
-        super().__init__(message, hint=hint)
-
-
-class DatasetMissing(RequesterError):
-    """The spec names a dataset blob that is neither given nor in the local store."""
-
-
-class DatasetMismatch(RequesterError):
-    """The dataset file given does not match the sha256 / size the spec names."""
-
-
-class ResultInvalid(RequesterError):
-    """A worker's published result does not check out against the chain (their fault, not yours)."""
-
-    exit_code = 1
-
-
-@dataclass(frozen=True)
-class DisputeView:
-    challenger: str
-    segment: int
-    bond: int
-    commit_deadline: int
-    reveal_deadline: int
-    honest_votes: int
-    cheat_votes: int
-    jury: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class TaskView:
-    """One task as the requester sees it: the chain's facts plus what history knows."""
-
-    task_id: int
-    name: str | None
-    spec_sha256: str | None
-    state: str                     # open, claimed, submitted, challenged, accepted, finalized, cancelled
-    requester: str
-    reward: int
-    stake: int
-    worker: str | None
-    deadline: int                  # claim-by (open), submit-by (claimed), window end (submitted on)
-    merkle_root: str | None
-    num_leaves: int
-    claim_timeout: int
-    train_timeout: int
-    challenge_window: int
-    dispute: DisputeView | None
-
-    @property
-    def window_end(self) -> int | None:
-        return self.deadline if self.state in ("submitted", "challenged") else None
-
-    def to_json(self) -> dict[str, Any]:
-        body = {k: v for k, v in self.__dict__.items() if k != "dispute"}
-        body["dispute"] = None if self.dispute is None else dict(self.dispute.__dict__)
-        body["window_end"] = self.window_end
-        return body
-
-
-def parse_eth(text: str, what: str, *, minimum_wei: int = 1) -> int:
-    """Wei from a decimal ETH string (``"0.05"``); exact, no float rounding."""
-    try:
-        value = Decimal(str(text).strip())
-    except InvalidOperation:
-        value = None
-    if value is None or not value.is_finite():
-        raise AmountError(f"{what} {text!r} is not a number", hint=f"give {what} in ETH, e.g. 0.05")
-    wei = value * ETHER
-    if wei != wei.to_integral_value():
-        raise AmountError(f"{what} {text} ETH has more than 18 decimals (1 wei = 0.000000000000000001 ETH)",
-                          hint="round it to at most 18 decimals")
-    if wei < minimum_wei:
-        raise AmountError(f"{what} {text} ETH is too small: it must be at least {format_eth(minimum_wei)} ETH",
-                          hint=f"give a positive amount in ETH, e.g. 0.05")
-    if wei > MAX_AMOUNT:
-        raise AmountError(f"{what} {text} ETH is too large: the market holds at most {format_eth(MAX_AMOUNT)} ETH per amount")
-    return int(wei)
-
-
-def format_eth(wei: int) -> str:
-    """``1500000000000000000`` -> ``"1.5"``: exact, trailing zeros dropped."""
-    text = f"{Decimal(wei) / ETHER:.18f}".rstrip("0").rstrip(".")
-    return text or "0"
-
-
-def check_timeout(value: int, what: str) -> int:
-    if not 0 < value <= MAX_TIMEOUT:
-        raise RequesterError(f"{what} {value} s is out of range: it must be 1 to {MAX_TIMEOUT} seconds")
-    return value
+from engine.history.records import JobRecord
+from engine.requester.errors import (
+    AmountError,
+    DatasetMismatch,
+    DatasetMissing,
+    NoResultYet,
+    NotCancellable,
+    NotYourTask,
+    RequesterError,
+    ResultInvalid,
+    UnknownTask,
+)
+from engine.requester.terms import (
+    DEFAULT_CLAIM_TIMEOUT,
+    DEFAULT_WINDOW,
+    LOG_RANGE,
+    MANIFEST_MAX_BYTES,
+    MAX_AMOUNT,
+    ROLE,
+    STAKE_DIVISOR,
+    ZERO_ADDRESS,
+    check_timeout,
+    default_train_timeout,
+)
+from engine.requester.views import DisputeView, TaskView
+from engine.units import format_eth
 
 
 def _or(value: int | None, default: int) -> int:
     return default if value is None else value
-
-
-def _utc(ts: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
 
 
 def _tx_hash(receipt: TxReceipt) -> str:
@@ -293,8 +158,7 @@ class Requester:
                                   hint="fix dataset.size in the spec")
 
     def _check_funds(self, call: ContractCall, reward: int) -> None:
-        with translated("eth_getBalance"):
-            balance = self.market.w3.eth.get_balance(self.address)
+        balance = self.market.balance(self.address)
         if balance < reward:
             raise RequesterError(
                 f"your wallet {self.address} holds {format_eth(balance)} ETH, less than the reward of {format_eth(reward)} ETH",
@@ -327,7 +191,7 @@ class Requester:
         ids = sorted({job.task_id for job in self._my_jobs()}, reverse=True)
         return [self._view(i) for i in ids]
 
-    def _my_jobs(self) -> list[Any]:
+    def _my_jobs(self) -> list[JobRecord]:
         return [job for job in self.history.jobs(role=ROLE, limit=100_000)
                 if job.chain_id == self.chain_id and job.market.lower() == self.market.address.lower()
                 and (job.detail or {}).get("requester", "").lower() == self.address.lower()]
@@ -361,7 +225,7 @@ class Requester:
                 dispute.reveal_deadline, dispute.honest_votes, dispute.cheat_votes, dispute.jury),
         )
 
-    def _sync_job(self, task: Task, job: Any) -> None:
+    def _sync_job(self, task: Task, job: JobRecord | None) -> None:
         """Keep the history row's state in step with the chain (the app's history view reads it)."""
         state = task.status.name.lower()
         if job is None or job.state == state:
@@ -376,7 +240,7 @@ class Requester:
         posted = self._events(TaskPosted, task_id, from_block=from_block)
         return posted[-1].spec_hash.hex() if posted else None
 
-    def _events(self, cls: type, task_id: int, *, from_block: int) -> list[Any]:
+    def _events(self, cls: type[E], task_id: int, *, from_block: int) -> list[E]:
         return self.market.task_events(cls, task_id, from_block=from_block, max_range=LOG_RANGE)
 
     # ------------------------------------------------------------ results
@@ -509,16 +373,10 @@ class Requester:
                                gas_paid(receipt))
 
     def _now(self) -> int:
-        with translated("eth_getBlock"):
-            return int(self.market.w3.eth.get_block("latest")["timestamp"])
+        return self.market.clock.latest()
 
     def _emit(self, kind: Kind, message: str, task_id: int | None, **data: Any) -> None:
         self.listener(EngineEvent(kind, message, task_id=task_id, data=data))
-
-
-def default_train_timeout(spec: s.TaskSpec) -> int:
-    """Room for a slow worker: four times the spec's own time limit, at least half an hour."""
-    return max(MIN_TRAIN_TIMEOUT, 4 * spec.limits.max_seconds)
 
 
 def checkpoint_leaf_hash(path: Path) -> str:

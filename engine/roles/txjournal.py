@@ -12,6 +12,7 @@ the caller re-reads the chain. A second claim or commit is thus never signed for
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +20,11 @@ from web3.types import TxReceipt
 
 from engine.chain.errors import ChainError, ContractRevert, NonceConsumed
 from engine.chain.market import ContractCall, TaskMarket
-from engine.chain.rpc import translated
 from engine.chain.sender import PreparedTx
 
 if TYPE_CHECKING:
     from engine.history import History
+    from engine.history.records import JournalEntry
 
 
 @dataclass(frozen=True)
@@ -65,8 +66,7 @@ class TxJournal:
     def prefix(self) -> str:
         """``<chain id>:<market>:``, the start of every key of this market (read once)."""
         if self._prefix is None:
-            with translated("eth_chainId"):
-                self._prefix = f"{self.market.w3.eth.chain_id}:{self.market.address}:"
+            self._prefix = f"{self.market.chain_id()}:{self.market.address}:"
         return self._prefix
 
     @property
@@ -102,7 +102,7 @@ class TxJournal:
             with self._in_flight_lock:
                 self._in_flight.discard(key)
 
-    def open_entries(self) -> list[Any]:
+    def open_entries(self) -> list[JournalEntry]:
         """This account's unfinished entries of this role, oldest first."""
         with self._in_flight_lock:
             busy = set(self._in_flight)
@@ -110,7 +110,7 @@ class TxJournal:
                 if e.key.startswith(self.prefix) and e.payload.get("role") == self.role
                 and e.payload.get("account") == self.account and e.key not in busy]
 
-    def reconcile(self, entry: Any) -> Sent | None:
+    def reconcile(self, entry: JournalEntry) -> Sent | None:
         """Finish an entry left open by a crash or an outage; None when nothing was ever sent.
 
         Raises :class:`ContractRevert` (entry closed as failed) when the journaled transaction
@@ -127,14 +127,14 @@ class TxJournal:
             versions[0], *versions[1:], journal=self._journaling(entry.key, versions)))
         return sent(receipt)
 
-    def _journaling(self, key: str, versions: list[PreparedTx]) -> Any:
+    def _journaling(self, key: str, versions: list[PreparedTx]) -> Callable[[PreparedTx], None]:
         def record(bumped: PreparedTx) -> None:
             versions.append(bumped)
             self.history.journal_update(key, replacements=[v.to_json() for v in versions[1:]])
 
         return record
 
-    def _finish(self, key: str, wait: Any) -> TxReceipt:
+    def _finish(self, key: str, wait: Callable[[], TxReceipt]) -> TxReceipt:
         try:
             receipt = wait()
         except ContractRevert as e:

@@ -1,0 +1,63 @@
+"""The verifier's stake: register with it, unregister, withdraw credits and the unbonded stake."""
+
+from __future__ import annotations
+
+import time
+
+from engine.events import Kind
+from engine.units import format_eth
+from engine.verifier.base import VerifierBase, tx_hash
+from engine.verifier.states import VerifierError, VerifierOptionError
+
+
+class Stake(VerifierBase):
+    """Registration in the jury pool, and pulling what the market holds for this account."""
+
+    def _ensure_registered(self) -> bool:
+        if not self.config.register or self.market.is_verifier(self.address):
+            return False
+        if self.market.unbonding_until(self.address) != 0:
+            self._emit(Kind.LOG, "unregistering: not joining juries (audits go on)")
+            return False
+        stake = self.params.min_verifier_stake if self.config.stake is None else self.config.stake
+        if stake < self.params.min_verifier_stake:
+            raise VerifierOptionError(f"a stake of {format_eth(stake, digits=6)} ETH is below the market's minimum of "
+                                f"{format_eth(self.params.min_verifier_stake, digits=6)} ETH",
+                                hint=f"use --stake {format_eth(self.params.min_verifier_stake)} or more")
+        receipt = self._send(self.market.register_verifier(stake), None, "register")
+        self.history.add_ledger(self.chain_id, self.market.address, None, "bond", stake, tx_hash=tx_hash(receipt))
+        self._emit(Kind.JOB, f"registered as a verifier with a stake of {format_eth(stake, digits=6)} ETH",
+                   data={"state": "registered", "tx_hash": tx_hash(receipt)})
+        return True
+
+    def withdraw(self) -> str | None:
+        """Pull this account's credits (juror rewards, won bonds, a returned stake); the tx
+        hash, or None when there is nothing to withdraw. Also withdraws an unbonded stake."""
+        until = self.market.unbonding_until(self.address)
+        if until and self._now() >= until and self.market.juror_duties(self.address) == 0:
+            stake = self.market.verifier_stake(self.address)
+            receipt = self._send(self.market.withdraw_stake(), None, "withdrawStake")
+            self.history.add_ledger(self.chain_id, self.market.address, None, "bond_returned", stake,
+                                    tx_hash=tx_hash(receipt))
+            self._emit(Kind.JOB, "verifier stake returned to credits", data={"state": "unbonded"})
+        amount = self.market.credits(self.address)
+        if amount == 0:
+            return None
+        receipt = self._send(self.market.withdraw(), None, "withdraw")
+        self.history.add_ledger(self.chain_id, self.market.address, None, "withdrawn", amount, tx_hash=tx_hash(receipt))
+        self._emit(Kind.EARNINGS, f"withdrew {format_eth(amount, digits=6)} ETH", data={"withdrawn": amount, "tx_hash": tx_hash(receipt)})
+        return tx_hash(receipt)
+
+    def unregister(self) -> str:
+        """Leave the jury pool; the stake is withdrawable after the unbonding period."""
+        if not self.market.is_verifier(self.address):
+            until = self.market.unbonding_until(self.address)
+            if until:
+                return f"already unregistering; the stake is withdrawable from {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(until))} UTC"
+            raise VerifierError(f"{self.address} is not a registered verifier", hint="nothing to unregister")
+        receipt = self._send(self.market.unregister(), None, "unregister")
+        until = self.market.unbonding_until(self.address)
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(until))
+        self._emit(Kind.JOB, f"unregistering: stake withdrawable from {when} UTC",
+                   data={"state": "unregistering", "tx_hash": tx_hash(receipt)})
+        return f"unregistering; the stake of {format_eth(self.market.verifier_stake(self.address), digits=6)} ETH is withdrawable from {when} UTC (then `idlegrid verifier withdraw`)"

@@ -1,0 +1,125 @@
+"""The job state machine: move each job this worker holds on as far as the chain says is due."""
+
+from __future__ import annotations
+
+import time
+
+from engine.chain.errors import ContractRevert
+from engine.chain.market import ResultSubmitted, Task, TaskClaimed, TaskStatus
+from engine.errors import RunnerError
+from engine.events import Kind
+from engine.history.records import JobRecord
+from engine.roles.results import blob_uri
+from engine.worker.settlement import Settlement
+from engine.worker.states import BEFORE_COMMIT, ENDED, ROLE, RUNNER_RETRIES, Job, TrainingStopped, WorkerState
+
+
+class JobMachine(Settlement):
+    """One job at a time: train, upload, commit, wait out the window, finalize."""
+
+    def _active_records(self) -> list[JobRecord]:
+        records = self.history.jobs(role=ROLE, limit=100_000)
+        return sorted((r for r in records if r.chain_id == self.chain_id and r.market == self.market.address
+                       and r.state not in ENDED), key=lambda r: r.task_id)
+
+    def _advance(self, record: JobRecord) -> bool:
+        """Move one job on as far as is due now; True when it did something."""
+        self._handled.add(record.task_id)
+        task = self.market.get_task(record.task_id)
+        mine = task.worker == self.account
+        state = record.state
+        if state in BEFORE_COMMIT:
+            if mine and task.status is TaskStatus.CLAIMED:
+                if state == WorkerState.CLAIMING:  # the claim was mined, then a crash came before the row said so
+                    self._recover(record.task_id, TaskClaimed, "claim")
+                return self._work(self._record(record.task_id), task)
+            if mine and task.status in (TaskStatus.SUBMITTED, TaskStatus.CHALLENGED, TaskStatus.ACCEPTED,
+                                        TaskStatus.FINALIZED):
+                self._recover(record.task_id, ResultSubmitted, "commit")
+                if self._record(record.task_id).state in BEFORE_COMMIT:
+                    self._update(record.task_id, state=WorkerState.COMMITTED)
+                return True
+            if state == WorkerState.CLAIMING:
+                self._update(record.task_id, state=WorkerState.UNCLAIMED, outcome="not_claimed", finished_at=time.time())
+                return True
+            return self._ended_unpaid(record, task, WorkerState.EXPIRED)
+        if not mine or task.status in (TaskStatus.OPEN, TaskStatus.CANCELLED, TaskStatus.CLAIMED):
+            return self._ended_unpaid(record, task, WorkerState.SLASHED)
+        if task.status is TaskStatus.CHALLENGED:
+            if state != WorkerState.CHALLENGED:
+                self._update(record.task_id, state=WorkerState.CHALLENGED)
+                self._emit(Kind.NOTICE, f"task {record.task_id}'s result was challenged; a jury will re-run it",
+                           record.task_id)
+                self._job_event(record.task_id, WorkerState.CHALLENGED, f"task {record.task_id} challenged")
+                return True
+            return False
+        if task.status is TaskStatus.FINALIZED:
+            self._paid(record.task_id, None, None)
+            return True
+        if task.status is TaskStatus.ACCEPTED or self._now() > task.deadline:
+            return self._finalize(record, task)
+        return False
+
+    def _work(self, record: JobRecord, task: Task) -> bool:
+        job = self._job(record)
+        if self._now() > task.deadline:
+            return self._ended_unpaid(record, task, WorkerState.EXPIRED)
+        if record.state in (WorkerState.CLAIMING, WorkerState.CLAIMED, WorkerState.TRAINING):
+            self._update(job.task_id, state=WorkerState.TRAINING)
+            self._job_event(job.task_id, WorkerState.TRAINING, f"training task {job.task_id} ({job.name})")
+            try:
+                folder = self.train(job)
+            except TrainingStopped:
+                return False
+            except RunnerError as e:
+                return self._runner_failed(job, record, e)
+            root, leaves, result = self._read_result(job, folder)
+            self._update(job.task_id, state=WorkerState.TRAINED, merkle_root="0x" + root.hex(), steps_done=job.checked.spec.steps,
+                         loss=result.get("final_loss"), metrics=result.get("metrics") or {})
+            return True
+        if record.state in (WorkerState.TRAINED, WorkerState.UPLOADING):
+            self._update(job.task_id, state=WorkerState.UPLOADING)
+            manifest_sha = self._upload(job, record.merkle_root)
+            self._update(job.task_id, state=WorkerState.UPLOADED, detail={"manifest_sha256": manifest_sha})
+            self._job_event(job.task_id, WorkerState.UPLOADED, f"uploaded task {job.task_id}'s checkpoints")
+            return True
+        return self._commit(job, self._record(job.task_id))
+
+    def _runner_failed(self, job: Job, record: JobRecord, e: RunnerError) -> bool:
+        """A crashed runner is restarted (it resumes from the last checkpoint) up to
+        ``RUNNER_RETRIES`` times; a task that keeps failing is given up."""
+        failures = int((record.detail or {}).get("runner_failures", 0)) + 1
+        if failures <= RUNNER_RETRIES:
+            self._update(job.task_id, detail={"runner_failures": failures}, error=e.message)
+            self._emit(Kind.LOG, f"{e.message}; resuming from the last checkpoint (retry {failures} of "
+                                 f"{RUNNER_RETRIES})", job.task_id)
+            return True
+        self._update(job.task_id, state=WorkerState.FAILED, outcome="failed", error=e.message, finished_at=time.time())
+        self._emit(Kind.ERROR, f"gave up task {job.task_id} after {RUNNER_RETRIES} failed attempts: {e.message}",
+                   job.task_id, hint=e.hint or f"see the job folder {job.dir}; its stake is lost at the deadline")
+        return True
+
+    def _commit(self, job: Job, record: JobRecord) -> bool:
+        detail = record.detail or {}
+        root = bytes.fromhex(record.merkle_root.removeprefix("0x"))
+        n = job.checked.spec.num_checkpoints
+        self._update(job.task_id, state=WorkerState.COMMITTING)
+        call = self.market.submit_result(job.task_id, root, n, blob_uri(detail["manifest_sha256"]))
+        try:
+            done = self.journal.send(self.journal.key(job.task_id, "commit"), "commit", call, task_id=job.task_id)
+        except ContractRevert as e:
+            self._on_revert("commit", job.task_id, e)
+            return True
+        self._on_mined("commit", job.task_id, done)
+        return True
+
+    def _finalize(self, record: JobRecord, task: Task) -> bool:
+        if task.status is TaskStatus.ACCEPTED and not (record.detail or {}).get("dispute_won"):
+            self._dispute_won(record, task)
+        try:
+            done = self.journal.send(self.journal.key(record.task_id, "finalize"), "finalize",
+                                     self.market.finalize(record.task_id), task_id=record.task_id)
+        except ContractRevert:
+            return False  # finalized by someone else, or too early: the next turn re-reads the chain
+        self._on_mined("finalize", record.task_id, done)
+        return True

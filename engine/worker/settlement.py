@@ -1,0 +1,167 @@
+"""Settlement: chain writes a crash left open, what each mined write means, and payouts.
+
+Every chain write is journaled (:class:`engine.roles.txjournal.TxJournal`); after a crash or an
+outage its open entries are reconciled here, and a transaction mined while the worker was
+down is found by its event and booked as if it had been seen. The ledger rows (stake,
+reward, stake returned, slashed, gas, withdrawn) are written here too.
+"""
+
+from __future__ import annotations
+
+import time
+
+from engine.chain.errors import ContractRevert, NonceConsumed
+from engine.chain.market import (
+    ClaimExpired,
+    DisputeResolved,
+    JurorPenalized,
+    ResultSubmitted,
+    Task,
+    TaskFinalized,
+    Withdrawn,
+)
+from engine.events import Kind
+from engine.history.records import JobRecord
+from engine.roles.txjournal import Sent, sent
+from engine.units import format_eth
+from engine.worker.states import WorkerError, WorkerState
+from engine.worker.upload import Uploads
+
+
+class Settlement(Uploads):
+    """Reconciles journaled writes and books what they earned or cost."""
+
+    def withdraw(self) -> str:
+        """Send this account's credits (earned rewards and returned stakes) to it; the tx hash."""
+        credits = self.market.credits(self.account)
+        if credits == 0:
+            raise WorkerError("nothing to withdraw: this account has no credits on the market",
+                              hint="credits appear once a job's challenge window has passed and it was finalized")
+        key = self.journal.key(f"withdraw-{int(time.time() * 1000)}", "withdraw")
+        done = self.journal.send(key, "withdraw", self.market.withdraw(), credits=str(credits))
+        self._on_mined("withdraw", None, done)
+        return done.tx_hash
+
+    def withdraw_gas_estimate(self) -> int:
+        """What withdraw() would cost in gas, in wei (at the current fee)."""
+        if self.market.credits(self.account) == 0:
+            return 0
+        return self.market.withdraw().estimate_gas() * self.market.gas_price()
+
+    def _reconcile(self) -> bool:
+        did = False
+        for entry in self.journal.open_entries():
+            task_id = entry.payload.get("task_id")
+            try:
+                done = self.journal.reconcile(entry)
+            except ContractRevert as e:
+                self._on_revert(entry.action, task_id, e)
+                did = True
+                continue
+            except NonceConsumed:
+                did = True
+                continue  # ours was never mined: the chain's state decides what comes next
+            if done is not None:
+                self._on_mined(entry.action, task_id, done)
+            did = True
+        return did
+
+    def _on_mined(self, action: str, task_id: int | None, done: Sent) -> None:
+        events = self.market.events_in(done.receipt)
+        if task_id is not None:
+            self._record_tx(task_id, action, done)
+        if action == "claim":
+            record = self._record(task_id)
+            self._add_ledger(task_id, "stake", int(record.stake or 0) if record else 0, done.tx_hash)
+            self._update(task_id, state=WorkerState.CLAIMED, started_at=time.time())
+            self._job_event(task_id, WorkerState.CLAIMED, f"claimed task {task_id}", tx_hash=done.tx_hash)
+            self._handled.add(task_id)
+        elif action == "commit":
+            submitted = next((e for e in events if isinstance(e, ResultSubmitted)), None)
+            detail = {"commit_block": int(done.receipt["blockNumber"])}
+            if submitted is not None:
+                detail["window_end"] = submitted.challenge_deadline
+            self._update(task_id, state=WorkerState.COMMITTED, detail=detail)
+            self._job_event(task_id, WorkerState.COMMITTED, f"committed task {task_id}'s result; challenge window open",
+                            tx_hash=done.tx_hash)
+        elif action == "finalize":
+            finalized = next((e for e in events if isinstance(e, TaskFinalized)), None)
+            self._paid(task_id, done.tx_hash, finalized.payout if finalized else None)
+        elif action == "withdraw":
+            amount = sum(e.amount for e in events if isinstance(e, Withdrawn))
+            self._add_ledger(None, "gas", done.gas_paid, done.tx_hash)
+            self._add_ledger(None, "withdrawn", amount, done.tx_hash)
+            self._emit(Kind.NOTICE, f"withdrew {format_eth(amount, digits=6)} ETH", None,
+                       tx_hash=done.tx_hash, amount=str(amount))
+            self._earnings_changed()
+
+    def _on_revert(self, action: str, task_id: int | None, e: ContractRevert) -> None:
+        if action == "claim" and task_id is not None:
+            self._update(task_id, state=WorkerState.LOST, outcome="lost_race", error=e.reason, finished_at=time.time())
+            self._emit(Kind.LOG, f"task {task_id} went to another worker ({e.reason})", task_id)
+        else:
+            self._emit(Kind.LOG, f"{action} of task {task_id} reverted: {e.reason}", task_id)
+
+    def _recover(self, task_id: int, cls: type, action: str) -> None:
+        """Book a transaction of ours that was mined while the worker was down (found by its event)."""
+        ours = [e for e in self._task_events(cls, task_id, 0) if e.worker == self.account]
+        if not ours:
+            return
+        receipt = self.market.receipt(ours[-1].tx_hash)
+        self._on_mined(action, task_id, sent(receipt))
+
+    def _paid(self, task_id: int, tx_hash: str | None, payout: int | None) -> None:
+        record = self._record(task_id)
+        if record.state == WorkerState.PAID:
+            return
+        if tx_hash is None:  # finalized by someone else (or before a crash): find the transaction
+            start = int((record.detail or {}).get("commit_block", 0))
+            finalized = self._task_events(TaskFinalized, task_id, start)
+            if finalized:
+                tx_hash, payout = finalized[-1].tx_hash, finalized[-1].payout
+                receipt = self.market.receipt(tx_hash)
+                if receipt["from"] == self.account:  # ours, mined while the worker was down
+                    self._record_tx(task_id, "finalize", sent(receipt))
+        reward, stake = int(record.reward or 0), int(record.stake or 0)
+        self._add_ledger(task_id, "reward", reward, tx_hash)
+        self._add_ledger(task_id, "stake_returned", stake, tx_hash)
+        self._update(task_id, state=WorkerState.PAID, outcome="paid", finished_at=time.time())
+        total = payout if payout is not None else reward + stake
+        self._job_event(task_id, WorkerState.PAID, f"task {task_id} paid", tx_hash=tx_hash)
+        self._emit(Kind.NOTICE, f"task {task_id} paid: {format_eth(total, digits=6)} ETH (reward + stake) credited", task_id,
+                   reward=str(reward), stake=str(stake))
+        self._earnings_changed()
+        if self.config.auto_withdraw:
+            self.withdraw()
+
+    def _ended_unpaid(self, record: JobRecord, task: Task, state: WorkerState) -> bool:
+        """Our claim ran out (WorkerState.EXPIRED) or a jury ruled against our result (WorkerState.SLASHED): the stake is lost."""
+        stake = int(record.stake or 0)
+        start = int((record.detail or {}).get("commit_block", 0))
+        proof = self._task_events(DisputeResolved if state == WorkerState.SLASHED else ClaimExpired, record.task_id, start)
+        self._add_ledger(record.task_id, "slashed", stake, proof[-1].tx_hash if proof else None)
+        self._update(record.task_id, state=state, outcome=state, finished_at=time.time())
+        if state == WorkerState.SLASHED:
+            message = (f"task {record.task_id}: the jury ruled against our result; "
+                       f"stake of {format_eth(stake, digits=6)} ETH slashed")
+        else:
+            message = f"task {record.task_id}: the training deadline passed before the result was committed; stake lost"
+        self._emit(Kind.NOTICE, message, record.task_id, stake=str(stake))
+        self._job_event(record.task_id, state, message)
+        self._earnings_changed()
+        return True
+
+    def _dispute_won(self, record: JobRecord, task: Task) -> None:
+        """Credit what winning the dispute paid us: the challenger's bond less the jurors' cut."""
+        start = int((record.detail or {}).get("commit_block", 0))
+        resolved = [e for e in self._task_events(DisputeResolved, record.task_id, start) if e.worker_won]
+        if not resolved:
+            return
+        last = resolved[-1]
+        penalties = sum(e.amount for e in self._task_events(JurorPenalized, record.task_id, start)
+                        if e.tx_hash == last.tx_hash)
+        won = last.slashed + penalties - last.juror_share * last.honest_votes
+        self._add_ledger(record.task_id, "reward", won, last.tx_hash)
+        self._update(record.task_id, state=WorkerState.ACCEPTED, detail={"dispute_won": str(won)})
+        self._emit(Kind.NOTICE, f"task {record.task_id}: the jury upheld our result; won {format_eth(won, digits=6)} ETH",
+                   record.task_id)

@@ -136,7 +136,8 @@ class HttpStore:
             try:
                 if resp.status != 200:
                     self._failed(resp, self.base_url + "/health", None)
-                return json.loads(resp.read(ERROR_TEXT_LIMIT * 10))
+                answer: dict[str, object] = json.loads(resp.read(ERROR_TEXT_LIMIT * 10))
+                return answer
             except ValueError:
                 raise _Transient("/health did not answer JSON: is this an idlegrid blob server?") from None
             finally:
@@ -273,7 +274,7 @@ class HttpStore:
 
     def _connection(self) -> Connection:
         kind = http.client.HTTPSConnection if self._parts.scheme == "https" else http.client.HTTPConnection
-        return kind(self._parts.hostname, self._parts.port, timeout=self.timeout, blocksize=CHUNK)
+        return kind(self._parts.hostname or "", self._parts.port, timeout=self.timeout, blocksize=CHUNK)
 
 
 def _send_bytes(data: bytes) -> Callable[[Connection], None]:

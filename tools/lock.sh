@@ -12,5 +12,5 @@ compile pyproject.toml --extra app --extra dev --universal -c requirements/pins.
   --override requirements/overrides.txt -o requirements/app.lock "${@}"
 # shellcheck disable=SC2046  # the index arguments are words
 compile requirements/torch-cpu.in --python-platform x86_64-manylinux_2_28 -c requirements/app.lock \
-  $(torch_cpu_index_args) -o requirements/torch-cpu.lock "${@}"
+  --index-strategy unsafe-best-match $(torch_cpu_index_args) -o requirements/torch-cpu.lock "${@}"
 echo "lock: requirements/app.lock and requirements/torch-cpu.lock are up to date"

@@ -21,7 +21,7 @@ TORCH_CPU_INDEX=${TORCH_CPU_INDEX:-https://download.pytorch.org/whl/cpu}
 torch_cpu_index_args() {
   if "${PYTHON:-python3}" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + '/torch/', timeout=5)" \
       "$TORCH_CPU_INDEX" >/dev/null 2>&1; then
-    echo --extra-index-url "$TORCH_CPU_INDEX" --index-strategy unsafe-best-match
+    echo --extra-index-url "$TORCH_CPU_INDEX"
   else
     echo "setup: $TORCH_CPU_INDEX cannot be reached: torch's CPU build must come from PyPI or UV_FIND_LINKS (${UV_FIND_LINKS:-unset})" >&2
   fi

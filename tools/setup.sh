@@ -25,7 +25,9 @@ else
   [ -x .venv/bin/python ] || { step "creating .venv"; "$PYTHON" -m venv .venv; }
 fi
 
-if ! .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null; then
+# Versions are read from the installed metadata: importing torch to ask would cost seconds per check.
+installed() { .venv/bin/python -c "import sys; from importlib.metadata import version; print(version(sys.argv[1]))" "$1" 2>/dev/null; }
+if [ "$(installed torch | cut -d+ -f1)" != "$TORCH_VERSION" ]; then
   if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
     step "NVIDIA GPU found: installing the CUDA build of torch $TORCH_VERSION (about 3 GB the first time on this machine)"
     install "torch==$TORCH_VERSION"
@@ -35,11 +37,12 @@ if ! .venv/bin/python -c "import torch, sys; sys.exit(torch.__version__.split('+
     install --require-hashes -r requirements/torch-cpu.lock $(torch_cpu_index_args)
   fi
 fi
-.venv/bin/python -c "import torch" || { echo "setup: torch failed to install" >&2; exit 1; }
+[ -n "$(installed torch)" ] || { echo "setup: torch failed to install" >&2; exit 1; }
 
 step "installing the locked dependencies (requirements/app.lock)"
 install --require-hashes -r requirements/app.lock
 step "installing idlegrid itself (editable)"
 install --no-deps -e .
-.venv/bin/python -c "import engine, torch, PySide6" || { echo "setup: install incomplete" >&2; exit 1; }
+.venv/bin/python -c "import sys, importlib.util as u; sys.exit(not all(map(u.find_spec, ('engine', 'torch', 'PySide6'))))" \
+  || { echo "setup: install incomplete" >&2; exit 1; }
 step "python environment ready in .venv"

@@ -117,8 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         if not args.no_warm_up:
             clone(work / "warm-up")
-            subprocess.run(["make", "setup"], cwd=work / "warm-up", env=environment(work / "warm-home"), check=True,
-                           stdout=subprocess.DEVNULL)
+            warm = subprocess.run(["make", "setup"], cwd=work / "warm-up", env=environment(work / "warm-home"),
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            if warm.returncode:
+                raise SystemExit(f"`make setup` failed in a fresh clone:\n{warm.stdout[-3000:]}")
             shutil.rmtree(work / "warm-up")
         (work / "run").mkdir()
         ended = timed_run(work / "run", args.timeout)

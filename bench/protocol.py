@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench._phases import PHASES, Timeline, TimedStore, breakdown, time_rpc
+from bench._phases import PHASES, TimedStore, Timeline, breakdown, time_rpc
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SPEC = REPO / "resources" / "tasks" / "digits-mlp.json"

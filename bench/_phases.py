@@ -65,7 +65,7 @@ class Timeline:
             if times:
                 return times[0]
             if time.monotonic() > deadline:
-                raise SystemExit(f"the worker never reported task {task_id} as {state!r}")
+                raise SystemExit(f"the worker never reported task {task_id} as {state!r} (it reported {self.events})")
             time.sleep(0.01)
 
     def spans_between(self, start: float, end: float, *names: str) -> list[tuple[str, float, float, str]]:
@@ -159,3 +159,29 @@ def breakdown(timeline: Timeline, task_id: int, *, posted: float, seen_submitted
         "rpc_calls_while_training": float(sum(1 for _, start, _, _ in rpcs if first_ckpt <= start <= last_ckpt)),
     }
     return phases, counts
+
+
+def settle_children(quiet_cpu_s: float = 0.02, window_s: float = 0.5, timeout_s: float = 120.0) -> None:
+    """Wait until this process's descendants (the worker's spare runner importing torch, anvil)
+    use under ``quiet_cpu_s`` of CPU per ``window_s``, so a timing that follows is not slowed by
+    work the worker left running in the background."""
+    import psutil
+
+    def used() -> float:
+        total = 0.0
+        for child in psutil.Process().children(recursive=True):
+            try:
+                times = child.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                continue
+        return total
+
+    deadline = time.monotonic() + timeout_s
+    before = used()
+    while time.monotonic() < deadline:
+        time.sleep(window_s)
+        now = used()
+        if now - before < quiet_cpu_s:
+            return
+        before = now

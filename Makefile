@@ -8,7 +8,7 @@ STAMP := $(VENV)/.idlegrid-installed
 
 setup: $(STAMP) node_modules/.installed
 
-$(STAMP): pyproject.toml tools/setup.sh
+$(STAMP): pyproject.toml tools/setup.sh tools/uv.sh requirements/app.lock requirements/torch-cpu.lock
 	tools/setup.sh
 	touch $@
 

@@ -15,7 +15,19 @@ per round:
   ``bench.overhead`` measures the engine side.
 
 Each round posts the spec with a fresh seed (the pure run uses the same seed). Rounds
-alternate (train, protocol) after one untimed warm-up of each; the figures are medians.
+alternate (train, protocol) after one untimed warm-up of each; the figures are medians. Each
+pure run waits until the worker's background work (its next spare runner starting) is done.
+
+Before the headline it prints where the time goes (``bench._phases``): one ``phase_<name>_s``
+line per phase of a task (median over rounds; ``discover`` happens before the claim, every
+other phase inside claim_to_commit), then the worker's blob uploads and JSON-RPC calls per task.
+Tasks are posted with a 2 s challenge window, and each round waits until the worker has
+settled its task (``finalizeTask``, paid): ``phase_settlement_s`` is the time from the window's
+end to the payment booked, outside claim_to_commit.
+
+``around_training_s`` is claim_to_commit minus the runner's own training time (checkpoint 0 to
+the last): what the protocol adds, whatever the in-process run's speed on a busy machine.
+
 Headline (last line): ``protocol_overhead_ratio`` = median claim_to_commit / median train.
 Goal <= 1.10.
 
@@ -36,6 +48,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench._phases import (
+    PHASES,
+    TimedStore,
+    Timeline,
+    breakdown,
+    settle_children,
+    time_rpc,
+)
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SPEC = REPO / "resources" / "tasks" / "digits-mlp.json"
 SETTINGS = """\
@@ -47,6 +68,7 @@ allow_cpu = true
 run_when = "always"
 """
 WATCH_INTERVAL_S = 0.01
+WINDOW_S = 2  # the challenge window: short, so each round is also settled (finalizeTask) before the next
 TASK_TIMEOUT_S = 600.0
 
 
@@ -70,17 +92,19 @@ def spec_variant(raw: dict[str, Any], seed: int, folder: Path, quick: bool) -> P
     return path
 
 
-def train_in_process(spec_path: Path) -> float:
-    """Pure training: the Trainer on this spec into a temp folder, timed."""
+def train_in_process(spec_path: Path) -> tuple[float, float]:
+    """Pure training: the Trainer on this spec into a temp folder, timed; and its set-up (start ->
+    checkpoint 0 written), which the runner pays as well."""
     from engine.tasks.load import load_spec
     from engine.training.trainer import Trainer
 
     checked = load_spec(spec_path)
     out = Path(tempfile.mkdtemp(prefix="idlegrid-bench-"))
     try:
-        t0 = time.perf_counter()
+        t0, wall = time.perf_counter(), time.time()
         Trainer(checked, out / "job").run()
-        return time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0
+        return elapsed, (out / "job" / "ckpt-00000.safetensors").stat().st_mtime - wall
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
@@ -99,6 +123,7 @@ class Devnet:
         from engine.requester import Requester
         from engine.storage import BlobServer, HttpStore
 
+        self.timeline = Timeline()
         self.anvil = Anvil(AnvilConfig(port=free_port(), log_file=home / "anvil.log")).start()
         w3 = connect(self.anvil.url)
         address = deploy_market(w3, Account.from_key(DEV_KEYS[0]), rpc_url=self.anvil.url).market_address
@@ -107,7 +132,9 @@ class Devnet:
         self.reader = TaskMarket(w3, address)
         self.requester = Requester(TaskMarket(w3, address, Account.from_key(DEV_KEYS[1])),
                                    HttpStore(self.server.url), self.history)
-        self.worker_market = TaskMarket(w3, address, Account.from_key(DEV_KEYS[2]))
+        worker_w3 = connect(self.anvil.url)  # its own connection, so only the worker's RPC calls are timed
+        time_rpc(worker_w3, self.timeline)
+        self.worker_market = TaskMarket(worker_w3, address, Account.from_key(DEV_KEYS[2]))
         self.home = home
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -119,14 +146,18 @@ class Devnet:
 
         config = WorkerConfig(ignore_idle=True, device="cpu", poll_s=0.1, jobs_dir=self.home / "jobs",
                               blob_cache_dir=self.home / "worker-blobs")
-        worker = Worker(self.worker_market, HttpStore(self.server.url), self.history, config=config)
+        store = TimedStore(HttpStore(self.server.url), self.timeline)
+        worker = Worker(self.worker_market, store, self.history, config=config,  # type: ignore[arg-type]
+                        listener=self.timeline.listener)
         self._thread = threading.Thread(target=worker.run, args=(self._stop,), name="bench-worker", daemon=True)
         self._thread.start()
 
-    def protocol_round(self, spec_path: Path) -> float:
-        """Post ``spec_path``; the worker's claim -> commit time, as seen on chain."""
-        task_id = self.requester.post(spec_path, reward=10**16)
+    def protocol_round(self, spec_path: Path, inproc_setup: float) -> tuple[float, dict[str, float], dict[str, float]]:
+        """Post ``spec_path``; the worker's claim -> commit time, as seen on chain, and its breakdown."""
+        task_id = self.requester.post(spec_path, reward=10**16, window=WINDOW_S)
+        posted = time.time()
         watch = Watch()
+        seen_submitted = 0.0
         deadline = time.monotonic() + TASK_TIMEOUT_S
         while watch.submitted is None:
             if time.monotonic() > deadline:
@@ -137,8 +168,25 @@ class Devnet:
                 watch.claimed = now
             if status not in ("OPEN", "CLAIMED"):
                 watch.submitted = now
+                seen_submitted = time.time()
             time.sleep(WATCH_INTERVAL_S)
-        return watch.submitted - watch.claimed
+        (job_dir,) = (self.home / "jobs").glob(f"*-{task_id}")
+        phases, counts = breakdown(self.timeline, task_id, posted=posted, seen_submitted=seen_submitted,
+                                   job_dir=job_dir, inproc_setup=inproc_setup)
+        paid = self._settled(task_id)
+        phases["settlement"] = paid - self.timeline.event_at(task_id, "committed") - WINDOW_S
+        return watch.submitted - watch.claimed, phases, counts
+
+    def _settled(self, task_id: int) -> float:
+        """When the worker booked the task paid. A block is mined every 0.2 s meanwhile, as the devnet's
+        other actors do: on a chain with no new block the window never ends for ``estimateGas``."""
+        deadline = time.monotonic() + WINDOW_S + 60
+        while time.monotonic() < deadline:
+            try:
+                return self.timeline.event_at(task_id, "paid", wait_s=0.2)
+            except SystemExit:
+                self.reader.w3.provider.make_request("evm_mine", [])
+        return self.timeline.event_at(task_id, "paid", wait_s=0)
 
     def close(self) -> None:
         self._stop.set()
@@ -168,12 +216,17 @@ def main(argv: list[str] | None = None) -> int:
         seeds = iter(range(raw.get("seed", 0) + 1, raw.get("seed", 0) + 1000))
         warm = spec_variant(raw, next(seeds), home, args.quick)
         train_in_process(warm)  # warm-up: imports, allocator, dataset caches
-        devnet.protocol_round(warm)
-        trains, protocols = [], []
+        devnet.protocol_round(warm, train_in_process(warm)[1])
+        trains, protocols, phases, counts = [], [], [], []
         for _ in range(rounds):
             spec_path = spec_variant(raw, next(seeds), home, args.quick)
-            trains.append(train_in_process(spec_path))
-            protocols.append(devnet.protocol_round(spec_path))
+            settle_children()  # the worker's next spare runner imports torch after each task: not during this timing
+            train_s, setup_s = train_in_process(spec_path)
+            trains.append(train_s)
+            protocol_s, phase, count = devnet.protocol_round(spec_path, setup_s)
+            protocols.append(protocol_s)
+            phases.append(phase)
+            counts.append(count)
     finally:
         devnet.close()
         shutil.rmtree(home, ignore_errors=True)
@@ -187,6 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"claim_to_commit_s: {p:.4f}")
     print(f"protocol_s: {p - t:.4f}")
     print(f"round_ratios: {' '.join(f'{y / x:.3f}' for x, y in zip(trains, protocols))}")
+    for name in [name for name, _ in PHASES] + ["settlement"]:
+        print(f"phase_{name}_s: {statistics.median(p[name] for p in phases):.4f}")
+    runner_train = statistics.median(p["training"] for p in phases)
+    print(f"around_training_s: {p - runner_train:.4f}")  # claim_to_commit minus the runner's own training
+    for name in counts[0]:
+        value = statistics.median(c[name] for c in counts)
+        print(f"{name}: {value:.4f}" if name.endswith("_s") else f"{name}: {value:.0f}")
     print(f"protocol_overhead_ratio: {p / t:.4f}")
     return 0
 

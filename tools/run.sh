@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IDLEGRID=.venv/bin/idlegrid
+PORT=${IDLEGRID_DEVNET_PORT:-8545}  # bench.firstjob runs a private devnet on free ports
+BLOB_PORT=${IDLEGRID_BLOB_PORT:-8547}
 
 if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
   exec "$IDLEGRID" app "$@"  # starts the devnet as its child when none runs
@@ -15,15 +17,15 @@ echo "make run: running the headless worker on the local devnet instead (the app
 data=$(.venv/bin/python -c 'from engine.config import paths; print(paths().data_dir)')
 log=$data/logs/devnet.log
 mkdir -p "$(dirname "$log")"
-if ! .venv/bin/python -c 'import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(("127.0.0.1", 8545)) == 0)'; then
+if ! .venv/bin/python -c 'import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0)' "$PORT"; then
   if [ -f "$data/devnet/deployment.json" ]; then
-    echo "make run: using the devnet already running on 127.0.0.1:8545"
+    echo "make run: using the devnet already running on 127.0.0.1:$PORT"
   else
-    echo "make run: port 8545 is taken by another program; stop it, then run \`make run\` again" >&2
+    echo "make run: port $PORT is taken by another program; stop it, then run \`make run\` again" >&2
     exit 1
   fi
 else
-  setsid "$IDLEGRID" devnet > "$log" 2>&1 &  # own session: Ctrl-C stops the worker first, then the trap stops this
+  setsid "$IDLEGRID" devnet --port "$PORT" --blob-port "$BLOB_PORT" > "$log" 2>&1 &  # own session: Ctrl-C stops the worker first, then the trap stops this
   devnet_pid=$!
   trap 'kill -INT $devnet_pid 2>/dev/null; wait $devnet_pid 2>/dev/null || true' EXIT
   for _ in $(seq 1 240); do

@@ -121,10 +121,16 @@ def _train(msg: dict, channel: Channel, control: Control) -> int:
 
 def _preload() -> None:
     """Import what training needs before saying ``ready``: torch and scikit-learn take seconds,
-    and a runner started ahead of need (engine/runner/pool.py) should spend them while idle."""
+    and a runner started ahead of need (engine/runner/pool.py) should spend them while idle.
+    So does torch's first use of the meta device (it loads its meta kernels then: 4 s on a busy
+    2-core machine), which every start pays in ``meta_dry_run``: one tiny layer runs there now."""
     import sklearn.datasets  # noqa: F401 (the digits loader)
+    import torch
 
     import engine.training.trainer  # noqa: F401 (torch)
+
+    with torch.device("meta"):
+        torch.nn.Linear(2, 2)(torch.empty(1, 2))
 
 
 def serve(inp: TextIO, out: TextIO) -> int:

@@ -29,14 +29,11 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def sha256_file(path: Path) -> tuple[str, int]:
-    """The address and size of a file, read in chunks."""
-    digest = hashlib.sha256()
-    size = 0
+    """The address and size of a file, read in chunks into one reused buffer (``file_digest``)."""
     try:
         with open(path, "rb") as f:
-            while chunk := f.read(CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
+            digest = hashlib.file_digest(f, "sha256")
+            size = f.tell()
     except OSError as e:
         raise BlobFileError(f"cannot read {path}: {e.strerror or e}") from None
     return digest.hexdigest(), size

@@ -1,7 +1,9 @@
 """The HTTP client of a blob server (``HttpStore``): what the worker, verifier and requester use.
 
 It speaks the four routes of :mod:`engine.storage.server` (any server that speaks them will
-do). Bodies are streamed both ways in 1 MiB chunks. The network is not trusted: every download
+do). Requests reuse keep-alive connections (:mod:`engine.storage.connections`); uploads go out
+with ``sendfile`` (the kernel copies the file to the socket) and downloads are read into one
+reused 1 MiB buffer, so no body is held whole in memory or copied chunk by chunk. The network is not trusted: every download
 is hashed as it arrives and only a body with the right hash is kept; a corrupt or truncated
 body, a refused or reset connection, a timeout or a 5xx answer is retried ``retries`` times
 with exponential back-off, and then reported as :class:`BlobCorrupt` (the last attempt got
@@ -11,16 +13,18 @@ wrong bytes) or :class:`StorageUnavailable`. A 404 or a size over a limit is not
 from __future__ import annotations
 
 import http.client
-import io
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from http.client import HTTPResponse
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 from urllib.parse import urlsplit
 
 from engine.storage.address import CHUNK, check_sha256, sha256_bytes, sha256_file
+from engine.storage.connections import Connection, ConnectionPool
 from engine.storage.errors import (
     BlobCorrupt,
     BlobFileError,
@@ -74,6 +78,7 @@ class HttpStore:
         self.backoff = backoff
         self._parts = parts
         self._prefix = parts.path.rstrip("/")
+        self._pool = ConnectionPool(self._connection)
 
     def __repr__(self) -> str:
         return f"HttpStore({self.base_url!r})"
@@ -88,14 +93,14 @@ class HttpStore:
 
     def put_bytes(self, data: bytes) -> str:
         sha = sha256_bytes(data)
-        self._upload(sha, len(data), lambda: io.BytesIO(data))
+        self._upload(sha, len(data), _send_bytes(data))
         return sha
 
     def put_file(self, path: Path) -> str:
         """Hash the file (one read), then stream it up unless the server already has it."""
         path = Path(path)
         sha, size = sha256_file(path)
-        self._upload(sha, size, lambda: _SizedBody(_open_source(path), size, path))
+        self._upload(sha, size, _send_file(path, size))
         return sha
 
     def get_bytes(self, sha256: str, *, max_size: int | None = None) -> bytes:
@@ -113,20 +118,30 @@ class HttpStore:
         assert isinstance(spool, FileSpool)
         return spool.commit(dest)
 
+    def put_files(self, paths: Sequence[Path], *, parallel: int = 4) -> list[str]:
+        """Upload several files at once (``parallel`` connections); their sha256s, in order."""
+        if len(paths) <= 1 or parallel <= 1:
+            return [self.put_file(path) for path in paths]
+        with ThreadPoolExecutor(max_workers=min(parallel, len(paths)), thread_name_prefix="blob-upload") as pool:
+            return list(pool.map(self.put_file, paths))
+
+    def close(self) -> None:
+        """Close the idle keep-alive connections (the store stays usable: it opens new ones)."""
+        self._pool.close()
+
     def health(self) -> dict[str, object]:
         """The server's ``/health`` answer (raises :class:`StorageUnavailable` if it is down)."""
         def attempt() -> dict[str, object]:
-            conn = self._connection()
+            conn, resp = self._exchange("GET", self._prefix + "/health", {})
             try:
-                conn.request("GET", self._prefix + "/health")
-                resp = conn.getresponse()
                 if resp.status != 200:
                     self._failed(resp, self.base_url + "/health", None)
-                return json.loads(resp.read(ERROR_TEXT_LIMIT * 10))
+                answer: dict[str, object] = json.loads(resp.read(ERROR_TEXT_LIMIT * 10))
+                return answer
             except ValueError:
                 raise _Transient("/health did not answer JSON: is this an idlegrid blob server?") from None
             finally:
-                conn.close()
+                self._pool.give(conn, resp)
 
         return self._retrying(None, attempt)
 
@@ -137,38 +152,30 @@ class HttpStore:
         url = self.url(sha256)
 
         def attempt() -> tuple[int | None, int | None]:
-            conn = self._connection()
+            conn, resp = self._exchange("HEAD", self._path(sha256), {})
             try:
-                conn.request("HEAD", self._path(sha256))
-                resp = conn.getresponse()
                 resp.read()
                 if resp.status not in (200, 404):
                     self._failed(resp, url, sha256)
                 size = (_int_header(resp, "Content-Length") or 0) if resp.status == 200 else None
                 return size, _int_header(resp, MAX_SIZE_HEADER)
             finally:
-                conn.close()
+                self._pool.give(conn, resp)
 
         return self._retrying(sha256, attempt)
 
-    def _upload(self, sha256: str, size: int, open_body: Callable[[], BinaryIO]) -> None:
+    def _upload(self, sha256: str, size: int, send_body: Callable[[Connection], None]) -> None:
         url = self.url(sha256)
         stored, limit = self._head(sha256)
         if stored == size:
             return  # a copy of another size is damaged: the upload below replaces it
         if limit is not None and size > limit:
             raise BlobTooLarge(url, size, limit, limit_of="the server's limit")
+        headers = {"Content-Length": str(size), "Content-Type": "application/octet-stream"}
 
         def attempt() -> None:
-            conn = self._connection()
+            conn, resp = self._exchange("PUT", self._path(sha256), headers, send_body)
             try:
-                with open_body() as body:
-                    try:
-                        conn.request("PUT", self._path(sha256), body=body, headers={
-                            "Content-Length": str(size), "Content-Type": "application/octet-stream"})
-                    except (BrokenPipeError, ConnectionResetError):
-                        pass  # the server may have answered before reading it all (a 413): read the answer
-                    resp = conn.getresponse()
                 if resp.status in (200, 201):
                     resp.read()
                     return
@@ -177,7 +184,7 @@ class HttpStore:
                     raise BlobTooLarge(url, size, server_limit, limit_of="the server's limit")
                 self._failed(resp, url, sha256)
             finally:
-                conn.close()
+                self._pool.give(conn, resp)
 
         self._retrying(sha256, attempt)
 
@@ -185,10 +192,8 @@ class HttpStore:
         url = self.url(sha256)
 
         def attempt() -> Spool:
-            conn = self._connection()
+            conn, resp = self._exchange("GET", self._path(sha256), {})
             try:
-                conn.request("GET", self._path(sha256), headers={"Accept-Encoding": "identity"})
-                resp = conn.getresponse()
                 if resp.status != 200:
                     self._failed(resp, url, sha256)
                 length = _int_header(resp, "Content-Length")
@@ -196,8 +201,9 @@ class HttpStore:
                     raise BlobTooLarge(url, length, max_size, limit_of="max_size")
                 spool = new_spool()
                 try:
-                    while chunk := resp.read(CHUNK):
-                        spool.write(chunk)
+                    buffer = memoryview(bytearray(CHUNK))  # one buffer for the whole body: no copy per chunk
+                    while n := resp.readinto(buffer):
+                        spool.write(buffer[:n])
                     if length is not None and spool.size != length:
                         raise _Transient(f"the connection closed after {spool.size:,} of {length:,} bytes")
                     if spool.sha256 != sha256:
@@ -207,9 +213,34 @@ class HttpStore:
                     raise
                 return spool
             finally:
-                conn.close()
+                self._pool.give(conn, resp)
 
         return self._retrying(sha256, attempt)
+
+    def _exchange(self, method: str, path: str, headers: dict[str, str],
+                  send_body: Callable[[Connection], None] | None = None) -> tuple[Connection, HTTPResponse]:
+        """Send one request on a pooled connection; its answer's headers. A reused connection the
+        server had closed is replaced by a fresh one once; the caller hands the pair to ``give``."""
+        conn, reused = self._pool.take()
+        while True:
+            try:
+                conn.putrequest(method, path)
+                for name, value in headers.items():
+                    conn.putheader(name, value)
+                conn.endheaders()
+                if send_body is not None:
+                    try:
+                        send_body(conn)
+                    except (BrokenPipeError, ConnectionResetError):
+                        if reused:
+                            raise
+                        # a fresh connection: the server may have answered before reading it all (a 413)
+                return conn, conn.getresponse()
+            except BaseException as e:
+                conn.close()
+                if not ConnectionPool.is_stale_failure(e, reused):
+                    raise
+                conn, reused = self._pool.take(fresh=True)
 
     def _retrying(self, sha256: str | None, attempt: Callable[[], T]) -> T:
         """Run ``attempt`` until it succeeds, retrying transient failures ``retries`` times with back-off."""
@@ -229,7 +260,7 @@ class HttpStore:
             raise BlobCorrupt(sha256, self.url(sha256), last.got, attempts)
         raise StorageUnavailable(self.base_url, attempts, _describe(last, self.timeout))
 
-    def _failed(self, resp: http.client.HTTPResponse, url: str, sha256: str | None) -> None:
+    def _failed(self, resp: HTTPResponse, url: str, sha256: str | None) -> None:
         """Turn an error answer into the matching exception (always raises)."""
         text = resp.read(ERROR_TEXT_LIMIT).decode("utf-8", "replace").strip() if resp.status >= 400 else ""
         if resp.status == 404 and sha256 is not None:
@@ -241,9 +272,29 @@ class HttpStore:
     def _path(self, sha256: str) -> str:
         return self._prefix + BLOBS_PREFIX + sha256
 
-    def _connection(self) -> http.client.HTTPConnection:
+    def _connection(self) -> Connection:
         kind = http.client.HTTPSConnection if self._parts.scheme == "https" else http.client.HTTPConnection
-        return kind(self._parts.hostname, self._parts.port, timeout=self.timeout, blocksize=CHUNK)
+        return kind(self._parts.hostname or "", self._parts.port, timeout=self.timeout, blocksize=CHUNK)
+
+
+def _send_bytes(data: bytes) -> Callable[[Connection], None]:
+    def send(conn: Connection) -> None:
+        conn.send(data)
+    return send
+
+
+def _send_file(path: Path, size: int) -> Callable[[Connection], None]:
+    """The file's first ``size`` bytes (those hashed) sent with ``sendfile``: the kernel copies them
+    from the page cache to the socket. A file that shrank since is a clear error at once, not an
+    upload that hangs until the server gives up waiting."""
+    def send(conn: Connection) -> None:
+        assert conn.sock is not None
+        with _open_source(path) as f:
+            sent = conn.sock.sendfile(f, 0, size) if size else 0
+        if sent != size:
+            raise BlobFileError(f"{path} changed while it was being uploaded (it got shorter)",
+                                hint="upload it again once nothing writes to it")
+    return send
 
 
 def _open_source(path: Path) -> BinaryIO:
@@ -253,33 +304,7 @@ def _open_source(path: Path) -> BinaryIO:
         raise BlobFileError(f"cannot read {path}: {e.strerror or e}") from None
 
 
-class _SizedBody(io.RawIOBase):
-    """A file sent as exactly the ``size`` bytes that were hashed: a file that shrank in between is
-    a clear error at once, not an upload that hangs until the server gives up waiting."""
-
-    def __init__(self, f: BinaryIO, size: int, path: Path) -> None:
-        self._f = f
-        self._remaining = size
-        self._path = path
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, n: int = -1) -> bytes:
-        want = self._remaining if n is None or n < 0 else min(n, self._remaining)
-        data = self._f.read(want)
-        if want and not data:
-            raise BlobFileError(f"{self._path} changed while it was being uploaded (it got shorter)",
-                                hint="upload it again once nothing writes to it")
-        self._remaining -= len(data)
-        return data
-
-    def close(self) -> None:
-        self._f.close()
-        super().close()
-
-
-def _int_header(resp: http.client.HTTPResponse, name: str) -> int | None:
+def _int_header(resp: HTTPResponse, name: str) -> int | None:
     value = resp.getheader(name)
     return int(value) if value is not None and value.strip().isdigit() else None
 

@@ -245,13 +245,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self, spool: FileSpool, length: int) -> bool:
         remaining = length
+        buffer = memoryview(bytearray(min(CHUNK, length)))  # one buffer for the whole body: no copy per chunk
         try:
             while remaining:
-                chunk = self.rfile.read(min(CHUNK, remaining))
-                if not chunk:
+                n = self.rfile.readinto(buffer[:min(CHUNK, remaining)])
+                if not n:
                     break
-                spool.write(chunk)
-                remaining -= len(chunk)
+                spool.write(buffer[:n])
+                remaining -= n
         except OSError as e:
             log.warning("upload from %s failed: %s", self.client_address[0], e)
         self._bytes = length - remaining

@@ -33,7 +33,7 @@ class _Spool:
         self.size = 0
         self._digest = hashlib.sha256()
 
-    def write(self, chunk: bytes) -> None:
+    def write(self, chunk: bytes | memoryview) -> None:
         self.size += len(chunk)
         if self.max_size is not None and self.size > self.max_size:
             raise BlobTooLarge(self.where, self.size, self.max_size, limit_of=self.limit_of)
@@ -44,7 +44,7 @@ class _Spool:
     def sha256(self) -> str:
         return self._digest.hexdigest()
 
-    def _store(self, chunk: bytes) -> None:
+    def _store(self, chunk: bytes | memoryview) -> None:
         raise NotImplementedError
 
 
@@ -55,7 +55,7 @@ class MemorySpool(_Spool):
         super().__init__(where=where, max_size=max_size, limit_of=limit_of)
         self._buffer = io.BytesIO()
 
-    def _store(self, chunk: bytes) -> None:
+    def _store(self, chunk: bytes | memoryview) -> None:
         self._buffer.write(chunk)
 
     def getvalue(self) -> bytes:
@@ -79,7 +79,7 @@ class FileSpool(_Spool):
         self._file = os.fdopen(fd, "wb")
         self._done = False
 
-    def _store(self, chunk: bytes) -> None:
+    def _store(self, chunk: bytes | memoryview) -> None:
         try:
             self._file.write(chunk)
         except OSError as e:

@@ -14,6 +14,11 @@ system call. Packed, it takes a handful:
 
 A ``Layout`` (names, dtypes, shapes) is computed once per model and optimizer state shape
 (checkpoint 0 has no optimizer state yet, so a job has two) and reused for every checkpoint.
+
+On CUDA the buffer is copied to pinned host memory without blocking (:func:`to_host`): the
+training thread queues the copy and an event behind it and goes on with the next step; the
+writer waits for that event (:meth:`Packed.wait`) before it hashes. A plain ``.cpu()`` would
+sync the stream at every checkpoint, idling the GPU until the copy is done.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -66,14 +72,22 @@ class Packed:
     """One checkpoint: the step and the canonical encoding of its tensors, on the CPU."""
 
     step: int
-    data: torch.Tensor  # uint8, CPU
+    data: torch.Tensor  # uint8, CPU; from a GPU: pinned, and complete only once ``ready`` fired
     layout: Layout
+    ready: CopyDone | None = None  # the copy from the GPU (None: ``data`` is complete already)
+
+    def wait(self) -> None:
+        """Block until ``data`` holds the whole checkpoint (returns at once when it was on the CPU)."""
+        if self.ready is not None:
+            self.ready.synchronize()
 
     def leaf(self) -> bytes:
+        self.wait()
         return hashlib.sha256(memoryview(self.data.numpy())).digest()
 
     def write(self, path: Path) -> None:
         """The safetensors file, in place (see ``stfile.write_in_place`` for when that is safe)."""
+        self.wait()
         view = memoryview(self.data.numpy())
         stfile.write_buffers(path, [self.layout.header, *(view[a:b] for a, b in self.layout.file_ranges)])
 
@@ -101,7 +115,29 @@ class Packer:
             pieces.append(prefix)
             pieces.append(t.reshape(-1).view(torch.uint8))
         data = torch.cat(pieces)
-        return Packed(step, data if data.device.type == "cpu" else data.cpu(), layout)
+        if data.device.type == "cpu":
+            return Packed(step, data, layout)
+        if data.device.type == "cuda":
+            host, ready = to_host(data)
+            return Packed(step, host, layout, ready)
+        return Packed(step, data.cpu(), layout)  # other devices: a blocking copy
+
+
+class CopyDone(Protocol):
+    """What the writer waits on: a ``torch.cuda.Event`` recorded after the copy."""
+
+    def synchronize(self) -> None: ...
+
+
+def to_host(data: torch.Tensor) -> tuple[torch.Tensor, CopyDone]:
+    """Queue a copy of the CUDA tensor ``data`` into pinned host memory; the host tensor and the
+    event that fires once it is complete. Nothing waits here. The source may be freed at once:
+    the allocator reuses it only for work queued later on the same stream, after the copy."""
+    host = torch.empty(data.shape, dtype=data.dtype, pin_memory=True)
+    host.copy_(data, non_blocking=True)
+    ready = torch.cuda.Event()  # type: ignore[no-untyped-call]
+    ready.record()  # on the current stream, behind the copy
+    return host, ready
 
 
 def _code(dtype: torch.dtype, name: str) -> str:

@@ -2,7 +2,8 @@
 
 Each GET takes the next behaviour from a script: ``"503"`` answers Service Unavailable,
 ``"truncate"`` sends half the body and closes, ``"reset"`` aborts the connection (RST) without
-answering, ``"wrong"`` sends other bytes, ``"ok"`` sends the blob. When the script runs out it
+answering, ``"wrong"`` sends other bytes, ``"ok"`` sends the blob, ``"ok-then-close"`` sends it
+and then closes the keep-alive connection without saying so (what an idle timeout does). When the script runs out it
 keeps answering ``"ok"``.
 """
 
@@ -33,13 +34,17 @@ class FlakyServer:
                 with outer._lock:
                     outer.requests += 1
                     behaviour = outer.script.pop(0) if outer.script else "ok"
-                getattr(self, "_" + behaviour)()
+                getattr(self, "_" + behaviour.replace("-", "_"))()
 
             def _503(self) -> None:
                 self._send(503, b"overloaded, come back later")
 
             def _ok(self) -> None:
                 self._send(200, outer.blob)
+
+            def _ok_then_close(self) -> None:
+                self._send(200, outer.blob)
+                self.close_connection = True
 
             def _wrong(self) -> None:
                 self._send(200, b"x" * len(outer.blob))

@@ -13,7 +13,6 @@ import pytest
 
 from engine.chain.anvil import free_port
 from engine.storage import BlobServer, HttpStore
-from engine.storage.http import _SizedBody
 from engine.storage.errors import (
     BlobCorrupt,
     BlobFileError,
@@ -22,6 +21,7 @@ from engine.storage.errors import (
     InvalidBlobAddress,
     StorageUnavailable,
 )
+from engine.storage.http import _send_file
 from tests.integration.storage.conftest import requests_seen
 from tests.integration.storage.flaky import FlakyServer
 
@@ -115,7 +115,7 @@ def test_a_file_that_shrinks_while_uploading_is_a_clear_error(client: HttpStore,
     real_size = len(DATA)
     source.write_bytes(DATA[:1000])  # what the upload finds after put_file hashed the full file
     with pytest.raises(BlobFileError, match="changed while it was being uploaded"):
-        client._upload(sha, real_size, lambda: _SizedBody(open(source, "rb"), real_size, source))
+        client._upload(sha, real_size, _send_file(source, real_size))
     assert not (server.root / sha).exists()
 
 

@@ -15,7 +15,8 @@ from engine.events import EngineEvent
 from engine.history import eventlog, jobs, journal, ledger
 from engine.history.codec import chain_id_value, market_address, role_value, task_id_value, text_value, wei_text
 from engine.history.db import BUSY_TIMEOUT_S, Database
-from engine.history.errors import InvalidRecord
+from engine.history.errors import HistoryError, HistoryTooNew, InvalidRecord
+from engine.history.schema import SCHEMA_VERSION
 from engine.history.records import Earnings, JobRecord, JournalEntry
 
 FILE_NAME = "history.sqlite3"
@@ -47,6 +48,28 @@ class History:
         db = Database(Path(path) if path is not None else default_path(), busy_timeout_s=busy_timeout_s)
         try:
             db.migrate()
+        except BaseException:
+            db.close()
+            raise
+        return cls(db)
+
+    @classmethod
+    def open_read_only(cls, path: Path) -> History | None:
+        """Open an existing file only to read it (SQLite's mode=ro: nothing can be written, not
+        even a schema into an empty file); None when it holds no history yet (0 bytes, or no
+        tables). A file of an older schema is refused rather than migrated by a reader."""
+        db = Database(Path(path), read_only=True)
+        try:
+            found = db.schema_version()
+            if found == 0:
+                db.close()
+                return None
+            if found > SCHEMA_VERSION:
+                raise HistoryTooNew(db.path, found, SCHEMA_VERSION)
+            if found < SCHEMA_VERSION:
+                raise HistoryError(f"history database {db.path} has schema {found}, older than this idlegrid's "
+                                   f"{SCHEMA_VERSION}",
+                                   hint="run `idlegrid worker` or the app once to upgrade it, then read it")
         except BaseException:
             db.close()
             raise

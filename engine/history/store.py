@@ -20,6 +20,8 @@ from engine.history.schema import SCHEMA_VERSION
 from engine.history.records import Earnings, JobRecord, JournalEntry
 
 FILE_NAME = "history.sqlite3"
+SKIPPED = "skipped"  # a worker job state: the task's spec can never be trained, so it is not looked at again
+BAD_SPEC = "bad spec"
 
 
 def default_path() -> Path:
@@ -132,6 +134,18 @@ class History:
         with self._db.read() as conn:
             return jobs.listing(conn, role=role, state=state, search=search, limit=_limit(limit),
                                 chain_id=chain_id, market=market, states=states)
+
+    def remember_bad_task(self, chain_id: int, market: str, task_id: int, reason: str,
+                          spec_sha256: str | None = None) -> JobRecord:
+        """Record for good that this worker skips ``task_id`` (its posted spec is unusable); the
+        row shows in ``idlegrid history`` as state "skipped" with the reason as its error."""
+        return self.upsert_job(chain_id, market, task_id, "worker", state=SKIPPED, outcome=BAD_SPEC,
+                               error=text_value(reason, "reason")[:500], spec_sha256=spec_sha256)
+
+    def bad_tasks(self, chain_id: int, market: str) -> set[int]:
+        """The task ids :meth:`remember_bad_task` recorded on this chain and market."""
+        rows = self.jobs(role="worker", state=SKIPPED, chain_id=chain_id, market=market, limit=1_000_000)
+        return {job.task_id for job in rows}
 
     def record_tx(self, chain_id: int, market: str, task_id: int, role: str, action: str, tx_hash: str,
                   gas_paid_wei: int) -> None:

@@ -302,10 +302,7 @@ class _Handler(BaseHTTPRequestHandler):
         values = self.headers.get_all("Content-Length") or []
         keep_open = not self.close_connection
         self.close_connection = True  # kept open below only for a request that is unambiguous
-        if self.headers.get("Transfer-Encoding") is not None:
-            self._reply(HTTPStatus.BAD_REQUEST, "Transfer-Encoding is not supported: send the body with Content-Length\n")
-            return None
-        if not values:
+        if not values or self.headers.get("Transfer-Encoding") is not None:  # never both: smuggling
             self._reply(HTTPStatus.LENGTH_REQUIRED,
                         "send Content-Length with the upload (chunked uploads are not supported)\n")
             return None

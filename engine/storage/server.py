@@ -195,6 +195,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _not_allowed
 
+    def parse_request(self) -> bool:
+        """http.server's parser, less HTTP/0.9 (``GET /path`` with no version), which it would
+        answer without a status line: a client could not tell an answer from a blob."""
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":
+            self.send_error(HTTPStatus.BAD_REQUEST, "HTTP/0.9 is not supported: send HTTP/1.1")
+            return False
+        return True
+
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """http.server's own refusals (bad request line, HTTP version, method, headers) as one
         line of plain text, like every other answer; the status line is sent even when the

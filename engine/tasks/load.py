@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,8 +55,12 @@ def _loc(loc: tuple) -> str:
         elif part in s.LAYER_TYPES or part in _UNION_TAGS:
             continue  # pydantic puts the union member's tag in the path; the user never wrote it
         else:
-            out += f".{part}" if out else str(part)
+            name = str(part) if _PLAIN_KEY.fullmatch(str(part)) else json.dumps(str(part)[:40])  # a stranger's key
+            out += f".{name}" if out else name
     return out
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 
 _UNION_TAGS = {

@@ -58,7 +58,7 @@ def _check_entry(what: str, name: str, entry: object, data_size: int) -> None:
     if not isinstance(entry, dict):
         _bad(what, f"has a malformed entry for tensor {name[:40]!r}")
     dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
-    if dtype not in DTYPE_BYTES:
+    if not isinstance(dtype, str) or dtype not in DTYPE_BYTES:
         _bad(what, f"tensor {name[:40]!r} has unsupported dtype {str(dtype)[:16]!r}")
     if not (isinstance(shape, list) and len(shape) <= 8
             and all(type(d) is int and 0 <= d < 2**40 for d in shape)):
@@ -66,7 +66,7 @@ def _check_entry(what: str, name: str, entry: object, data_size: int) -> None:
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(o) is int for o in offsets)
             and 0 <= offsets[0] <= offsets[1] <= data_size):
         _bad(what, f"tensor {name[:40]!r} has byte offsets outside the file")
-    if math.prod(shape) * DTYPE_BYTES[str(dtype)] != offsets[1] - offsets[0]:
+    if math.prod(shape) * DTYPE_BYTES[dtype] != offsets[1] - offsets[0]:
         _bad(what, f"tensor {name[:40]!r}'s shape does not match its byte range")
 
 

@@ -16,8 +16,8 @@ from engine.history import eventlog, jobs, journal, ledger
 from engine.history.codec import chain_id_value, market_address, role_value, task_id_value, text_value, wei_text
 from engine.history.db import BUSY_TIMEOUT_S, Database
 from engine.history.errors import HistoryError, HistoryTooNew, InvalidRecord
-from engine.history.schema import SCHEMA_VERSION
 from engine.history.records import Earnings, JobRecord, JournalEntry
+from engine.history.schema import SCHEMA_VERSION
 
 FILE_NAME = "history.sqlite3"
 SKIPPED = "skipped"  # a worker job state: the task's spec can never be trained, so it is not looked at again

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import struct
 from pathlib import Path
+from typing import NoReturn
 
 from engine.errors import CheckpointError
 from engine.safejson import JsonLimits, UntrustedJsonError, loads
@@ -70,5 +71,5 @@ def _check_entry(what: str, name: str, entry: object, data_size: int) -> None:
         _bad(what, f"tensor {name[:40]!r}'s shape does not match its byte range")
 
 
-def _bad(what: str, problem: str) -> None:
+def _bad(what: str, problem: str) -> NoReturn:
     raise CheckpointError(f"{what} {problem}", hint="it is corrupt or not a checkpoint: delete it, or fetch it again")

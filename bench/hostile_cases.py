@@ -82,7 +82,7 @@ SPECS: dict[str, bytes | None] = {
 def cli_cases() -> list[CliCase]:
     cases = [CliCase(f"validate/{name}", ("task", "validate", "{d}/spec.json"), {"spec.json": raw})
              for name, raw in SPECS.items()]
-    cases += [CliCase(f"validate/missing-file", ("task", "validate", "{d}/nope.json"))]
+    cases += [CliCase("validate/missing-file", ("task", "validate", "{d}/nope.json"))]
     for name in ("nested-array", "lr-infinity", "steps-string", "seed-2-80"):
         cases.append(CliCase(f"requester-post/{name}", ("requester", "post", "{d}/spec.json", "--reward", "1"),
                              {"spec.json": SPECS[name]}))

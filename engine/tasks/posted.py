@@ -22,15 +22,15 @@ class BadPostedSpec(SpecError):
 
 def evaluate_posted_spec(raw: bytes, spec_hash: str, task_id: int) -> CheckedSpec:
     """The checked spec of task ``task_id`` from its blob ``raw`` and its on-chain ``spec_hash``
-    (hex); :class:`BadPostedSpec` when the blob is not that spec or the spec is unusable."""
-    origin = f"task {task_id}'s spec"
+    (hex); :class:`BadPostedSpec` when the blob is not that spec or the spec is unusable. Its
+    messages read as the worker's skip reasons ("its spec is invalid: ...")."""
     if hashlib.sha256(raw).hexdigest() != spec_hash:
-        raise BadPostedSpec("", f"{origin} blob does not hash to the on-chain specHash {spec_hash[:12]}…")
+        raise BadPostedSpec("", f"the spec blob does not hash to the on-chain specHash {spec_hash[:12]}…")
     try:
-        checked = check(parse(raw, origin=origin))
+        checked = check(parse(raw, origin=f"task {task_id}'s spec"))
     except SpecError as e:
-        raise BadPostedSpec(e.path, f"{origin} is invalid: {e.problem}", hint=e.hint) from None
+        raise BadPostedSpec("", f"its spec is invalid: {e.message}", hint=e.hint) from None
     if checked.sha256 != spec_hash:
-        raise BadPostedSpec("", f"{origin} blob is not the canonical JSON its specHash commits to",
+        raise BadPostedSpec("", "its spec blob is not the canonical JSON its specHash commits to",
                             hint="post the spec as `idlegrid requester post` writes it")
     return checked

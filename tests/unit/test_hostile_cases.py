@@ -62,7 +62,7 @@ def test_a_posted_nested_spec_is_judged_bad_for_good_under_py_eccs_recursion_lim
             "    print('refused:', e.message)\n")
     r = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, cwd=REPO, timeout=60)
     assert r.returncode == 0, (r.returncode, r.stderr)
-    assert r.stdout.startswith("refused: task 4's spec is invalid: task 4's spec is nested deeper")
+    assert r.stdout.startswith("refused: its spec is invalid: task 4's spec is nested deeper than 16 levels")
 
 
 # -- 2. --blobs ---------------------------------------------------------------------------------

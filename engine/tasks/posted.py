@@ -20,12 +20,18 @@ class BadPostedSpec(SpecError):
     """The task's spec can never be trained: skip the task for good and record why."""
 
 
+class SpecBlobMismatch(SpecError):
+    """The bytes the blob store gave do not hash to the task's specHash: the store's fault (a
+    corrupt copy, a lying server), not the task's, so the task may be tried again later."""
+
+
 def evaluate_posted_spec(raw: bytes, spec_hash: str, task_id: int) -> CheckedSpec:
     """The checked spec of task ``task_id`` from its blob ``raw`` and its on-chain ``spec_hash``
-    (hex); :class:`BadPostedSpec` when the blob is not that spec or the spec is unusable. Its
-    messages read as the worker's skip reasons ("its spec is invalid: ...")."""
+    (hex). :class:`SpecBlobMismatch` when ``raw`` is not that blob (try again later);
+    :class:`BadPostedSpec` when the blob that is pinned on chain is unusable (never again).
+    Messages read as the worker's skip reasons ("its spec is invalid: ...")."""
     if hashlib.sha256(raw).hexdigest() != spec_hash:
-        raise BadPostedSpec("", f"the spec blob does not hash to the on-chain specHash {spec_hash[:12]}…")
+        raise SpecBlobMismatch("", f"the spec blob does not hash to the on-chain specHash {spec_hash[:12]}…")
     try:
         checked = check(parse(raw, origin=f"task {task_id}'s spec"))
     except SpecError as e:

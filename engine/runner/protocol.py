@@ -40,7 +40,7 @@ def decode(line: str, field: str) -> dict[str, Any]:
     try:
         msg = loads(line, limits=LINE_LIMITS, what="the line")
     except UntrustedJsonError as e:
-        raise RunnerError(f"runner protocol: {line[:80]!r}: {e.message}") from None
+        raise RunnerError(f"runner protocol: not JSON: {line[:80]!r} ({e.message})") from None
     names = COMMANDS if field == "cmd" else EVENTS
     if not isinstance(msg, dict) or msg.get(field) not in names:
         raise RunnerError(f"runner protocol: expected a {field} in {names}, got {line[:80]!r}")

@@ -2,7 +2,9 @@
 
 Each command lives in ``engine/commands/<name>.py`` with a ``register(subparsers)`` that adds
 its parser and sets ``func``. Errors of the project's own type are printed as one clear
-message (no traceback) and set the exit code; anything else is a bug and keeps its traceback.
+message (no traceback) and set the exit code. Anything else is a bug in idlegrid: it is still
+one line on stderr (its type and message, exit 70), and its traceback is printed only when
+``IDLEGRID_DEBUG`` is set, so no user ever meets a traceback.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from collections.abc import Sequence
 
 from engine import __version__
 from engine.errors import IdlegridError
+
+DEBUG_ENV = "IDLEGRID_DEBUG"
+EXIT_BUG = 70  # EX_SOFTWARE
 
 COMMAND_MODULES = (
     "engine.commands.task",
@@ -65,6 +70,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush cannot fail again
         return 141
+    except Exception as e:  # a bug: one line for the user, the traceback on request
+        if os.environ.get(DEBUG_ENV):
+            raise
+        print(f"error: internal error: {type(e).__name__}: {str(e)[:300]}", file=sys.stderr)
+        print(f"  hint: this is a bug in idlegrid; run again with {DEBUG_ENV}=1 to see where, and report it",
+              file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ own strict pydantic model, so a typo names the file, section and key.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -81,19 +82,59 @@ def paths() -> Paths:
     )
 
 
+MAX_SETTINGS_BYTES = 1_000_000  # a settings file is a few hundred bytes; a huge one is not ours
+MAX_SETTINGS_DEPTH = 16
+
+
 def read_settings(path: Path | None = None) -> dict[str, Any]:
-    """The whole settings file as a dict; a missing file is empty settings."""
+    """The whole settings file as a dict; a missing file is empty settings.
+
+    The file is read with limits first (size, UTF-8, nesting depth: tomllib recurses on nested
+    inline tables and arrays), so no file, however broken, raises anything but ConfigError.
+    """
     path = path or paths().settings_file
+    move_away = "fix it, or move the file away to start from defaults"
     try:
         with path.open("rb") as f:
-            return tomllib.load(f)
+            raw = f.read(MAX_SETTINGS_BYTES + 1)
     except FileNotFoundError:
         return {}
+    except IsADirectoryError:
+        raise ConfigError(f"settings file {path} is a folder", hint=f"remove or rename the folder {path}") from None
+    except OSError as e:
+        raise ConfigError(f"settings file {path} cannot be read: {e.strerror}",
+                          hint="check its permissions, or move it away to start from defaults") from None
+    if len(raw) > MAX_SETTINGS_BYTES:
+        raise ConfigError(f"settings file {path} is over {MAX_SETTINGS_BYTES:,} bytes", hint=move_away)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"settings file {path} is not UTF-8 text (byte {e.start})", hint=move_away) from None
+    if _nesting(text) > MAX_SETTINGS_DEPTH:
+        raise ConfigError(f"settings file {path} nests arrays or tables deeper than {MAX_SETTINGS_DEPTH} levels",
+                          hint=move_away)
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(
             f"settings file {path} is not valid TOML: {e}",
             hint="fix the line it names, or move the file away to start from defaults",
         ) from None
+    except (RecursionError, ValueError) as e:  # tomllib's own limits (e.g. huge integers)
+        raise ConfigError(f"settings file {path} cannot be parsed: {e}", hint=move_away) from None
+
+
+def _nesting(text: str) -> int:
+    """An upper bound on the nesting of arrays and inline tables (brackets in strings count too:
+    over-counting can only refuse a file no real settings file resembles)."""
+    depth = deepest = 0
+    for ch in re.findall(r"[\[\]{}]", text):
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
 
 
 def load_section(name: str, model: type[M], path: Path | None = None) -> M:

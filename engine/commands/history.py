@@ -44,7 +44,12 @@ def run(args: argparse.Namespace) -> int:
         if args.db is not None:
             raise UsageError(f"--db {path} does not exist", hint="give the path of a history.sqlite3 file")
         return _show([], args, path, any_jobs=False)
-    with History.open(path) as history:
+    if path.is_dir():
+        raise UsageError(f"--db {path} is a folder", hint="give the path of a history.sqlite3 file")
+    history = History.open_read_only(path)  # a read never writes, not even a schema into an empty file
+    if history is None:
+        return _show([], args, path, any_jobs=False)
+    with history:
         found = history.jobs(role=args.role, state=args.state, search=args.search, limit=args.limit)
         any_jobs = bool(found) or bool(history.jobs(limit=1))
     return _show(found, args, path, any_jobs=any_jobs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from engine.config import paths
 from engine.tasks.load import load_spec
@@ -30,11 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "2 on bad input, 3 when --arithmetic names other arithmetic than this "
                                    "machine's in exact mode (no verdict possible).")
     p.add_argument("spec", help="path to the spec JSON file")
-    p.add_argument("--from", dest="job_dir", required=True, help="the job folder (train's --out)")
+    p.add_argument("--from", dest="job_dir", type=Path, required=True, help="the job folder (train's --out)")
     p.add_argument("--segment", type=int, required=True, help="segment index I (0-based)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
                    help="where to replay (default: cpu)")
-    p.add_argument("--blobs", help="folder of dataset blobs named by sha256 (default: <data dir>/blobs)")
+    p.add_argument("--blobs", type=Path, help="folder of dataset blobs named by sha256 (default: <data dir>/blobs)")
     p.add_argument("--arithmetic", metavar="NAME",
                    help="the arithmetic the job was trained with (a result manifest's `arithmetic`); in exact "
                         "mode a replay here with other arithmetic exits 3 instead of giving a false mismatch")

@@ -16,9 +16,13 @@ def summary_line(c: CheckedSpec) -> str:
 
 def validate(args: argparse.Namespace) -> int:
     checked = load_spec(args.spec)
-    from engine.training.model import meta_dry_run  # imports torch: only this command needs it
+    # these import torch: only this command needs it
+    from engine.tasks.capacity import require_fits
+    from engine.training.capacity import largest_memory
+    from engine.training.model import meta_dry_run
 
     meta_dry_run(checked)
+    require_fits(checked, largest_memory())  # "ok" only for what some device here can hold
     print(summary_line(checked))
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from engine.config import paths
 from engine.tasks.load import load_spec
@@ -12,6 +13,8 @@ from engine.tasks.load import load_spec
 def train(args: argparse.Namespace) -> int:
     checked = load_spec(args.spec)
     from engine.commands.progress import ProgressBar
+    from engine.tasks.capacity import require_fits
+    from engine.training.capacity import device_memory
     from engine.training.datasets import LocalBlobs
     from engine.training.determinism import arithmetic, pick_device
     from engine.training.model import meta_dry_run
@@ -22,6 +25,7 @@ def train(args: argparse.Namespace) -> int:
     bar = None if args.quiet else ProgressBar()
     hooks = Hooks(on_progress=(lambda p: bar.update(p.step, p.steps, p.loss, p.samples_per_s, p.eta_s)) if bar else None)
     device = pick_device(args.device)
+    require_fits(checked, device_memory(device))  # before the first allocation, not in torch's allocator
     trainer = Trainer(checked, out, device=device, hooks=hooks,
                       blobs=LocalBlobs(args.blobs or paths().blobs_dir))
     try:
@@ -41,9 +45,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "final_loss, metrics, out and arithmetic (the CPU or GPU arithmetic the "
                                    "root was computed with: roots agree bit for bit only within one). Re-running with the same --out resumes.")
     p.add_argument("spec", help="path to the spec JSON file")
-    p.add_argument("--out", help="job folder (default: <data dir>/jobs/<name>-<spec hash>)")
+    p.add_argument("--out", type=Path, help="job folder (default: <data dir>/jobs/<name>-<spec hash>)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="where to train (default: auto, CUDA if torch sees a GPU)")
-    p.add_argument("--blobs", help="folder of dataset blobs named by sha256 (default: <data dir>/blobs)")
+    p.add_argument("--blobs", type=Path, help="folder of dataset blobs named by sha256 (default: <data dir>/blobs)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=train)

@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from urllib.parse import quote
 
 from engine.history.errors import (
     HistoryBusy,
@@ -53,8 +54,9 @@ def translate(error: sqlite3.Error, path: Path, busy_timeout_s: float = BUSY_TIM
 class Database:
     """Thread-local connections to one SQLite file, migrated to the current schema on open."""
 
-    def __init__(self, path: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
+    def __init__(self, path: Path, *, busy_timeout_s: float = BUSY_TIMEOUT_S, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only  # opened with SQLite's mode=ro: no statement can change the file
         self.busy_timeout_s = busy_timeout_s
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -83,16 +85,20 @@ class Database:
         return conn
 
     def _connect(self) -> sqlite3.Connection:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            raise HistoryUnavailable(self.path, f"cannot create its folder: {e.strerror}") from None
+        if not self.read_only:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise HistoryUnavailable(self.path, f"cannot create its folder: {e.strerror}") from None
+        target = f"file:{quote(str(self.path.resolve()))}?mode=ro" if self.read_only else str(self.path)
         try:
             # autocommit mode: transactions are explicit (BEGIN IMMEDIATE for writes)
-            conn = sqlite3.connect(self.path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(target, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False,
+                                   uri=self.read_only)
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
-            conn.execute("PRAGMA synchronous = FULL")
+            if not self.read_only:
+                conn.execute("PRAGMA synchronous = FULL")
         except sqlite3.Error as e:
             raise self._translate(e) from None
         return conn

@@ -15,10 +15,13 @@ from engine.events import EngineEvent
 from engine.history import eventlog, jobs, journal, ledger
 from engine.history.codec import chain_id_value, market_address, role_value, task_id_value, text_value, wei_text
 from engine.history.db import BUSY_TIMEOUT_S, Database
-from engine.history.errors import InvalidRecord
+from engine.history.errors import HistoryError, HistoryTooNew, InvalidRecord
 from engine.history.records import Earnings, JobRecord, JournalEntry
+from engine.history.schema import SCHEMA_VERSION
 
 FILE_NAME = "history.sqlite3"
+SKIPPED = "skipped"  # a worker job state: the task's spec can never be trained, so it is not looked at again
+BAD_SPEC = "bad spec"
 
 
 def default_path() -> Path:
@@ -47,6 +50,28 @@ class History:
         db = Database(Path(path) if path is not None else default_path(), busy_timeout_s=busy_timeout_s)
         try:
             db.migrate()
+        except BaseException:
+            db.close()
+            raise
+        return cls(db)
+
+    @classmethod
+    def open_read_only(cls, path: Path) -> History | None:
+        """Open an existing file only to read it (SQLite's mode=ro: nothing can be written, not
+        even a schema into an empty file); None when it holds no history yet (0 bytes, or no
+        tables). A file of an older schema is refused rather than migrated by a reader."""
+        db = Database(Path(path), read_only=True)
+        try:
+            found = db.schema_version()
+            if found == 0:
+                db.close()
+                return None
+            if found > SCHEMA_VERSION:
+                raise HistoryTooNew(db.path, found, SCHEMA_VERSION)
+            if found < SCHEMA_VERSION:
+                raise HistoryError(f"history database {db.path} has schema {found}, older than this idlegrid's "
+                                   f"{SCHEMA_VERSION}",
+                                   hint="run `idlegrid worker` or the app once to upgrade it, then read it")
         except BaseException:
             db.close()
             raise
@@ -109,6 +134,18 @@ class History:
         with self._db.read() as conn:
             return jobs.listing(conn, role=role, state=state, search=search, limit=_limit(limit),
                                 chain_id=chain_id, market=market, states=states)
+
+    def remember_bad_task(self, chain_id: int, market: str, task_id: int, reason: str,
+                          spec_sha256: str | None = None) -> JobRecord:
+        """Record for good that this worker skips ``task_id`` (its posted spec is unusable); the
+        row shows in ``idlegrid history`` as state "skipped" with the reason as its error."""
+        return self.upsert_job(chain_id, market, task_id, "worker", state=SKIPPED, outcome=BAD_SPEC,
+                               error=text_value(reason, "reason")[:500], spec_sha256=spec_sha256)
+
+    def bad_tasks(self, chain_id: int, market: str) -> set[int]:
+        """The task ids :meth:`remember_bad_task` recorded on this chain and market."""
+        rows = self.jobs(role="worker", state=SKIPPED, chain_id=chain_id, market=market, limit=1_000_000)
+        return {job.task_id for job in rows}
 
     def record_tx(self, chain_id: int, market: str, task_id: int, role: str, action: str, tx_hash: str,
                   gas_paid_wei: int) -> None:

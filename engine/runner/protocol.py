@@ -23,9 +23,12 @@ import json
 from typing import Any, Literal, TypedDict
 
 from engine.errors import RunnerError
+from engine.safejson import JsonLimits, UntrustedJsonError, loads
 
 COMMANDS = ("start", "pause", "resume", "stop")
 EVENTS = ("ready", "started", "progress", "checkpoint", "paused", "resumed", "done", "stopped", "error")
+# A line is a small flat object; limits are checked before parsing (NaN stays legal: a loss can be).
+LINE_LIMITS = JsonLimits(max_bytes=1 << 20, max_depth=8, max_items=10_000, max_string=1 << 16, finite_only=False)
 
 
 class ReadyEvent(TypedDict):
@@ -108,9 +111,9 @@ def encode(message: dict[str, Any]) -> str:
 def decode(line: str, field: str) -> dict[str, Any]:
     """Parse one line; ``field`` is "cmd" or "event", whose value must be a known name."""
     try:
-        msg = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise RunnerError(f"runner protocol: not JSON: {line[:80]!r} ({e})") from None
+        msg = loads(line, limits=LINE_LIMITS, what="the line")
+    except UntrustedJsonError as e:
+        raise RunnerError(f"runner protocol: not JSON: {line[:80]!r} ({e.message})") from None
     names = COMMANDS if field == "cmd" else EVENTS
     if not isinstance(msg, dict) or msg.get(field) not in names:
         raise RunnerError(f"runner protocol: expected a {field} in {names}, got {line[:80]!r}")

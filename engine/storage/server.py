@@ -6,6 +6,12 @@ upload must hash to its address (400 otherwise) and fit ``max_size`` (413), and 
 spooled to a temp file and renamed, so concurrent PUTs of one blob are safe and a reader never
 sees half a blob. Bodies are streamed both ways (``sendfile`` out, 1 MiB chunks in). Each
 request is one line on the ``engine.storage.server`` logger, never on stderr.
+
+Every refusal, including those ``http.server`` makes itself (a garbage request line, an
+unknown HTTP version, an unsupported method, oversized headers), is one line of plain text
+with a status line a client can read; never the library's HTML error page. A request with
+two different ``Content-Length`` headers, or a ``Transfer-Encoding``, is refused: two readers
+could see two different bodies (request smuggling).
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ SERVICE = "idlegrid-blobs"
 BLOBS_PREFIX = "/blobs/"
 DRAIN_LIMIT = 1 << 20  # a refused upload up to this size is read and dropped, so its client sees the 413
 IDLE_TIMEOUT_S = 60.0  # a silent or stalled client frees its thread after this long
+METHODS = "GET, HEAD, PUT"
+MAX_LENGTH_DIGITS = 19  # a Content-Length below 10**19 bytes; longer digit strings are refused unparsed
 
 log = logging.getLogger(__name__)
 
@@ -180,12 +188,40 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._receive(sha, length)
 
+    def _not_allowed(self) -> None:
+        self.close_connection = True
+        self._reply(HTTPStatus.METHOD_NOT_ALLOWED, f"method {self.command[:20]!r} is not supported: use {METHODS}\n",
+                    headers={"Allow": METHODS})
+
+    do_POST = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _not_allowed
+
+    def parse_request(self) -> bool:
+        """http.server's parser, less HTTP/0.9 (``GET /path`` with no version), which it would
+        answer without a status line: a client could not tell an answer from a blob."""
+        if not super().parse_request():
+            return False
+        if self.request_version == "HTTP/0.9":
+            self.send_error(HTTPStatus.BAD_REQUEST, "HTTP/0.9 is not supported: send HTTP/1.1")
+            return False
+        return True
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own refusals (bad request line, HTTP version, method, headers) as one
+        line of plain text, like every other answer; the status line is sent even when the
+        request line was too broken to name a version."""
+        if getattr(self, "request_version", None) not in ("HTTP/1.0", "HTTP/1.1"):
+            self.request_version = "HTTP/1.0"
+        self.close_connection = True
+        text = (message or HTTPStatus(code).phrase)[:200].encode("ascii", "backslashreplace").decode()
+        text = text.replace("\r", " ").replace("\n", " ")
+        self._reply(HTTPStatus(code), text + "\n")
+
     def handle_expect_100(self) -> bool:
         """``Expect: 100-continue`` (curl does this for large uploads): refuse a too-large body before it is sent."""
-        length = self.headers.get("Content-Length", "")
-        if self.command == "PUT" and length.isdigit() and int(length) > self.server.max_size:
+        length = _parse_length(self.headers.get("Content-Length", ""))
+        if self.command == "PUT" and length is not None and length > self.server.max_size:
             self.close_connection = True
-            self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _too_large_text(int(length), self.server.max_size))
+            self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _too_large_text(length, self.server.max_size))
             return False
         return super().handle_expect_100()
 
@@ -273,17 +309,23 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _too_large_text(length, self.server.max_size))
 
     def _content_length(self) -> int | None:
-        raw = self.headers.get("Content-Length")
-        if raw is None:
-            self.close_connection = True
+        """The upload's length, or None once a refusal was answered (the connection then closes)."""
+        values = self.headers.get_all("Content-Length") or []
+        keep_open = not self.close_connection
+        self.close_connection = True  # kept open below only for a request that is unambiguous
+        if not values or self.headers.get("Transfer-Encoding") is not None:  # never both: smuggling
             self._reply(HTTPStatus.LENGTH_REQUIRED,
                         "send Content-Length with the upload (chunked uploads are not supported)\n")
             return None
-        if not raw.strip().isdigit():
-            self.close_connection = True
-            self._reply(HTTPStatus.BAD_REQUEST, f"Content-Length {raw!r} is not a number of bytes\n")
+        if len({v.strip() for v in values}) > 1:
+            self._reply(HTTPStatus.BAD_REQUEST, "the request has two different Content-Length headers: send one\n")
             return None
-        return int(raw)
+        length = _parse_length(values[0])
+        if length is None:
+            self._reply(HTTPStatus.BAD_REQUEST, f"Content-Length {values[0][:40]!r} is not a number of bytes\n")
+            return None
+        self.close_connection = not keep_open
+        return length
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -315,6 +357,15 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
             self._bytes = self._bytes or len(data)
+
+
+def _parse_length(raw: str) -> int | None:
+    """A Content-Length value as an int; None unless it is plain ASCII digits of a sane length
+    (``str.isdigit`` alone accepts "²", which ``int`` then refuses)."""
+    raw = raw.strip()
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= MAX_LENGTH_DIGITS):
+        return None
+    return int(raw)
 
 
 def _too_large_text(length: int, limit: int) -> str:

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from engine.errors import SpecError
+from engine.safejson import JsonLimits, UntrustedJsonError, loads
 from engine.tasks import spec as s
 from engine.tasks.datainfo import DataInfo, data_info
 from engine.tasks.estimate import ResourceEstimate, estimate
 from engine.tasks.shapes import LayerShape, infer_shapes
 
 MAX_SPEC_BYTES = 1_000_000
+# Checked on the raw bytes before any parsing (see engine.safejson): a spec is a few levels deep.
+SPEC_LIMITS = JsonLimits(max_bytes=MAX_SPEC_BYTES, max_depth=16, max_items=10_000, max_string=4096)
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,12 @@ def _loc(loc: tuple) -> str:
         elif part in s.LAYER_TYPES or part in _UNION_TAGS:
             continue  # pydantic puts the union member's tag in the path; the user never wrote it
         else:
-            out += f".{part}" if out else str(part)
+            name = str(part) if _PLAIN_KEY.fullmatch(str(part)) else json.dumps(str(part)[:40])  # a stranger's key
+            out += f".{name}" if out else name
     return out
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 
 _UNION_TAGS = {
@@ -76,22 +84,32 @@ def _from_validation_error(e: ValidationError) -> SpecError:
         return SpecError(f"{path}.{field}" if path else field, "is required")
     if kind == "missing":
         return SpecError(path, "is required")
-    return SpecError(path, err["msg"])
+    return SpecError(path, err["msg"], hint=_TYPE_HINTS.get(kind))
+
+
+# Strict types: a quoted number or a boolean is refused, never converted (the spec hash
+# commits to the value as written).
+_TYPE_HINTS = {
+    "int_type": "write a whole JSON number without quotes (true/false are not numbers)",
+    "float_type": "write a JSON number without quotes (true/false are not numbers)",
+    "bool_type": "write true or false without quotes",
+    "string_type": "write a JSON string in double quotes",
+    "finite_number": "use a finite number",
+}
 
 
 def parse(data: bytes | str | dict, origin: str = "spec") -> s.TaskSpec:
     """Fields only: JSON syntax and each field's type and range."""
     if isinstance(data, (bytes, str)):
-        if len(data) > MAX_SPEC_BYTES:
-            raise SpecError("", f"{origin} is {len(data)} bytes; specs are at most {MAX_SPEC_BYTES}")
         try:
-            data = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise SpecError("", f"{origin} is not valid JSON: {e}") from None
+            data = loads(data, limits=SPEC_LIMITS, what=origin)
+        except UntrustedJsonError as e:
+            raise SpecError("", e.message, hint="a spec is a small JSON object: see resources/tasks/ for examples") from None
     if not isinstance(data, dict):
         raise SpecError("", f"{origin} must be a JSON object")
-    if data.get("version", s.SPEC_VERSION) != s.SPEC_VERSION:
-        raise SpecError("version", f"{data['version']!r} is not supported",
+    version = data.get("version", s.SPEC_VERSION)
+    if type(version) is not int or version != s.SPEC_VERSION:
+        raise SpecError("version", f"{repr(version)[:40]} is not supported",
                         hint=f"this idlegrid reads version {s.SPEC_VERSION}; upgrade idlegrid")
     try:
         return s.TaskSpec.model_validate(data)

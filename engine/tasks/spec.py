@@ -3,6 +3,11 @@
 A spec is JSON, validated by the strict pydantic models below (unknown fields fail, with the
 field path). It names layers, datasets and optimizers from a whitelist, never code, so a
 worker can run a stranger's task without running a stranger's program.
+
+Types are strict because the spec's hash commits to its values: ``"600"`` is not 600 and
+``true`` is not 1 (either would give two spellings of one task, or one spelling read two
+ways), floats must be finite, and every number has a ceiling the trainer can honour exactly
+(seeds are 64-bit, see ``engine.training.sampling``).
 """
 
 from __future__ import annotations
@@ -10,16 +15,27 @@ from __future__ import annotations
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Strict as StrictType
 
 SPEC_VERSION = 1
 
-PosInt = Annotated[int, Field(gt=0)]
-NonNegInt = Annotated[int, Field(ge=0)]
+# Hard ceilings: no spec may raise its limits past these, whatever machine it meets.
+MAX_PARAMS = 10_000_000_000        # 40 GB of float32 weights
+MAX_MEMORY_MB = 1_048_576          # 1 TiB
+MAX_SECONDS = 30 * 24 * 3600       # 30 days
+MAX_BLOB_BYTES = 1 << 40           # 1 TiB
+MAX_ELEMENTS = 1 << 31             # one dimension, a sample count or a class count
+MAX_WIDTH = 1 << 24                # one layer's features, channels or vocabulary
+
+PosInt = Annotated[int, Field(gt=0, le=MAX_WIDTH)]
+NonNegInt = Annotated[int, Field(ge=0, le=MAX_WIDTH)]
+Dim = Annotated[int, Field(gt=0, le=MAX_ELEMENTS)]
+Seed = Annotated[int, Field(ge=0, lt=2**64)]  # the trainer mixes seeds as 64-bit words
 Probability = Annotated[float, Field(ge=0.0, lt=1.0)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 # --- layers -------------------------------------------------------------------------------
@@ -131,8 +147,8 @@ class SyntheticClassificationData(Strict):
     samples: Annotated[int, Field(gt=0, le=1_000_000)]
     features: Annotated[int, Field(gt=0, le=4096)]
     classes: Annotated[int, Field(ge=2, le=1000)]
-    noise: Annotated[float, Field(ge=0.0)] = 1.0
-    seed: NonNegInt = 0
+    noise: Annotated[float, Field(ge=0.0, le=1e6)] = 1.0
+    seed: Seed = 0
 
 
 class SyntheticRegressionData(Strict):
@@ -140,8 +156,8 @@ class SyntheticRegressionData(Strict):
     samples: Annotated[int, Field(gt=0, le=1_000_000)]
     features: Annotated[int, Field(gt=0, le=4096)]
     targets: Annotated[int, Field(gt=0, le=1024)] = 1
-    noise: Annotated[float, Field(ge=0.0)] = 0.1
-    seed: NonNegInt = 0
+    noise: Annotated[float, Field(ge=0.0, le=1e6)] = 0.1
+    seed: Seed = 0
 
 
 class TextData(Strict):
@@ -161,12 +177,12 @@ class BlobData(Strict):
 
     kind: Literal["blob"]
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
-    size: Annotated[int, Field(gt=0)]
-    samples: PosInt
-    x_shape: list[PosInt]
+    size: Annotated[int, Field(gt=0, le=MAX_BLOB_BYTES)]
+    samples: Annotated[int, Field(gt=0, le=MAX_ELEMENTS)]
+    x_shape: Annotated[list[Dim], Field(max_length=8)]
     x_dtype: Literal["float32", "int64"] = "float32"
-    y_shape: list[PosInt] = Field(default_factory=list)
-    classes: Annotated[int, Field(ge=2)] | None = None
+    y_shape: Annotated[list[Dim], Field(max_length=8)] = Field(default_factory=list)
+    classes: Annotated[int, Field(ge=2, le=MAX_ELEMENTS)] | None = None
 
 
 Dataset = Annotated[
@@ -176,8 +192,11 @@ Dataset = Annotated[
 
 # --- optimisation -------------------------------------------------------------------------
 
-PosFloat = Annotated[float, Field(gt=0.0)]
-Beta = Annotated[float, Field(ge=0.0, lt=1.0)]
+PosFloat = Annotated[float, Field(gt=0.0, le=1e6)]
+Beta = Annotated[float, StrictType(), Field(ge=0.0, lt=1.0)]
+# JSON has no tuples: the pair itself may come as a list; its items stay strict floats
+Betas = Annotated[tuple[Beta, Beta], Field(strict=False)]
+Decay = Annotated[float, Field(ge=0.0, le=1e6)]
 
 
 class Sgd(Strict):
@@ -185,23 +204,23 @@ class Sgd(Strict):
     lr: PosFloat
     momentum: Beta = 0.0
     nesterov: bool = False
-    weight_decay: Annotated[float, Field(ge=0.0)] = 0.0
+    weight_decay: Decay = 0.0
 
 
 class Adam(Strict):
     kind: Literal["adam"]
     lr: PosFloat
-    betas: tuple[Beta, Beta] = (0.9, 0.999)
+    betas: Betas = (0.9, 0.999)
     eps: PosFloat = 1e-8
-    weight_decay: Annotated[float, Field(ge=0.0)] = 0.0
+    weight_decay: Decay = 0.0
 
 
 class AdamW(Strict):
     kind: Literal["adamw"]
     lr: PosFloat
-    betas: tuple[Beta, Beta] = (0.9, 0.999)
+    betas: Betas = (0.9, 0.999)
     eps: PosFloat = 1e-8
-    weight_decay: Annotated[float, Field(ge=0.0)] = 0.01
+    weight_decay: Decay = 0.01
 
 
 Optimizer = Annotated[Union[Sgd, Adam, AdamW], Field(discriminator="kind")]
@@ -239,9 +258,11 @@ class Evaluation(Strict):
 
 
 class Limits(Strict):
-    max_params: PosInt = 10_000_000
-    max_memory_mb: PosInt = 4096
-    max_seconds: PosInt = 3600
+    """A requester's own caps; each has a hard ceiling no spec can raise (MAX_* above)."""
+
+    max_params: Annotated[int, Field(gt=0, le=MAX_PARAMS)] = 10_000_000
+    max_memory_mb: Annotated[int, Field(gt=0, le=MAX_MEMORY_MB)] = 4096
+    max_seconds: Annotated[int, Field(gt=0, le=MAX_SECONDS)] = 3600
 
 
 class ExactVerification(Strict):
@@ -273,8 +294,8 @@ class TaskSpec(Strict):
     schedule: Schedule = ConstantSchedule()
     batch_size: Annotated[int, Field(gt=0, le=65536)]
     steps: Annotated[int, Field(gt=0, le=10_000_000)]
-    checkpoint_every: PosInt
-    seed: NonNegInt = 0
+    checkpoint_every: Annotated[int, Field(gt=0, le=10_000_000)]
+    seed: Seed = 0
     threads: Annotated[int, Field(gt=0, le=64)] = 1
     evaluation: Evaluation = Evaluation()
     limits: Limits = Limits()

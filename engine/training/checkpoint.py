@@ -18,7 +18,7 @@ from torch import nn
 
 from engine.commit.leaf import leaf_hash
 from engine.errors import CheckpointError
-from engine.training import stfile
+from engine.training import stfile, stheader
 
 STEP_KEY = "meta.step"
 
@@ -74,15 +74,18 @@ def write(snap: Snapshot, path: Path, *, atomic: bool = True) -> None:
 
 def read(path: Path) -> Snapshot:
     """Load and hash a checkpoint file; safetensors parses data only."""
+    hint = "it is corrupt or not a checkpoint: delete it, or fetch it again"
     try:
+        stheader.check_file(path, f"checkpoint {path}")  # limits first: the header of a stranger's file
         tensors = load_file(str(path))
     except FileNotFoundError:
-        raise CheckpointError(f"checkpoint {path} does not exist") from None
+        raise CheckpointError(f"checkpoint {path} does not exist",
+                              hint="check the path, or train the job that writes it") from None
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise CheckpointError(f"checkpoint {path} is not a readable safetensors file: {e}") from None
+        raise CheckpointError(f"checkpoint {path} is not a readable safetensors file: {e}", hint=hint) from None
     step = tensors.get(STEP_KEY)
     if step is None or step.dtype != torch.int64 or step.ndim != 0:
-        raise CheckpointError(f"checkpoint {path} has no valid {STEP_KEY}")
+        raise CheckpointError(f"checkpoint {path} has no valid {STEP_KEY}", hint=hint)
     return Snapshot(int(step), tensors, hash_tensors(tensors))
 
 

@@ -102,9 +102,12 @@ def _blob(ds: s.BlobData, blobs: BlobSource | None) -> tuple[np.ndarray, np.ndar
     except FileNotFoundError:
         raise DatasetError(f"dataset blob {ds.sha256} is not at {path}",
                            hint="fetch it from the task's blob store first") from None
-    if len(raw) != ds.size or hashlib.sha256(raw).hexdigest() != ds.sha256:
-        raise DatasetError(f"dataset blob at {path} does not match sha256 {ds.sha256} and size {ds.size}",
+    if hashlib.sha256(raw).hexdigest() != ds.sha256:
+        raise DatasetError(f"dataset blob at {path} does not match sha256 {ds.sha256}",
                            hint="delete it so it is downloaded again")
+    if len(raw) != ds.size:  # the right file: the spec's declared size is what is wrong
+        raise DatasetError(f"dataset blob {ds.sha256} is {len(raw)} bytes, but the spec's dataset.size says {ds.size}",
+                           hint=f'set "size": {len(raw)} in the spec\'s dataset')
     try:
         tensors = load_file(path)
     except (SafetensorError, OSError, ValueError) as e:

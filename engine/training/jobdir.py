@@ -25,12 +25,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import CheckpointError
+from engine.safejson import JsonLimits, UntrustedJsonError, loads
 
 if TYPE_CHECKING:
     from engine.training.checkpoint import Snapshot
 
 MANIFEST_FORMAT = 1
 _HEX = frozenset("0123456789abcdef")
+MAX_LEAVES = 10_000_001  # a spec's steps / checkpoint_every + 1 never exceeds this
+MANIFEST_LIMITS = JsonLimits(max_bytes=96 * MAX_LEAVES, max_depth=8, max_items=MAX_LEAVES + 10_000,
+                             max_string=1 << 16, finite_only=False)  # a result's loss may be NaN
+_MANIFEST_TYPES = {"spec_sha256": str, "steps": int, "checkpoint_every": int, "leaves": list,
+                   "resume": (dict, type(None)), "result": (dict, type(None))}
 
 
 @dataclass
@@ -66,22 +72,35 @@ class JobDir:
         return self.root / f"ckpt-{index:05d}.safetensors"
 
     def read_manifest(self) -> Manifest | None:
+        afresh = "delete the folder to start the job afresh"
         try:
-            raw = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            with self.manifest_path.open("rb") as f:
+                raw = loads(f.read(MANIFEST_LIMITS.max_bytes + 1), limits=MANIFEST_LIMITS, what="it")
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as e:
-            raise CheckpointError(f"{self.manifest_path} is unreadable: {e}",
-                                  hint="delete the folder to start the job afresh") from None
+        except OSError as e:
+            raise CheckpointError(f"{self.manifest_path} is unreadable: {e.strerror or e}", hint=afresh) from None
+        except UntrustedJsonError as e:
+            raise CheckpointError(f"{self.manifest_path} is unreadable: {e.message}", hint=afresh) from None
         if not isinstance(raw, dict) or raw.get("format") != MANIFEST_FORMAT:
-            raise CheckpointError(f"{self.manifest_path} is not an idlegrid job manifest")
+            raise CheckpointError(f"{self.manifest_path} is not an idlegrid job manifest", hint=afresh)
         raw.pop("format")
         try:
             manifest = Manifest(**raw)
         except TypeError as e:
-            raise CheckpointError(f"{self.manifest_path} has unexpected fields: {e}") from None
+            raise CheckpointError(f"{self.manifest_path} has unexpected fields: {e}", hint=afresh) from None
+        self._check_types(manifest, afresh)
         manifest.leaves.extend(self._logged_leaves(len(manifest.leaves)))
         return manifest
+
+    def _check_types(self, manifest: Manifest, hint: str) -> None:
+        """Every field of the type the code reading it expects; leaves are 64 hex digits."""
+        for name, kind in _MANIFEST_TYPES.items():
+            value = getattr(manifest, name)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise CheckpointError(f"{self.manifest_path}: field {name!r} has the wrong type", hint=hint)
+        if not all(isinstance(leaf, str) and len(leaf) == 64 and set(leaf) <= _HEX for leaf in manifest.leaves):
+            raise CheckpointError(f"{self.manifest_path}: a leaf is not 64 lowercase hex digits", hint=hint)
 
     def _logged_leaves(self, first: int) -> list[str]:
         """The log's leaves ``first``, ``first + 1``, ... as far as they run on unbroken.
@@ -96,7 +115,7 @@ class JobDir:
         found: list[str] = []
         for line in text.split("\n")[:-1]:  # the part after the last newline is torn or empty
             index, _, leaf = line.partition(" ")
-            if not (index.isdigit() and len(leaf) == 64 and all(c in _HEX for c in leaf)):
+            if not (index.isdigit() and len(index) <= 12 and len(leaf) == 64 and all(c in _HEX for c in leaf)):
                 break
             if int(index) == first + len(found):
                 found.append(leaf)

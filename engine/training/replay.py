@@ -107,12 +107,15 @@ def replay_job_segment(checked: CheckedSpec, job_dir: str | Path, segment: int, 
         raise CheckpointError(f"{job.root} holds no job (no manifest.json)",
                               hint="point --from at the --out folder of `idlegrid train`")
     if m.spec_sha256 != checked.sha256:
-        raise CheckpointError(f"{job.root} was trained from another spec ({m.spec_sha256[:12]}…)")
+        raise CheckpointError(f"{job.root} was trained from another spec ({m.spec_sha256[:12]}…)",
+                              hint="give the spec file that job was trained from")
     segments = checked.spec.num_checkpoints - 1
     if not 0 <= segment < segments:
-        raise CheckpointError(f"segment {segment} does not exist: the task has segments 0..{segments - 1}")
+        raise CheckpointError(f"segment {segment} does not exist: the task has segments 0..{segments - 1}",
+                              hint=f"use --segment 0 to {segments - 1}")
     if segment + 1 >= len(m.leaves):
-        raise CheckpointError(f"{job.root} has no checkpoint {segment + 1} yet (the job is unfinished)")
+        raise CheckpointError(f"{job.root} has no checkpoint {segment + 1} yet (the job is unfinished)",
+                              hint=f"finish it with `idlegrid train SPEC --out {job.root}`, or replay an earlier segment")
     start = job.leaf_snapshot(m, segment)
     expected = job.leaf_snapshot(m, segment + 1)
     got = replay(checked, start, checked.spec.checkpoint_step(segment + 1), device=device, blobs=blobs,

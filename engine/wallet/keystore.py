@@ -17,6 +17,7 @@ from eth_account import Account
 from eth_utils import to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from engine.safejson import JsonLimits, UntrustedJsonError, loads
 from engine.wallet.errors import KeystoreFormatError, WalletError, WrongPassphraseError
 from engine.wallet.keys import SecretKey
 
@@ -24,6 +25,9 @@ STANDARD_SCRYPT_N = 262144
 SCRYPT_R = 8
 SCRYPT_P = 1
 MAX_KDF_MEMORY = 1 << 30  # bytes scrypt may need (128 * n * r); geth's standard uses 256 MiB
+MAX_PBKDF2_ROUNDS = 1_000_000  # about a second; geth writes 262,144
+# A keystore is about 500 bytes of flat JSON; anything far past that is not one.
+KEYSTORE_LIMITS = JsonLimits(max_bytes=64 * 1024, max_depth=8, max_items=1000, max_string=4096)
 log = logging.getLogger(__name__)
 
 Hex = str
@@ -49,7 +53,7 @@ class _ScryptParams(_Lenient):
 
 class _Pbkdf2Params(_Lenient):
     dklen: int = Field(ge=32, le=64)
-    c: int = Field(ge=1, le=10_000_000)
+    c: int = Field(ge=1, le=MAX_PBKDF2_ROUNDS)
     prf: Literal["hmac-sha256"]
     salt: Hex = _hex()
 
@@ -103,15 +107,16 @@ def _validate(data: Any, path: Path | str) -> _KeystoreV3:
 def read(path: Path) -> dict[str, Any]:
     """The keystore JSON of ``path``, checked to be a well-formed v3 file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:  # bounded: a path to /dev/zero must not read forever
+            raw = f.read(KEYSTORE_LIMITS.max_bytes + 1)
     except FileNotFoundError:
         raise KeystoreFormatError(path, "no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise KeystoreFormatError(path, f"cannot be read: {e}") from None
+    except OSError as e:
+        raise KeystoreFormatError(path, f"cannot be read: {e.strerror or e}") from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise KeystoreFormatError(path, f"not valid JSON ({e.msg} at line {e.lineno}, column {e.colno})") from None
+        data = loads(raw, limits=KEYSTORE_LIMITS, what="the file")
+    except UntrustedJsonError as e:
+        raise KeystoreFormatError(path, e.message.removeprefix("the file ")) from None
     _validate(data, path)
     return data
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from engine.chain.errors import ChainError, ContractRevert, RpcUnreachable, TransactionTimeout
 from engine.chain.events import EventCursor
 from engine.chain.market import Challenged, MarketEvent, Task, TaskPosted, TaskReopened, TaskStatus
@@ -12,7 +10,7 @@ from engine.events import EngineState, Kind
 from engine.gpu.policy import Action
 from engine.roles.results import ResultFormatError, parse_blob_uri
 from engine.storage.errors import BlobCorrupt, BlobNotFound, BlobTooLarge
-from engine.tasks.load import check, parse
+from engine.tasks.posted import BadPostedSpec, evaluate_posted_spec
 from engine.units import format_eth
 from engine.worker import fit
 from engine.worker.jobs import JobMachine
@@ -109,15 +107,12 @@ class Discovery(JobMachine):
                 return self._skip(task_id, f"its URI names blob {sha[:12]}…, "
                                            f"but its on-chain specHash is {spec_hash[:12]}…")
             raw = self.store.get_bytes(sha, max_size=self.config.max_spec_bytes)
-            if hashlib.sha256(raw).hexdigest() != spec_hash:
-                return self._skip(task_id, f"the spec blob does not hash to the on-chain specHash {spec_hash[:12]}…")
-            checked = check(parse(raw, origin=f"task {task_id}'s spec"))
-        except (ResultFormatError, BlobNotFound, BlobCorrupt, BlobTooLarge) as e:
+            checked = evaluate_posted_spec(raw, spec_hash, task_id)
+        except BadPostedSpec as e:  # the spec pinned on chain can never be trained: skip the task for good
+            self.history.remember_bad_task(self.chain_id, self.market.address, task_id, e.message, spec_hash)
             return self._skip(task_id, e.message)
-        except SpecError as e:
-            return self._skip(task_id, f"its spec is invalid: {e.message}")
-        if checked.sha256 != spec_hash:
-            return self._skip(task_id, "its spec blob is not the canonical JSON its specHash commits to")
+        except (ResultFormatError, BlobNotFound, BlobCorrupt, BlobTooLarge, SpecError) as e:
+            return self._skip(task_id, e.message)
         dataset_sha = getattr(checked.spec.dataset, "sha256", None)
         if dataset_sha is not None and not self.store.has(dataset_sha):
             return self._skip(task_id, f"its dataset blob {dataset_sha[:12]}… is not in the blob store")

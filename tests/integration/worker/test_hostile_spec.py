@@ -33,7 +33,6 @@ def test_a_worker_skips_a_nested_spec_posted_on_chain_and_trains_the_next_task(m
     assert poster.market.get_task(bad).status == TaskStatus.OPEN
 
 
-@pytest.mark.xfail(strict=True, reason="needs worker integration")
 def test_a_nested_spec_is_remembered_in_history_and_never_evaluated_again(make_worker, poster, history) -> None:
     bad = poster.post(raw=NESTED)
     first = Recorder()

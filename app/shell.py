@@ -25,6 +25,7 @@ from app.dashboard import DashboardWindow
 from app.engine_host import EngineHost, NetworkInfo, WorkerFactory
 from app.errors import AppError
 from app.notify import Notifier
+from app.state import AppState
 from app.tray import Tray
 from engine.config import paths
 from engine.errors import IdlegridError
@@ -79,7 +80,8 @@ class Shell(QObject):
                                dev_account=dev_account,
                                worker_factory=worker_factory, parent=self)
         self.history = history if history is not None else self._open_history()
-        self.tray = Tray(app, self.bridge, self.host)
+        self.state = AppState(self.bridge, self)  # the one model the tray and the dashboard draw
+        self.tray = Tray(app, self.bridge, self.host, self.state)
         self.notifier = Notifier(app, self.bridge, self.tray.icon)
         self._gpu_backend = (self._default_gpu_backend if isinstance(gpu_backend, _DefaultGpu) else gpu_backend)
         self.quitting = False
@@ -93,7 +95,7 @@ class Shell(QObject):
         self.quit_finished.connect(self._leave, Qt.ConnectionType.QueuedConnection)
 
     def _default_gpu_backend(self) -> GpuBackend:
-        return default_gpu_backend(allow_cpu=self.host.devnet_mode())
+        return default_gpu_backend()  # [gpu] allow_cpu as the user set it, on the devnet too
 
     def _open_history(self) -> Any | None:
         try:
@@ -113,8 +115,8 @@ class Shell(QObject):
             self.app, self.bridge, history=self.history, history_path=path, gpu_backend=self._gpu_backend,
             withdraw=lambda done, failed: self.host.call(lambda w: w.withdraw(), done, failed),
             gas_estimate=lambda done, failed: self.host.call(lambda w: w.withdraw_gas_estimate(), done, failed),
-            tray_visible=self.tray.icon.isVisible,
-            worker_status=lambda: self.host.worker.status() if self.host.worker is not None else None,
+            tray_visible=self.tray.icon.isVisible, state=self.state, toggle_pause=self.tray.toggle_pause,
+            destination=lambda: str(getattr(self.host.worker, "account", None) or "your wallet"),
         )
         window.set_network(self.host.network)
         return window
@@ -152,10 +154,15 @@ class Shell(QObject):
             wizard = self.app.open_window("wizard")
             completed = getattr(wizard, "completed", None)
             if completed is not None:
-                completed.connect(lambda _result: self.host.start())
+                completed.connect(self._after_wizard)
                 return
         if self.unlock_keystore():
             self.host.start()
+
+    def _after_wizard(self, _result: object) -> None:
+        """The first run's end: start the engine and show the dashboard (issue 18: no window opened)."""
+        self.host.start()
+        self.app.open_window("dashboard")
 
     def unlock_keystore(self) -> bool:
         """Where the wallet is a keystore file, ask its passphrase before the engine starts

@@ -25,7 +25,6 @@ from app.dashboard import DashboardWindow
 from app.engine_host import EngineHost, NetworkInfo, WorkerFactory
 from app.errors import AppError
 from app.notify import Notifier
-from app.state import AppState
 from app.tray import Tray
 from engine.config import paths
 from engine.errors import IdlegridError
@@ -48,13 +47,13 @@ def history_path() -> Path:
     return paths().data_dir / "history.sqlite3"
 
 
-def default_gpu_backend(*, allow_cpu: bool = False) -> GpuBackend:
-    """The ``[gpu]`` backend; ``allow_cpu`` as on the devnet, where the worker trains on the CPU
-    when there is no GPU (the panel then shows the CPU, like the worker's own monitor)."""
+def default_gpu_backend(*, devnet: bool = False) -> GpuBackend:
+    """The ``[gpu]`` backend, chosen as the worker chooses it (on the devnet: CPU mode unless
+    the user unticked it), so the panel shows the device the worker trains on."""
     from engine.gpu import load_gpu_settings, open_backend
+    from engine.gpu.settings import devnet_gpu_settings
 
-    settings = load_gpu_settings()
-    return open_backend(settings.model_copy(update={"allow_cpu": True}) if allow_cpu else settings)
+    return open_backend(devnet_gpu_settings() if devnet else load_gpu_settings())
 
 
 class _DefaultGpu:
@@ -80,8 +79,7 @@ class Shell(QObject):
                                dev_account=dev_account,
                                worker_factory=worker_factory, parent=self)
         self.history = history if history is not None else self._open_history()
-        self.state = AppState(self.bridge, self)  # the one model the tray and the dashboard draw
-        self.tray = Tray(app, self.bridge, self.host, self.state)
+        self.tray = Tray(app, self.bridge, self.host)
         self.notifier = Notifier(app, self.bridge, self.tray.icon)
         self._gpu_backend = (self._default_gpu_backend if isinstance(gpu_backend, _DefaultGpu) else gpu_backend)
         self.quitting = False
@@ -95,7 +93,7 @@ class Shell(QObject):
         self.quit_finished.connect(self._leave, Qt.ConnectionType.QueuedConnection)
 
     def _default_gpu_backend(self) -> GpuBackend:
-        return default_gpu_backend()  # [gpu] allow_cpu as the user set it, on the devnet too
+        return default_gpu_backend(devnet=self.host.devnet_mode())
 
     def _open_history(self) -> Any | None:
         try:
@@ -113,13 +111,18 @@ class Shell(QObject):
         path = getattr(self.history, "path", None) or history_path()
         window = DashboardWindow(
             self.app, self.bridge, history=self.history, history_path=path, gpu_backend=self._gpu_backend,
+            state=self.tray.state, toggle_pause=self.tray.toggle_pause, destination=self._destination,
             withdraw=lambda done, failed: self.host.call(lambda w: w.withdraw(), done, failed),
             gas_estimate=lambda done, failed: self.host.call(lambda w: w.withdraw_gas_estimate(), done, failed),
-            tray_visible=self.tray.icon.isVisible, state=self.state, toggle_pause=self.tray.toggle_pause,
-            destination=lambda: str(getattr(self.host.worker, "account", None) or "your wallet"),
+            tray_visible=self.tray.icon.isVisible,
+            worker_status=lambda: self.host.worker.status() if self.host.worker is not None else None,
         )
         window.set_network(self.host.network)
         return window
+
+    def _destination(self) -> str:
+        """Where Withdraw sends the credits: the worker's account (the wallet's address)."""
+        return str(getattr(getattr(self.host, "worker", None), "account", None) or "your wallet")
 
     def _restarting_on_change(self, factory: Callable[[], QWidget]) -> Callable[[], QWidget]:
         """The settings dialog's ``saved`` and the wallet window's ``wallet_changed`` restart the

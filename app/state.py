@@ -19,8 +19,10 @@ a tick later), so the tray and the dashboard never lag behind a click.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -139,6 +141,7 @@ class AppState(QObject):
     def __init__(self, bridge: EngineBridge, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.now = Now()
+        self.status: Callable[[], Any] | None = None  # the worker's status(): task names events lack
         self._engine_state, self._engine_reason = bridge.state()
         bridge.state_changed.connect(self.on_state)
         bridge.progress.connect(self.on_progress)
@@ -218,6 +221,9 @@ class AppState(QObject):
     def _job_for(self, task_id: int, name: object) -> Job:
         """The current job, or a fresh one (progress, loss, curve reset) for another task."""
         job = self.now.job
+        if not name and self.status is not None:
+            status = self.status()
+            name = getattr(status, "task_name", None) if getattr(status, "task_id", None) == task_id else None
         if job is None or job.task_id != task_id:
             job = Job(task_id=task_id, name=str(name or ""))
             self._set(job=job, points=())

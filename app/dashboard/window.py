@@ -60,7 +60,8 @@ class DashboardWindow(QMainWindow):
                  withdraw: AsyncAction | None = None, gas_estimate: AsyncAction | None = None,
                  tray_visible: Callable[[], bool] = lambda: False,
                  toggle_pause: Callable[[], None] | None = None,
-                 destination: Callable[[], str] = lambda: "your wallet") -> None:
+                 destination: Callable[[], str] = lambda: "your wallet",
+                 worker_status: Callable[[], Any] | None = None) -> None:
         super().__init__()
         self.app = app
         self.history = history
@@ -68,6 +69,8 @@ class DashboardWindow(QMainWindow):
         self.tray_visible = tray_visible
         self.quitting = False
         self.state = state or AppState(bridge, self)
+        if worker_status is not None:
+            self.state.status = worker_status
         self.power = PowerMeter()
         self.setWindowTitle("idlegrid")
         self.setObjectName("dashboard")

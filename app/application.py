@@ -22,7 +22,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
-from app import none_guard
+from app import none_guard, theme
 from engine.config import paths, resources_dir
 from engine.errors import IdlegridError
 
@@ -55,6 +55,7 @@ class Application(QApplication):
         self.setOrganizationName("idlegrid")
         self.setWindowIcon(icon("idlegrid"))
         self.setQuitOnLastWindowClosed(False)  # the tray keeps it alive; Quit quits
+        theme.apply(self)  # Fusion, the system's light or dark scheme, a visible focus frame
         self._factories: dict[str, WindowFactory] = {}
         self._windows: dict[str, QWidget] = {}
         self._server: QLocalServer | None = None

@@ -48,7 +48,7 @@ class _Chart(QWidget):
         self.setMinimumHeight(110)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+    def sizeHint(self) -> QSize:
         return QSize(360, 160)
 
     def plot_area(self) -> QRectF:
@@ -94,7 +94,7 @@ class LineChart(_Chart):
     def clear(self) -> None:
         self.set_points([], [])
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if not self.xs:
@@ -129,7 +129,7 @@ class BarChart(_Chart):
         self.bars = list(bars)
         self.update()
 
-    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 (Qt's name)
+    def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         high = _nice_top(max((v for _, v in self.bars), default=0.0))
         area = self.plot_area()

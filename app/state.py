@@ -28,7 +28,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.bridge import EngineBridge, state_of
 from app.format import duration, eth
-from engine.events import EngineEvent, EngineState, Kind
+from engine.events import EngineEvent, EngineState
 
 NEW_JOB_STATES = ("claiming", "claimed", "training")
 MAX_POINTS = 2000  # the loss curve keeps this many points (every other one dropped beyond)

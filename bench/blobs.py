@@ -48,8 +48,7 @@ def main() -> None:
         work = Path(tmp)
         source = work / "ckpt.safetensors"
         with open(source, "wb") as f:
-            for _ in range(mib):
-                f.write(os.urandom(1 << 20))
+            f.writelines(os.urandom(1 << 20) for _ in range(mib))
         local_root, server_root = work / "local", work / "served"
         with BlobServer(server_root, max_size=(mib + 1) << 20) as server:
             sides = {"local": LocalStore(local_root), "http": HttpStore(server.url)}

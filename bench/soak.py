@@ -40,6 +40,7 @@ JOB_STEPS = 20
 def child(seconds: float) -> None:
     """The app under load; prints ``rss <mb>``, ``jobs <n>`` and ``actions <n>`` lines."""
     import psutil
+    from PySide6.QtCore import QTimer
 
     from app.application import Application
     from app.bridge import EngineBridge
@@ -49,7 +50,6 @@ def child(seconds: float) -> None:
     from app.tray import Tray
     from engine.events import EngineEvent, EngineState, Kind
     from engine.history import History
-    from PySide6.QtCore import QTimer
 
     app = Application(["idlegrid-soak"])
     bridge = EngineBridge()

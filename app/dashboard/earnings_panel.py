@@ -13,13 +13,30 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QGridLayout, QGroupBox, QLabel, QLineEdit,
-                               QMessageBox, QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.bridge import EngineBridge
 from app.charts import BarChart
 from app.format import WEI_PER_ETH, eth
-from app.profit import EarningsSettings, Period, Profit, per_hour_and_day, profit, wei_to_fiat
+from app.profit import (
+    EarningsSettings,
+    Period,
+    Profit,
+    per_hour_and_day,
+    profit,
+    wei_to_fiat,
+)
 from engine.errors import IdlegridError
 from engine.events import EngineEvent
 

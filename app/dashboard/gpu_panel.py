@@ -99,12 +99,12 @@ class GpuPanel(QGroupBox):
         if snapshot.devices and self._state.now.working:
             self.power.add(snapshot.devices[0].power_w)
 
-    def showEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
+    def showEvent(self, event: object) -> None:
         self.timer.start()
         self.poll()
         super().showEvent(event)  # type: ignore[arg-type]
 
-    def hideEvent(self, event: object) -> None:  # noqa: N802
+    def hideEvent(self, event: object) -> None:
         self.timer.stop()
         super().hideEvent(event)  # type: ignore[arg-type]
 

@@ -6,7 +6,14 @@ from zero (progress, loss, curve): the panel draws :class:`app.state.Now` and no
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.charts import LineChart
 from app.state import AppState, Now, task_words
@@ -74,6 +81,6 @@ class JobPanel(QGroupBox):
         self._points_shown = now.points
         self.chart.set_points([p[0] for p in now.points], [p[1] for p in now.points])
 
-    def showEvent(self, event: object) -> None:  # noqa: N802 (Qt's name)
+    def showEvent(self, event: object) -> None:
         self._draw(self._state.now)  # the curve is drawn only while visible
         super().showEvent(event)  # type: ignore[arg-type]

@@ -16,9 +16,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.application import Application
 from app.bridge import EngineBridge
@@ -29,9 +36,17 @@ from app.dashboard.history_panel import HistoryPanel
 from app.dashboard.history_watch import HistoryWatcher
 from app.dashboard.job_panel import JobPanel
 from app.format import eth
-from app.profit import (EarningsSettings, Period, PowerMeter, load_earnings_settings, per_hour_and_day, profit,
-                        work_seconds)
+from app.profit import (
+    EarningsSettings,
+    Period,
+    PowerMeter,
+    load_earnings_settings,
+    per_hour_and_day,
+    profit,
+    work_seconds,
+)
 from app.state import AppState, Now
+from app.window_fit import fit_to_screen
 from engine.events import Kind
 from engine.gpu.monitor import GpuBackend
 
@@ -39,16 +54,6 @@ EARNINGS_DAYS = 30
 EARNED_KINDS = ("reward", "juror_reward")
 WANTED_W, WANTED_H = 960, 700
 EVENTS_FOR_WORK_TIME = 5000
-
-
-def fit_to_screen(window: QWidget, width: int, height: int) -> None:
-    """Resize to ``width`` x ``height`` or the screen's free area less a margin, whichever is smaller."""
-    screen = window.screen() or QGuiApplication.primaryScreen()
-    if screen is None:
-        window.resize(width, height)
-        return
-    free = screen.availableGeometry()
-    window.resize(min(width, free.width() - 24), min(height, free.height() - 48))
 
 
 class DashboardWindow(QMainWindow):
@@ -182,17 +187,17 @@ class DashboardWindow(QMainWindow):
         self.summary.setText(f"Earned today: {eth(today.reward_wei)}   ·   net profit today: {eth(today.net_wei)}"
                              f"   ·   about {eth(per_hour)} per hour")
 
-    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+    def showEvent(self, event: Any) -> None:
         if self.watcher is not None:
             self.watcher.start()
         super().showEvent(event)
 
-    def hideEvent(self, event: Any) -> None:  # noqa: N802
+    def hideEvent(self, event: Any) -> None:
         if self.watcher is not None:
             self.watcher.stop()
         super().hideEvent(event)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.quitting:
             event.accept()
             return

@@ -21,10 +21,10 @@ from typing import Any
 import requests
 
 from app.errors import DevnetStartError
+from engine.errors import UsageError
 from engine.chain.devnet import Deployment, deployment_file
 from engine.chain.settings import load_network
 from engine.config import paths
-from engine.errors import UsageError
 
 READY_MARK = "devnet: ready at"
 

@@ -21,8 +21,8 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, Qt, Signal
 
 from app.bridge import EngineBridge
-from app.devnet_process import DevnetProcess, dev_signer, devnet_wanted, running_devnet
 from app.errors import AppError
+from app.devnet_process import DevnetProcess, dev_signer, devnet_wanted, running_devnet
 from engine.errors import IdlegridError
 from engine.events import EngineEvent, EngineState, Kind, Listener
 
@@ -226,9 +226,7 @@ def unexpected(e: Exception) -> AppError:
 
 def _default_factory(devnet: bool, dev_account: int | None, passphrase: str | None) -> WorkerFactory:
     def build(listener: Listener) -> WorkerLike:
-        from engine.worker import (
-            Worker,  # the engine's heavy imports stay out of app start-up
-        )
+        from engine.worker import Worker  # the engine's heavy imports stay out of app start-up
 
         return Worker.from_settings(devnet=devnet, listener=listener, signer=dev_signer(dev_account, devnet),
                                     passphrase=passphrase)

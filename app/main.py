@@ -67,9 +67,7 @@ def run_app(*, devnet: bool | None = None, devnet_port: int = 8545, blob_port: i
     app = Application(sys.argv[:1])
     if not app.claim_single_instance():
         raise AlreadyRunning()
-    from app.shell import (
-        Shell,  # the engine's imports only once we know we are the one instance
-    )
+    from app.shell import Shell  # the engine's imports only once we know we are the one instance
 
     shell = Shell(app, devnet=devnet, devnet_port=devnet_port, blob_port=blob_port, dev_account=dev_account)
     _quit_on_signals(app)
@@ -89,7 +87,7 @@ def check_display(environ: Mapping[str, str] | None = None, platform: str = sys.
         raise NoDisplayError()
 
 
-def _quit_on_signals(app: Application) -> None:  # noqa: F821 (imported lazily above)
+def _quit_on_signals(app: "Application") -> None:  # noqa: F821 (imported lazily above)
     """Ctrl-C and SIGTERM take the Quit path (checkpoint first). Python runs signal handlers
     only when it gets control, so the signal also writes to a socket Qt watches: no polling."""
     from PySide6.QtCore import QSocketNotifier

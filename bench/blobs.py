@@ -48,7 +48,8 @@ def main() -> None:
         work = Path(tmp)
         source = work / "ckpt.safetensors"
         with open(source, "wb") as f:
-            f.writelines(os.urandom(1 << 20) for _ in range(mib))
+            for _ in range(mib):
+                f.write(os.urandom(1 << 20))
         local_root, server_root = work / "local", work / "served"
         with BlobServer(server_root, max_size=(mib + 1) << 20) as server:
             sides = {"local": LocalStore(local_root), "http": HttpStore(server.url)}

@@ -36,13 +36,7 @@ from typing import Any
 from engine.controller import HARD_PAUSED, RUNNING, YieldController
 from engine.gpu.policy import IdlePolicy
 from engine.gpu.settings import PolicySettings
-from engine.gpu.simulated import (
-    ManualClock,
-    SimDevice,
-    SimProcess,
-    SimulatedBackend,
-    Timeline,
-)
+from engine.gpu.simulated import ManualClock, SimDevice, SimProcess, SimulatedBackend, Timeline
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "resources" / "tasks" / "digits-mlp.json"

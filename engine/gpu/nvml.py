@@ -54,7 +54,7 @@ def probe_nvml(
     *,
     name_of: Callable[[int], str] = process_name,
     clock: Callable[[], float] = time.time,
-) -> NvmlBackend | NoGpu:
+) -> "NvmlBackend | NoGpu":
     """An initialised :class:`NvmlBackend`, or :class:`NoGpu` saying why there is none."""
     if nvml is None:
         try:

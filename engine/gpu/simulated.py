@@ -35,14 +35,7 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.gpu.errors import TimelineError
 from engine.gpu.monitor import DeviceSnapshot, GpuProcess, GpuSnapshot
@@ -81,7 +74,7 @@ class SimProcess(BaseModel):
     utilization: float = Field(0.0, ge=0, le=100)
 
     @model_validator(mode="after")
-    def _stop_after_start(self) -> SimProcess:
+    def _stop_after_start(self) -> "SimProcess":
         if self.stop is not None and self.stop <= self.start:
             raise ValueError(f"stop ({self.stop:g}) must come after start ({self.start:g})")
         return self
@@ -162,7 +155,7 @@ class SimulatedBackend:
         self._start = clock()
 
     @classmethod
-    def from_file(cls, path: Path | str, *, clock: Callable[[], float] = time.monotonic) -> SimulatedBackend:
+    def from_file(cls, path: Path | str, *, clock: Callable[[], float] = time.monotonic) -> "SimulatedBackend":
         return cls(load_timeline(path), clock=clock)
 
     def elapsed(self) -> float:

@@ -13,14 +13,7 @@ from typing import Any
 from engine.config import paths
 from engine.events import EngineEvent
 from engine.history import eventlog, jobs, journal, ledger
-from engine.history.codec import (
-    chain_id_value,
-    market_address,
-    role_value,
-    task_id_value,
-    text_value,
-    wei_text,
-)
+from engine.history.codec import chain_id_value, market_address, role_value, task_id_value, text_value, wei_text
 from engine.history.db import BUSY_TIMEOUT_S, Database
 from engine.history.errors import InvalidRecord
 from engine.history.records import Earnings, JobRecord, JournalEntry

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -136,14 +136,14 @@ def test_snooze_one_hour_expires_on_time():
 def test_snooze_until_tomorrow_at_the_set_hour():
     p = policy(snooze_until_hour=7)
     until = p.snooze_until_tomorrow(MONDAY_NOON)
-    assert until == datetime(2024, 1, 2, 7, 0, tzinfo=UTC)
+    assert until == datetime(2024, 1, 2, 7, 0, tzinfo=timezone.utc)
     assert p.decide(snap(), IDLE, False, MONDAY_NOON).reason == "snoozed until tomorrow 07:00"
     assert p.decide(snap(), IDLE, False, until).action is Action.RUN
 
 
 def test_snooze_until_a_custom_time_days_away():
     p = policy()
-    p.snooze(datetime(2024, 1, 4, 9, 30, tzinfo=UTC))
+    p.snooze(datetime(2024, 1, 4, 9, 30, tzinfo=timezone.utc))
     assert p.decide(snap(), IDLE, False, MONDAY_NOON).reason == "snoozed until Thu 09:30"
 
 
@@ -263,7 +263,7 @@ def test_vram_budget_is_share_and_free_memory():
 # -- allowed hours ------------------------------------------------------------------------------
 def at(day: int, hh: int, mm: int = 0) -> datetime:
     """2024-01-01 + day (0 = Monday) at hh:mm UTC."""
-    return datetime(2024, 1, 1 + day, hh, mm, tzinfo=UTC)
+    return datetime(2024, 1, 1 + day, hh, mm, tzinfo=timezone.utc)
 
 
 @pytest.mark.parametrize(
@@ -306,7 +306,7 @@ def test_outside_hours_names_the_next_window():
 def test_hours_are_read_in_the_time_zone_of_now():
     p = policy(hours={"mon": ["09:00-17:00"]})
     cet = timezone(timedelta(hours=1))
-    assert p.allowed_at(datetime(2024, 1, 1, 8, 30, tzinfo=UTC).astimezone(cet))
+    assert p.allowed_at(datetime(2024, 1, 1, 8, 30, tzinfo=timezone.utc).astimezone(cet))
     assert AllowedHours(mon=["09:00-17:00"]).windows(0) == [(540, 1020)]
 
 

@@ -9,17 +9,12 @@ import pytest
 
 from engine.config import paths, save_section
 from engine.errors import ConfigError
-from engine.gpu.backend import open_backend
 from engine.gpu.errors import TimelineError
 from engine.gpu.nogpu import CpuBackend, NoGpuBackend
 from engine.gpu.nvml import NvmlBackend
+from engine.gpu.backend import open_backend
 from engine.gpu.power import on_battery
-from engine.gpu.settings import (
-    GpuSettings,
-    PolicySettings,
-    load_gpu_settings,
-    load_policy_settings,
-)
+from engine.gpu.settings import GpuSettings, PolicySettings, load_gpu_settings, load_policy_settings
 from engine.gpu.simulated import ManualClock, SimulatedBackend
 
 from .helpers import without_nvidia_driver

@@ -209,7 +209,6 @@ class WalletWindow(QWidget):
             return None
         self.backend_label.setText(keyring_words(text))
         self.backend_label.setToolTip(text)  # the technical name, for whoever needs it
-        self.backend_label.setToolTip("")
         return text
 
     def _show_address(self, address: str | None) -> None:

@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from app import autostart as autostart_module
 from app.autostart import Autostart
-from app.format import keyring_words
+from app.format import chain_words, keyring_words
 from app.passphrase import MIN_LENGTH
 from app.profit import SECTION as EARNINGS_SECTION
 from app.profit import load_earnings_settings
@@ -324,7 +324,9 @@ class StartPage(_Page):
         key = wizard.policy_page.form.preset.currentData()
         policy = "your own rules" if key == CUSTOM else preset(key).title
         network = wizard.network_page.network
-        where = "the local devnet" if network.market_address is None else f"{network.rpc_url} (chain {network.chain_id})"
+        where = "the local devnet"
+        if network.market_address is not None:
+            where = network.rpc_url + (f" ({chain_words(network.chain_id)})" if network.chain_id else "")
         self.summary.setText(f"Wallet: {wizard.wallet_page.address}\nGPU use: {policy}\nNetwork: {where}")
 
     def validatePage(self) -> bool:

@@ -167,7 +167,7 @@ def test_a_custom_network_is_checked_and_the_wizard_moves_on_by_itself(
     wizard.next()
     qtbot.waitUntil(lambda: isinstance(wizard.currentPage(), StartPage), timeout=20_000)
     assert load_network() == custom_network.model_copy(update={"chain_id": 31337})
-    assert "(chain 31337)" in wizard.start_page.summary.text()
+    assert "(the local test network (devnet))" in wizard.start_page.summary.text()
 
 
 def test_a_rerun_starts_from_the_saved_policy(wizard: FirstRunWizard, keystore_wallet: KeystoreWallet) -> None:

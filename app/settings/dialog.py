@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QScrollArea,
     QTabWidget,
@@ -98,8 +99,11 @@ class SettingsDialog(QDialog):
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.policy_form)
         tabs.addTab(scroll, "Idle policy && earnings")
-        tabs.addTab(self.network_form, "Network")
-        tabs.addTab(self._data_tab(), "Data && startup")
+        for page, title in ((self.network_form, "Network"), (self._data_tab(), "Data && startup")):
+            area = QScrollArea()
+            area.setWidgetResizable(True)
+            area.setWidget(page)
+            tabs.addTab(area, title)
         self.tabs = tabs
         layout = QVBoxLayout(self)
         layout.addWidget(tabs, 1)
@@ -124,8 +128,9 @@ class SettingsDialog(QDialog):
         for label, folder in (("Settings file", p.settings_file), ("Data folder", p.data_dir),
                               ("Cache folder", p.cache_dir)):
             row = QHBoxLayout()
-            text = QLabel(str(folder), objectName=f"path_{label.split()[0].lower()}")
-            text.setTextInteractionFlags(text.textInteractionFlags() | text.textInteractionFlags().TextSelectableByMouse)
+            text = QLineEdit(str(folder), objectName=f"path_{label.split()[0].lower()}", readOnly=True)
+            text.setAccessibleName(label)
+            text.setCursorPosition(0)  # a long path scrolls inside the field: the dialog still fits the screen
             row.addWidget(text, 1)
             button = QPushButton("Open")
             target = folder if folder.is_dir() or folder.suffix == "" else folder.parent
@@ -199,7 +204,7 @@ class SettingsDialog(QDialog):
             return
         self._checking = None
         self._busy(None)
-        self.tabs.setCurrentWidget(self.network_form)
+        self.tabs.setCurrentIndex(1)  # the network tab
         self._show_error(error)
 
     def _commit(self, policy: PolicySettings, gpu: GpuSettings, network: NetworkSettings) -> None:

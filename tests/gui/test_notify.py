@@ -39,3 +39,16 @@ def test_an_error_without_a_tray_becomes_a_dialog_with_its_hint(qtbot, qapp, bri
     box = next(w for w in qapp.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
     assert (box.text(), box.informativeText()) == ("no wallet yet", "create one: idlegrid wallet create")
     assert notifier.shown[0].body == "no wallet yet\ncreate one: idlegrid wallet create"
+
+
+def test_payments_come_as_one_paid_today_digest_not_a_balloon_each(qtbot, qapp, bridge, emit) -> None:
+    notifier = Notifier(qapp, bridge, tray_icon=None)
+    for task in (1, 2, 3):
+        emit(_notice(f"task {task} paid: 0.011 ETH (reward + stake) credited", task,
+                     reward=str(10**16), stake=str(10**15)))
+    qtbot.waitUntil(lambda: notifier.paid_count == 3)
+    assert [n.title for n in notifier.shown] == ["Paid today"]     # the first at once, the rest wait
+    assert notifier.digest_timer.isActive()
+    notifier.show_digest()                                          # what the timer does DIGEST_S later
+    assert [(n.title, n.body) for n in notifier.shown] == [
+        ("Paid today", "0.01 ETH for 1 job today"), ("Paid today", "0.03 ETH for 3 jobs today")]  # rewards only

@@ -50,5 +50,10 @@ def dark_palette() -> QPalette:
     return p
 
 
+def use_scheme(app: QApplication, *, dark: bool) -> None:
+    """Switch the scheme now (the screenshots show both)."""
+    _use(app, Qt.ColorScheme.Dark if dark else Qt.ColorScheme.Light)
+
+
 def is_dark(app: QApplication) -> bool:
     return app.palette().color(QPalette.ColorRole.Window).lightness() < 128

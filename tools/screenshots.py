@@ -58,6 +58,9 @@ def prepare_home(home: Path) -> None:
     save_section("policy", PolicySettings(run_when="always", unknown_idle="treat_as_idle",
                                           foreign_utilization_pct=100, pause_on_foreign_process=False))
     save_section("gpu", GpuSettings(allow_cpu=True))
+    from app.profit import SECTION, EarningsSettings
+
+    save_section(SECTION, EarningsSettings(electricity_price=0.30, currency="EUR", eth_price=3000.0))
     identity.keep_in_keystore(SecretKey.generate(), home / "wallet.json", "screenshot wallet", scrypt_n=2**14)
 
 

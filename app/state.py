@@ -130,6 +130,7 @@ def plain_reason(reason: str, *, cpu_mode: bool = False) -> str:
     if cpu_mode:
         text = text.replace("of the GPU", "of the CPU").replace("uses the GPU", "uses the CPU")
     text = text.replace("allowed at all times", "allowed at any time").replace("others use", "other programs use")
+    text = re.sub(r"no GPU: .*(libnvidia|NVML|nvml).*", "no NVIDIA GPU found (no NVIDIA driver)", text)
     return text
 
 

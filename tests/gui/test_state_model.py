@@ -82,5 +82,6 @@ def test_paused_snoozed_and_why_read_the_same_in_plain_words_everywhere(qtbot, q
 def test_plain_words_for_engine_reasons_and_task_names() -> None:
     assert plain_reason("paused: paused: game.exe uses the GPU") == "game.exe uses the GPU"
     assert plain_reason("running: allowed at all times (run_when = always)") == "allowed at any time"
+    assert plain_reason("waiting: no GPU: libnvidia-ml.so.1 not loadable") == "no NVIDIA GPU found (no NVIDIA driver)"
     assert task_words("digits-mlp-seed-7") == "training a digits model"
     assert task_words("") == "training a model"

@@ -106,7 +106,7 @@ def child(seconds: float) -> None:
                                    steps_done=600, loss=0.1, reward=10**16, stake=10**15)
                 history.add_ledger(chain, market, task, "reward", 10**16, tx_hash=f"0x{task:064x}")
                 history.add_ledger(chain, market, task, "gas", 3 * 10**13, tx_hash=f"0x{task:064x}")
-                emit(Kind.NOTICE, f"task {task} paid: 0.011 ETH (reward + stake) credited", task,
+                emit(Kind.NOTICE, f"task {task} paid: earned 0.01 ETH (and the 0.001 ETH stake back)", task,
                      reward=str(10**16), stake=str(10**15))
                 emit(Kind.EARNINGS, "claimable", None, pending=0, claimable=task * 10**16, withdrawn=0)
                 counts["jobs"] += 1

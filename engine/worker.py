@@ -504,7 +504,9 @@ class Worker:
         self._update(task_id, state=PAID, outcome="paid", finished_at=time.time())
         total = payout if payout is not None else reward + stake
         self._job_event(task_id, PAID, f"task {task_id} paid", tx_hash=tx_hash)
-        self._emit(Kind.NOTICE, f"task {task_id} paid: {total / ETHER:.6g} ETH (reward + stake) credited", task_id,
+        earned = total - stake  # the stake coming back was the worker's own money: not earnings
+        self._emit(Kind.NOTICE, f"task {task_id} paid: earned {earned / ETHER:.6g} ETH (and the {stake / ETHER:.6g} "
+                   "ETH stake back)", task_id,
                    reward=str(reward), stake=str(stake))
         self._earnings_changed()
         if self.config.auto_withdraw:

@@ -14,7 +14,7 @@ def _notice(message: str, task_id: int | None = 3, **data) -> EngineEvent:
 
 def test_the_workers_notices_get_titles_by_what_happened() -> None:
     cases = {
-        "task 3 paid: 0.55 ETH (reward + stake) credited": ("Paid", Severity.INFO),
+        "task 3 paid: earned 0.5 ETH (and the 0.05 ETH stake back)": ("Paid", Severity.INFO),
         "task 3's result was challenged (segment 2)": ("Your result was challenged", Severity.WARNING),
         "task 3: the jury ruled against our result; stake of 0.05 ETH slashed": ("Stake slashed", Severity.ERROR),
         "withdrew 0.55 ETH": ("Withdrawn", Severity.INFO),
@@ -44,7 +44,7 @@ def test_an_error_without_a_tray_becomes_a_dialog_with_its_hint(qtbot, qapp, bri
 def test_payments_come_as_one_paid_today_digest_not_a_balloon_each(qtbot, qapp, bridge, emit) -> None:
     notifier = Notifier(qapp, bridge, tray_icon=None)
     for task in (1, 2, 3):
-        emit(_notice(f"task {task} paid: 0.011 ETH (reward + stake) credited", task,
+        emit(_notice(f"task {task} paid: earned 0.01 ETH (and the 0.001 ETH stake back)", task,
                      reward=str(10**16), stake=str(10**15)))
     qtbot.waitUntil(lambda: notifier.paid_count == 3)
     assert [n.title for n in notifier.shown] == ["Paid today"]     # the first at once, the rest wait

@@ -44,7 +44,7 @@ def test_every_view_says_the_same_thing_through_a_job_a_payment_and_the_next_job
 
     # the older task 11 is uploaded and paid meanwhile: the current job's header does not move
     emit(EngineEvent(Kind.JOB, "uploaded task 11's checkpoints", 11, {"state": "uploaded"}))
-    emit(EngineEvent(Kind.NOTICE, "task 11 paid: 0.011 ETH (reward + stake) credited", 11,
+    emit(EngineEvent(Kind.NOTICE, "task 11 paid: earned 0.01 ETH (and the 0.001 ETH stake back)", 11,
                      {"reward": str(ETH // 100), "stake": str(ETH // 1000)}))
     emit(progress_event(12, 600, 600, 0.5, eta=0))
     qtbot.waitUntil(lambda: panel.bar.value() == 600)

@@ -209,7 +209,7 @@ class PolicyPage(_Page):
                          "Pick a preset, or adjust any rule. A game or another program on the GPU always comes first.")
         self.form = PolicyForm()
         self.earnings_form = EarningsForm()
-        self.form.add_simple(self.earnings_form)
+        self.form.add_simple(self.earnings_form.rows())
         self.gpu_found = nvidia_gpu_present()
         self.form.set_cpu_mode(not self.gpu_found)
         scroll = QScrollArea()

@@ -84,7 +84,7 @@ class SettingsDialog(QDialog):
 
         self.policy_form = PolicyForm()
         self.earnings_form = EarningsForm()
-        self.policy_form.add_simple(self.earnings_form)
+        self.policy_form.add_simple(self.earnings_form.rows())
         self.policy_form.set_cpu_mode(not nvidia_gpu_present())
         self.network_form = NetworkForm(checker)
         self.autostart_box = QCheckBox("Start idlegrid when I log in", objectName="autostart")

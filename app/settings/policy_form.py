@@ -51,7 +51,7 @@ LABELS = {
     "pause_on_battery": "Pause on battery",
     "temperature_ceiling_c": "Pause at GPU temperature (°C)",
     "temperature_hysteresis_c": "Resume after cooling by (°C)",
-    "power_ceiling_w": "Pause when the GPU draws more than (W, 0: no limit)",
+    "power_ceiling_w": "GPU power limit (W, 0: none)",
     "max_vram_share": "Use at most this share of GPU memory (%)",
     "resume_after_s": "Resume after the GPU is free for (s)",
     "blip_s": "Ignore GPU use by others shorter than (s)",
@@ -62,9 +62,9 @@ LABELS = {
 }
 CPU_LABELS = {
     "foreign_utilization_pct": "Pause when other programs' CPU load is above (%)",
-    "pause_on_foreign_process": "Pause when another program uses the GPU (no GPU here: unused)",
-    "temperature_ceiling_c": "Pause at GPU temperature (°C) (no GPU here: unused)",
-    "power_ceiling_w": "Pause when the GPU draws more than (W) (no GPU here: unused)",
+    "pause_on_foreign_process": "Pause when another program uses the GPU (no GPU here)",
+    "temperature_ceiling_c": "GPU temperature limit (°C; no GPU here)",
+    "power_ceiling_w": "GPU power limit (W; no GPU here)",
 }
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))
 
@@ -153,6 +153,7 @@ class PolicyForm(QWidget):
 
         self.preset.setAccessibleName("Preset")
         self.simple_layout = simple = QFormLayout()
+        simple.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # long labels: the field goes below
         simple.addRow("Preset", self.preset)
         simple.addRow(self.preset_note)
         for key in ("temperature_ceiling_c", "power_ceiling_w", "allow_cpu"):
@@ -195,9 +196,13 @@ class PolicyForm(QWidget):
         layout.addWidget(self.advanced)
         layout.addStretch(1)
 
-    def add_simple(self, widget: QWidget) -> None:
-        """Another window's fields in the Simple box (the electricity price)."""
-        self.simple_layout.addRow(widget)
+    def add_simple(self, rows: list[tuple[str | None, QWidget]]) -> None:
+        """Another form's rows in the Simple box (the electricity price), lined up with these."""
+        for label, widget in rows:
+            if label is None:
+                self.simple_layout.addRow(widget)
+            else:
+                self.simple_layout.addRow(label, widget)
 
     def _show_advanced(self, shown: bool) -> None:
         self.advanced.setVisible(shown)

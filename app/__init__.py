@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from app.errors import QtMissingError
 
-QT_PACKAGES = ("PySide6", "pyqtgraph", "segno")
+QT_PACKAGES = ("PySide6", "segno")
 
 
 def require_qt() -> None:

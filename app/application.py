@@ -22,6 +22,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+from app import none_guard, theme
 from engine.config import paths, resources_dir
 from engine.errors import IdlegridError
 
@@ -47,12 +48,14 @@ class Application(QApplication):
     quit_requested = Signal()       # checkpoint, stop the engine, then quit
 
     def __init__(self, argv: Sequence[str] | None = None) -> None:
+        none_guard.guard()  # PySide6 6.12 on Python 3.11 would crash with none_dealloc (see the module)
         super().__init__(list(argv or ["idlegrid"]))
         self.setApplicationName("idlegrid")
         self.setApplicationDisplayName("idlegrid")
         self.setOrganizationName("idlegrid")
         self.setWindowIcon(icon("idlegrid"))
         self.setQuitOnLastWindowClosed(False)  # the tray keeps it alive; Quit quits
+        theme.apply(self)  # Fusion, the system's light or dark scheme, a visible focus frame
         self._factories: dict[str, WindowFactory] = {}
         self._windows: dict[str, QWidget] = {}
         self._server: QLocalServer | None = None

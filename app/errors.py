@@ -15,7 +15,7 @@ class QtMissingError(AppError):
     def __init__(self, package: str, detail: str) -> None:
         super().__init__(
             f"the desktop app needs {package}, which is not installed here ({detail})",
-            hint="install the app extras: `pip install 'idlegrid[app]'` (PySide6-Essentials, pyqtgraph, "
+            hint="install the app extras: `pip install 'idlegrid[app]'` (PySide6-Essentials, "
             "segno), or use the headless commands (`idlegrid worker`)",
         )
 

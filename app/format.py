@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from engine.events import EngineState
 from engine.units import WEI_PER_ETH, format_eth  # noqa: F401 (WEI_PER_ETH: the dashboard's chart scale)
 
@@ -45,3 +47,22 @@ def state_line(state: EngineState, reason: str) -> str:
     """The tray's status line: the state word, and why when there is a reason."""
     word = STATE_WORDS[state]
     return f"{word}: {reason}" if reason else word
+
+
+KNOWN_CHAINS = {1: "Ethereum", 8453: "Base", 10: "Optimism", 42161: "Arbitrum", 11155111: "Sepolia test network",
+                31337: "the local test network (devnet)"}
+
+
+def chain_words(chain_id: int) -> str:
+    """A chain as people name it: "the local test network (devnet)", not "chain 31337"."""
+    return KNOWN_CHAINS.get(chain_id, f"network {chain_id}")
+
+
+def keyring_words(description: str) -> str:
+    """engine.wallet.store.describe() without module paths: "your desktop's keyring (Secret Service)"."""
+    text = description.removeprefix("OS keyring: ")
+    name = re.sub(r"\s*\([^)]*\)", "", text).split(",")[0].strip()
+    plain = {"SecretService Keyring": "your desktop's keyring (Secret Service)",
+             "macOS Keyring": "the macOS Keychain", "Windows WinVaultKeyring": "the Windows Credential Manager",
+             "Kwallet Keyring": "KDE Wallet"}
+    return plain.get(name, name or "the system keyring")

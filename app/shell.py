@@ -47,13 +47,13 @@ def history_path() -> Path:
     return paths().data_dir / "history.sqlite3"
 
 
-def default_gpu_backend(*, allow_cpu: bool = False) -> GpuBackend:
-    """The ``[gpu]`` backend; ``allow_cpu`` as on the devnet, where the worker trains on the CPU
-    when there is no GPU (the panel then shows the CPU, like the worker's own monitor)."""
+def default_gpu_backend(*, devnet: bool = False) -> GpuBackend:
+    """The ``[gpu]`` backend, chosen as the worker chooses it (on the devnet: CPU mode unless
+    the user unticked it), so the panel shows the device the worker trains on."""
     from engine.gpu import load_gpu_settings, open_backend
+    from engine.gpu.settings import devnet_gpu_settings
 
-    settings = load_gpu_settings()
-    return open_backend(settings.model_copy(update={"allow_cpu": True}) if allow_cpu else settings)
+    return open_backend(devnet_gpu_settings() if devnet else load_gpu_settings())
 
 
 class _DefaultGpu:
@@ -93,7 +93,7 @@ class Shell(QObject):
         self.quit_finished.connect(self._leave, Qt.ConnectionType.QueuedConnection)
 
     def _default_gpu_backend(self) -> GpuBackend:
-        return default_gpu_backend(allow_cpu=self.host.devnet_mode())
+        return default_gpu_backend(devnet=self.host.devnet_mode())
 
     def _open_history(self) -> Any | None:
         try:
@@ -111,6 +111,7 @@ class Shell(QObject):
         path = getattr(self.history, "path", None) or history_path()
         window = DashboardWindow(
             self.app, self.bridge, history=self.history, history_path=path, gpu_backend=self._gpu_backend,
+            state=self.tray.state, toggle_pause=self.tray.toggle_pause, destination=self._destination,
             withdraw=lambda done, failed: self.host.call(lambda w: w.withdraw(), done, failed),
             gas_estimate=lambda done, failed: self.host.call(lambda w: w.withdraw_gas_estimate(), done, failed),
             tray_visible=self.tray.icon.isVisible,
@@ -118,6 +119,10 @@ class Shell(QObject):
         )
         window.set_network(self.host.network)
         return window
+
+    def _destination(self) -> str:
+        """Where Withdraw sends the credits: the worker's account (the wallet's address)."""
+        return str(getattr(getattr(self.host, "worker", None), "account", None) or "your wallet")
 
     def _restarting_on_change(self, factory: Callable[[], QWidget]) -> Callable[[], QWidget]:
         """The settings dialog's ``saved`` and the wallet window's ``wallet_changed`` restart the
@@ -152,10 +157,15 @@ class Shell(QObject):
             wizard = self.app.open_window("wizard")
             completed = getattr(wizard, "completed", None)
             if completed is not None:
-                completed.connect(lambda _result: self.host.start())
+                completed.connect(self._after_wizard)
                 return
         if self.unlock_keystore():
             self.host.start()
+
+    def _after_wizard(self, _result: object) -> None:
+        """The first run's end: start the engine and show the dashboard (issue 18: no window opened)."""
+        self.host.start()
+        self.app.open_window("dashboard")
 
     def unlock_keystore(self) -> bool:
         """Where the wallet is a keystore file, ask its passphrase before the engine starts

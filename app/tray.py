@@ -2,8 +2,10 @@
 
 The icon shows one of working, waiting for idle, paused (the reason in the tooltip and the
 menu's status line), error, no GPU. The menu: status line, Pause/Resume, Snooze 1 h,
-Snooze until tomorrow, Open dashboard, Settings, Quit. It holds no state of the engine's
-own: it follows the bridge's STATE and PROGRESS signals and calls the host's controls.
+Snooze until tomorrow (or "End snooze" while snoozed), Open dashboard, Settings, Quit. It
+holds no state of its own: it draws :class:`app.state.AppState` (the same model as the
+dashboard) and calls the host's controls; a click updates the model at once, so the menu
+never lags the engine's next tick.
 """
 
 from __future__ import annotations
@@ -16,21 +18,11 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from app.application import Application, icon
-from app.bridge import EngineBridge, state_of
-from app.format import duration, state_line
+from app.bridge import EngineBridge
+from app.state import Activity, AppState, Now
 from engine.errors import ConfigError
-from engine.events import EngineEvent, EngineState
 from engine.gpu.settings import load_policy_settings
 
-STATE_ICONS = {
-    EngineState.STARTING: "tray-starting",
-    EngineState.WAITING: "tray-waiting",
-    EngineState.WORKING: "tray-working",
-    EngineState.PAUSED: "tray-paused",
-    EngineState.ERROR: "tray-error",
-    EngineState.NO_GPU: "tray-no-gpu",
-    EngineState.STOPPED: "tray-paused",
-}
 SNOOZE_HOUR_S = 3600
 TOMORROW_HOUR = 8  # "until tomorrow": this hour, local time, the next day ([policy] snooze_until_hour)
 
@@ -56,16 +48,24 @@ def snooze_until_hour() -> int:
         return TOMORROW_HOUR
 
 
-class Tray(QObject):
-    """The QSystemTrayIcon and its menu, following the bridge."""
+ACTIVITY_ICONS = {
+    Activity.STARTING: "tray-starting", Activity.EARNING: "tray-working", Activity.IDLE: "tray-waiting",
+    Activity.WAITING: "tray-waiting", Activity.PAUSED: "tray-paused", Activity.SNOOZED: "tray-paused",
+    Activity.CPU_MODE: "tray-no-gpu", Activity.ERROR: "tray-error", Activity.STOPPED: "tray-paused",
+}
 
-    def __init__(self, app: Application, bridge: EngineBridge, controls: Controls) -> None:
+
+class Tray(QObject):
+    """The QSystemTrayIcon and its menu, drawing the app's state model."""
+
+    def __init__(self, app: Application, bridge: EngineBridge, controls: Controls,
+                 state: AppState | None = None) -> None:
         super().__init__(app)
         self.app = app
         self.controls = controls
-        self.user_paused = False
-        self.icon = QSystemTrayIcon(icon(STATE_ICONS[EngineState.STARTING]), self)
-        self.icon_name = STATE_ICONS[EngineState.STARTING]
+        self.state = state or AppState(bridge, self)
+        self.icon_name = ACTIVITY_ICONS[Activity.STARTING]
+        self.icon = QSystemTrayIcon(icon(self.icon_name), self)
         self.menu = QMenu()
         self.status_action = self._action("starting the engine", None)
         self.status_action.setEnabled(False)
@@ -74,6 +74,8 @@ class Tray(QObject):
         self.snooze_hour_action = self._action("Snooze 1 h", lambda: self.snooze(SNOOZE_HOUR_S))
         self.snooze_tomorrow_action = self._action(
             "Snooze until tomorrow", lambda: self.snooze(seconds_until_tomorrow(hour=snooze_until_hour())))
+        self.end_snooze_action = self._action("End snooze", self.end_snooze)
+        self.end_snooze_action.setVisible(False)
         self.menu.addSeparator()
         self.dashboard_action = self._action("Open dashboard", lambda: app.open_window("dashboard"))
         self.settings_action = self._action("Settings…", lambda: app.open_window("settings"))
@@ -81,9 +83,8 @@ class Tray(QObject):
         self.quit_action = self._action("Quit", app.quit_requested.emit)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._on_activated)
-        bridge.state_changed.connect(self.on_state)
-        bridge.progress.connect(self.on_progress)
-        self.on_state_values(*bridge.state())
+        self.state.changed.connect(self.show_now)
+        self.show_now(self.state.now)
 
     def _action(self, text: str, slot: object) -> QAction:
         action = QAction(text, self.menu)
@@ -102,47 +103,43 @@ class Tray(QObject):
     def hide(self) -> None:
         self.icon.hide()
 
-    # engine -> tray ------------------------------------------------------------------------
-    def on_state(self, event: EngineEvent) -> None:
-        self.on_state_values(state_of(event), str(event.data.get("reason", "")))
+    # model -> tray -------------------------------------------------------------------------
+    @property
+    def user_paused(self) -> bool:
+        return self.state.now.user_paused
 
-    def on_state_values(self, state: EngineState, reason: str) -> None:
-        self.icon_name = STATE_ICONS[state]
+    def show_now(self, now: Now) -> None:
+        self.icon_name = ACTIVITY_ICONS[now.activity]
         self.icon.setIcon(icon(self.icon_name))
-        self._set_status(state_line(state, reason))
-        if state is not EngineState.PAUSED:
-            self.user_paused = False
-        self.pause_action.setText("Resume" if self.user_paused else "Pause")
+        self._set_status(now.tray_line, now.headline)
+        self.pause_action.setText("Resume" if now.user_paused else "Pause")
+        self.pause_action.setVisible(not now.snoozed)
+        self.end_snooze_action.setVisible(now.snoozed)
+        self.snooze_hour_action.setVisible(not now.snoozed)
+        self.snooze_tomorrow_action.setVisible(not now.snoozed)
 
-    def on_progress(self, event: EngineEvent) -> None:
-        d = event.data
-        steps = int(d.get("steps") or 0)
-        if steps <= 0:
-            return
-        step = int(d.get("step") or 0)
-        eta = d.get("eta_s")
-        text = f"Working on task {event.task_id}: {100 * step / steps:.0f}% (step {step:,}/{steps:,})"
-        if eta is not None:
-            text += f", {duration(float(eta))} left"
-        self._set_status(text)
-
-    def _set_status(self, text: str) -> None:
+    def _set_status(self, text: str, tooltip: str | None = None) -> None:
         self.status_action.setText(text)
-        self.icon.setToolTip(f"idlegrid: {text}")
+        self.icon.setToolTip(f"idlegrid: {tooltip or text}")
 
     # tray -> engine ------------------------------------------------------------------------
     def toggle_pause(self) -> None:
         if self.user_paused:
-            self.user_paused = False
+            self.state.user_resumed()
             self.controls.resume()
         else:
-            self.user_paused = True
+            self.state.user_paused()
             self.controls.pause("paused by you")
-        self.pause_action.setText("Resume" if self.user_paused else "Pause")
 
     def snooze(self, seconds: float) -> None:
+        """Snooze at once: the model says so before the engine's next tick confirms it."""
+        until = datetime.now().astimezone() + timedelta(seconds=seconds)
+        self.state.user_snoozed(f"{until:%H:%M}" if seconds < 86400 else f"{until:%a %H:%M}")
         self.controls.snooze(seconds)
-        self._set_status(f"snoozed for {duration(seconds)}")
+
+    def end_snooze(self) -> None:
+        self.state.user_resumed()
+        self.controls.resume()
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason in (QSystemTrayIcon.ActivationReason.Trigger, QSystemTrayIcon.ActivationReason.DoubleClick):

@@ -31,14 +31,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.format import eth
+from app.format import chain_words, eth, keyring_words
 from app.passphrase import ask_passphrase
 from app.qr import address_uri, qr_pixmap
 from engine.chain.devnet import network_settings
 from engine.chain.rpc import RetryPolicy, connect, translated
 from engine.errors import IdlegridError
 from engine.wallet import identity, keystore, store
-from engine.wallet.errors import KeyringError, NoWalletError, WalletError, WalletExistsError
+from engine.wallet.errors import (
+    KeyringError,
+    NoWalletError,
+    WalletError,
+    WalletExistsError,
+)
 
 
 @dataclass(frozen=True)
@@ -202,8 +207,8 @@ class WalletWindow(QWidget):
             self.backend_label.setText(f"not usable: {e.message}")
             self.backend_label.setToolTip(e.hint or "")
             return None
-        self.backend_label.setText(text.removeprefix("OS keyring: "))
-        self.backend_label.setToolTip("")
+        self.backend_label.setText(keyring_words(text))
+        self.backend_label.setToolTip(text)  # the technical name, for whoever needs it
         return text
 
     def _show_address(self, address: str | None) -> None:
@@ -249,7 +254,7 @@ class WalletWindow(QWidget):
     def _balance_read(self, address: str, balance: Balance) -> None:
         if address != self.address:
             return
-        text = f"{eth(balance.wei)} on chain {balance.chain_id}"
+        text = f"{eth(balance.wei)} on {chain_words(balance.chain_id)}"
         if balance.credits:
             text += f"; {eth(balance.credits)} waiting to be withdrawn"
         self.balance_label.setText(text)

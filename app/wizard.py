@@ -34,16 +34,24 @@ from PySide6.QtWidgets import (
 
 from app import autostart as autostart_module
 from app.autostart import Autostart
+from app.format import chain_words, keyring_words
 from app.passphrase import MIN_LENGTH
+from app.profit import SECTION as EARNINGS_SECTION
+from app.profit import load_earnings_settings
+from app.settings.earnings_form import EarningsForm
 from app.settings.network_check import NetworkReport, check_network
 from app.settings.network_form import Checker, NetworkForm
 from app.settings.policy_form import PolicyForm
 from app.settings.presets import CUSTOM, preset
+from app.wheel_guard import guard_wheel
+from app.window_fit import fit_to_screen
 from engine.chain.settings import NetworkSettings, load_network, save_network
-from engine.config import save_section
+from engine.config import paths, read_settings, save_section
 from engine.errors import ConfigError, IdlegridError
+from engine.gpu.backend import nvidia_gpu_present
 from engine.gpu.settings import load_gpu_settings, load_policy_settings
-from engine.wallet import identity, keystore, settings as wallet_settings, store
+from engine.wallet import identity, keystore, store
+from engine.wallet import settings as wallet_settings
 from engine.wallet.errors import KeyringError, WalletError
 from engine.wallet.keys import SecretKey
 
@@ -134,7 +142,7 @@ class WalletPage(_Page):
     def initializePage(self) -> None:
         try:
             self.backend: str | None = store.describe()
-            self.backend_label.setText(f"Keys are kept in the {self.backend}.")
+            self.backend_label.setText(f"Keys are kept in {keyring_words(self.backend)}.")
         except KeyringError as e:
             self.backend = None
             self.backend_label.setText(f"No secure OS keyring is usable ({e.message}); the key will be kept in a "
@@ -200,6 +208,10 @@ class PolicyPage(_Page):
         super().__init__("When may idlegrid use your GPU?",
                          "Pick a preset, or adjust any rule. A game or another program on the GPU always comes first.")
         self.form = PolicyForm()
+        self.earnings_form = EarningsForm()
+        self.form.add_simple(self.earnings_form.rows())
+        self.gpu_found = nvidia_gpu_present()
+        self.form.set_cpu_mode(not self.gpu_found)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.form)
@@ -210,7 +222,11 @@ class PolicyPage(_Page):
     def initializePage(self) -> None:
         """Start from what is saved (a rerun keeps earlier choices); defaults when nothing is."""
         try:
-            self.form.load(load_policy_settings(), load_gpu_settings())
+            gpu = load_gpu_settings()
+            if not self.gpu_found and "allow_cpu" not in read_settings(paths().settings_file).get("gpu", {}):
+                gpu = gpu.model_copy(update={"allow_cpu": True})  # no GPU: otherwise nothing would ever run
+            self.form.load(load_policy_settings(), gpu)
+            self.earnings_form.load(load_earnings_settings())
         except ConfigError as e:
             self.show_error(ConfigError(f"{e.message}; showing the defaults", hint="Next saves the form's values"))
 
@@ -219,6 +235,7 @@ class PolicyPage(_Page):
             policy, gpu = self.form.policy(), self.form.gpu()
             save_section("policy", policy)
             save_section("gpu", gpu)
+            save_section(EARNINGS_SECTION, self.earnings_form.settings())
         except IdlegridError as e:
             self.show_error(e)
             return False
@@ -307,7 +324,9 @@ class StartPage(_Page):
         key = wizard.policy_page.form.preset.currentData()
         policy = "your own rules" if key == CUSTOM else preset(key).title
         network = wizard.network_page.network
-        where = "the local devnet" if network.market_address is None else f"{network.rpc_url} (chain {network.chain_id})"
+        where = "the local devnet"
+        if network.market_address is not None:
+            where = network.rpc_url + (f" ({chain_words(network.chain_id)})" if network.chain_id else "")
         self.summary.setText(f"Wallet: {wizard.wallet_page.address}\nGPU use: {policy}\nNetwork: {where}")
 
     def validatePage(self) -> bool:
@@ -338,7 +357,8 @@ class FirstRunWizard(QWizard):
         self.start_page = StartPage(self.autostart)
         for page in (WelcomePage(), self.wallet_page, self.policy_page, self.network_page, self.start_page):
             self.addPage(page)
-        self.resize(680, 640)
+        fit_to_screen(self, 680, 640)
+        guard_wheel(self)
         self.accepted.connect(self._done)
 
     def _done(self) -> None:

@@ -6,12 +6,16 @@ file), starts ``idlegrid devnet`` on free ports (anvil, TaskMarket, blob server,
 requester and verifier), runs the app's Shell with a real worker that trains the demo tasks
 (on the CPU where there is no GPU), and saves into ``docs/screenshots/``:
 
-- ``dashboard.png``   the dashboard while a job is training (progress, loss chart, GPU panel)
+- ``dashboard.png``   the dashboard while a job is training (headline, progress, loss chart, device)
+- ``dashboard-dark.png``  the same in the dark scheme; ``earnings-dark.png`` its earnings tab
+- ``earnings.png``    the earnings tab (today, this week, all time, net profit, Withdraw)
 - ``history.png``     the dashboard's history tab
-- ``settings.png``    the settings dialog (idle policy)
+- ``settings.png``    the settings dialog (Simple); ``settings-advanced.png`` with Advanced open
 - ``settings-network.png``  its network tab
 - ``wallet.png``      the wallet window (address, QR code, balance on the devnet)
 - ``wizard.png``      the first-run wizard's wallet page; ``wizard-policy.png`` its policy page
+- ``dashboard-1.5x.png``  the whole 1366x768 screen at 1.5x scaling with the dashboard on it (a
+  second run of this tool in its own Xvfb, ``--scale 1.5``)
 
 It prints one line per file and exits non-zero (saying what it waited for) when the app does not
 get there within ``--timeout`` seconds.
@@ -23,6 +27,7 @@ import argparse
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -53,6 +58,9 @@ def prepare_home(home: Path) -> None:
     save_section("policy", PolicySettings(run_when="always", unknown_idle="treat_as_idle",
                                           foreign_utilization_pct=100, pause_on_foreign_process=False))
     save_section("gpu", GpuSettings(allow_cpu=True))
+    from app.profit import SECTION, EarningsSettings
+
+    save_section(SECTION, EarningsSettings(electricity_price=0.30, currency="EUR", eth_price=3000.0))
     identity.keep_in_keystore(SecretKey.generate(), home / "wallet.json", "screenshot wallet", scrypt_n=2**14)
 
 
@@ -114,7 +122,22 @@ def first_run_shots(shots: Shots, home: Path) -> None:
     wizard.close()
 
 
-def run(out: Path, timeout: float) -> int:
+def scaled_shot(shots: Shots, app: object, shell: object, scale: str) -> None:
+    """The whole screen with the dashboard mid-job: it fits 1366x768 at this scale."""
+    dashboard = app.open_window("dashboard")  # type: ignore[attr-defined]
+    progress: list[object] = []
+    shell.bridge.progress.connect(progress.append)  # type: ignore[attr-defined]
+    shots.wait("the worker to be half-way through a task (progress events)",
+               lambda: bool(progress) and 0.4 <= _done(progress[-1]) <= 0.8, settle=0.0)
+    dashboard.move(0, 0)
+    shots.pump(0.2)
+    path = shots.out / f"dashboard-{scale}x.png"
+    if not app.primaryScreen().grabWindow(0).save(str(path)):  # type: ignore[attr-defined]
+        raise SystemExit(f"screenshots: could not write {path}")
+    print(f"screenshot: {path.relative_to(REPO) if path.is_relative_to(REPO) else path}", flush=True)
+
+
+def run(out: Path, timeout: float, scale: str | None = None) -> int:
     # never the user's keyring: wallets made here are throwaway keystore files
     os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
     scratch = Path(tempfile.mkdtemp(prefix="idlegrid-screens-"))
@@ -125,10 +148,14 @@ def run(out: Path, timeout: float) -> int:
     shell = None
     devnet = None
     try:
-        first_run_shots(shots, scratch / "first-run")
+        if scale is None:
+            first_run_shots(shots, scratch / "first-run")
         prepare_home(scratch / "home")
         devnet, shell = start_app(app)
-        app_shots(shots, app, shell)
+        if scale is None:
+            app_shots(shots, app, shell)
+        else:
+            scaled_shot(shots, app, shell, scale)
     finally:
         if shell is not None:
             shell.quit()
@@ -176,25 +203,35 @@ def app_shots(shots: Shots, app: object, shell: object) -> None:
     from app.settings import SettingsDialog
     from app.wallet_window import WalletWindow
 
+    from app import theme
+
     dashboard = app.open_window("dashboard")  # type: ignore[attr-defined]
-    dashboard.resize(1100, 760)
     progress: list[object] = []
     shell.bridge.progress.connect(progress.append)  # type: ignore[attr-defined]
     shots.wait("the worker to be half-way through a task (progress events)",
                lambda: bool(progress) and 0.4 <= _done(progress[-1]) <= 0.8, settle=0.0)
     shots.save(dashboard, "dashboard.png", settle=0.05)
+    theme.use_scheme(app, dark=True)  # type: ignore[arg-type]
+    shots.save(dashboard, "dashboard-dark.png", settle=0.05)
+    dashboard.tabs.setCurrentWidget(dashboard.earnings_panel)
+    dashboard.refresh()
+    shots.save(dashboard, "earnings-dark.png")
+    theme.use_scheme(app, dark=False)  # type: ignore[arg-type]
+    shots.save(dashboard, "earnings.png")
     dashboard.tabs.setCurrentWidget(dashboard.history_panel)
     dashboard.refresh()
     shots.save(dashboard, "history.png")
 
     settings = SettingsDialog()
     shots.save(settings, "settings.png")
-    settings.tabs.setCurrentWidget(settings.network_form)
+    settings.policy_form.advanced_button.click()
+    shots.save(settings, "settings-advanced.png")
+    settings.tabs.setCurrentIndex(1)
     shots.save(settings, "settings-network.png")
     settings.close()
 
     wallet = WalletWindow()
-    shots.wait("the wallet balance", lambda: "chain" in wallet.balance_label.text() or
+    shots.wait("the wallet balance", lambda: " on " in wallet.balance_label.text() or
                wallet.balance_label.text().startswith("unknown"))
     shots.save(wallet, "wallet.png")
     wallet.close()
@@ -204,12 +241,21 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots", help="where to write the PNGs")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the app (default 300)")
+    parser.add_argument("--scale", help="only the scaled screen shot, at this QT_SCALE_FACTOR (run by the tool)")
     args = parser.parse_args(argv)
     if os.environ.get("QT_QPA_PLATFORM", "xcb") == "xcb" and not os.environ.get("DISPLAY"):
         print("screenshots: no X display; run it as `xvfb-run -a .venv/bin/python tools/screenshots.py`",
               file=sys.stderr)
         return 2
-    return run(args.out, args.timeout)
+    if args.scale is not None:
+        return run(args.out, args.timeout, args.scale)
+    code = run(args.out, args.timeout)
+    if code == 0:  # 1.5x needs its own process (the scale is fixed at start) and a 1366x768 screen
+        env = {**os.environ, "QT_SCALE_FACTOR": "1.5"}
+        code = subprocess.run(["xvfb-run", "-a", "-s", "-screen 0 1366x768x24", sys.executable, __file__,
+                               "--out", str(args.out), "--timeout", str(args.timeout), "--scale", "1.5"],
+                              env=env).returncode
+    return code
 
 
 if __name__ == "__main__":

@@ -1,63 +1,170 @@
-"""Earnings: pending (still in a challenge window), claimable, withdrawn, a per-day chart, and
-the Withdraw button, which says what gas the withdrawal will cost before you press it."""
+"""Earnings first: earned today, this week and all time, what it nets after gas and electricity,
+the estimate per hour and per day from the last hour's actual pay, and Withdraw.
+
+The arithmetic is :mod:`app.profit`'s. Withdraw asks first (destination, amount, fee) and then
+shows a receipt with the full, copyable transaction hash. The returned stake is never earnings:
+"Paid" figures are rewards only. The per-day chart sits in a box the user can collapse.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-import pyqtgraph as pg
-from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.bridge import EngineBridge
+from app.charts import BarChart
 from app.format import WEI_PER_ETH, eth
+from app.profit import (
+    EarningsSettings,
+    Period,
+    Profit,
+    per_hour_and_day,
+    profit,
+    wei_to_fiat,
+)
 from engine.errors import IdlegridError
 from engine.events import EngineEvent
 
 ROWS = ("pending", "claimable", "withdrawn", "slashed", "gas_paid")
-TITLES = {"pending": "Pending (in challenge window)", "claimable": "Claimable", "withdrawn": "Withdrawn",
-          "slashed": "Slashed", "gas_paid": "Gas paid"}
+TITLES = {"pending": "Pending (in the challenge window)", "claimable": "Ready to withdraw", "withdrawn": "Withdrawn",
+          "slashed": "Lost to disputes", "gas_paid": "Fees paid (gas)"}
+PERIODS = ("today", "week", "all")
+PERIOD_TITLES = {"today": "Today", "week": "This week", "all": "All time"}
 
 # withdraw(on_done(tx_hash), on_error(error)); gas(on_done(wei), on_error(error))
 AsyncAction = Callable[[Callable[[Any], None], Callable[[IdlegridError], None]], None]
+# asks the user; True: send. Tests answer it themselves (the real one is a modal dialog).
+Confirm = Callable[[QWidget, "WithdrawPlan"], bool]
+
+
+@dataclass(frozen=True)
+class WithdrawPlan:
+    destination: str
+    amount_wei: int
+    fee_wei: int | None
+
+
+def confirm_dialog(parent: QWidget, plan: WithdrawPlan) -> bool:
+    fee = eth(plan.fee_wei) if plan.fee_wei is not None else "not estimated yet"
+    box = QMessageBox(QMessageBox.Icon.Question, "Withdraw your earnings?",
+                      f"Send {eth(plan.amount_wei)} to your wallet?", parent=parent)
+    box.setInformativeText(f"To: {plan.destination}\nAmount: {eth(plan.amount_wei)}\nFee (gas, paid from the "
+                           f"wallet): about {fee}")
+    box.setObjectName("withdrawConfirm")
+    send = box.addButton("Withdraw", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    return box.clickedButton() is send
+
+
+class Receipt(QDialog):
+    """The withdrawal's receipt: amount, destination and the full transaction hash, copyable."""
+
+    def __init__(self, plan: WithdrawPlan, tx_hash: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Withdrawal sent")
+        self.setObjectName("withdrawReceipt")
+        self.hash = QLineEdit(tx_hash, readOnly=True)
+        self.hash.setAccessibleName("Transaction hash")
+        self.hash.setMinimumWidth(self.hash.fontMetrics().horizontalAdvance(tx_hash) + 24)
+        copy = QPushButton("Copy hash")
+        copy.setAccessibleName("Copy the transaction hash")
+        copy.clicked.connect(lambda: (self.hash.selectAll(), self.hash.copy()))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.accept)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"{eth(plan.amount_wei)} is on its way to {plan.destination}."))
+        layout.addWidget(QLabel("Transaction:"))
+        layout.addWidget(self.hash)
+        layout.addWidget(copy)
+        layout.addWidget(buttons)
 
 
 class EarningsPanel(QWidget):
     def __init__(self, bridge: EngineBridge, *, withdraw: AsyncAction | None = None,
-                 gas_estimate: AsyncAction | None = None, parent: QWidget | None = None) -> None:
+                 gas_estimate: AsyncAction | None = None, destination: Callable[[], str] = lambda: "your wallet",
+                 confirm: Confirm = confirm_dialog, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._withdraw = withdraw
         self._gas_estimate = gas_estimate
+        self._destination = destination
+        self.confirm = confirm
+        self.settings = EarningsSettings()
         self.values: dict[str, int] = {}
         self.labels: dict[str, QLabel] = {}
-        form = QFormLayout()
-        for row in ROWS:
+        self.profits: dict[str, Profit] = {}
+        self.period_labels: dict[tuple[str, str], QLabel] = {}
+        self.receipt: Receipt | None = None
+        self._sending = WithdrawPlan("your wallet", 0, None)
+        grid = QGridLayout()
+        grid.addWidget(QLabel(""), 0, 0)
+        for col, period in enumerate(PERIODS, start=1):
+            grid.addWidget(_bold(PERIOD_TITLES[period]), 0, col, Qt.AlignmentFlag.AlignRight)
+        for row, (key, title) in enumerate((("reward", "Earned"), ("gas", "Fees (gas)"),
+                                            ("power", "Electricity"), ("net", "Net profit")), start=1):
+            grid.addWidget(_bold(title) if key == "net" else QLabel(title), row, 0)
+            for col, period in enumerate(PERIODS, start=1):
+                label = QLabel("–")
+                label.setObjectName(f"{key}_{period}")
+                label.setAccessibleName(f"{title}, {PERIOD_TITLES[period]}")
+                label.setAlignment(Qt.AlignmentFlag.AlignRight)
+                label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                self.period_labels[(key, period)] = label
+                grid.addWidget(label, row, col)
+        self.rate = QLabel("Estimate: – per hour, – per day (from the last hour's pay)")
+        self.rate.setObjectName("earningsRate")
+        self.power_note = QLabel("")
+        self.power_note.setObjectName("powerNote")
+        self.power_note.setWordWrap(True)
+        totals = QGridLayout()
+        for i, row in enumerate(ROWS):
             self.labels[row] = QLabel("–")
             self.labels[row].setObjectName(f"earnings_{row}")
-            form.addRow(TITLES[row], self.labels[row])
+            self.labels[row].setAccessibleName(TITLES[row])
+            totals.addWidget(QLabel(TITLES[row]), i // 2, 2 * (i % 2))
+            totals.addWidget(self.labels[row], i // 2, 2 * (i % 2) + 1)
         self.withdraw_button = QPushButton("Withdraw")
         self.withdraw_button.setObjectName("withdrawButton")
+        self.withdraw_button.setAccessibleName("Withdraw your earnings to your wallet")
         self.withdraw_button.setEnabled(False)
         self.withdraw_button.clicked.connect(self.withdraw)
         self.status = QLabel("")
         self.status.setObjectName("withdrawStatus")
         self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.gas_wei: int | None = None
-        self.chart = pg.PlotWidget()
-        self.chart.setBackground(None)
-        self.chart.setLabel("left", "earned (ETH)")
-        self.chart.setMouseEnabled(x=False, y=False)
-        self.chart.hideButtons()
-        self.chart.setMinimumHeight(120)
-        self.bars: pg.BarGraphItem | None = None
-        left = QVBoxLayout()
-        left.addLayout(form)
-        left.addWidget(self.withdraw_button)
-        left.addWidget(self.status)
-        left.addStretch(1)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left, 1)
-        layout.addWidget(self.chart, 2)
+        self.chart = BarChart("Earned per day", lambda v: f"{v:.4g} ETH")
+        self.chart_box = QGroupBox("Earned per day (last 30 days)")
+        self.chart_box.setCheckable(True)
+        self.chart_box.setChecked(True)
+        self.chart_box.setAccessibleName("Show the chart of earnings per day")
+        box_layout = QVBoxLayout(self.chart_box)
+        box_layout.addWidget(self.chart)
+        self.chart_box.toggled.connect(self.chart.setVisible)
+        layout = QVBoxLayout(self)
+        layout.addLayout(grid)
+        layout.addWidget(self.rate)
+        layout.addWidget(self.power_note)
+        layout.addLayout(totals)
+        layout.addWidget(self.withdraw_button)
+        layout.addWidget(self.status)
+        layout.addWidget(self.chart_box, 1)
         bridge.earnings.connect(self.on_earnings_event)
 
     # data in -------------------------------------------------------------------------------
@@ -72,21 +179,46 @@ class EarningsPanel(QWidget):
         before = self.values.get("claimable")
         self.values.update(totals)
         for row, wei in self.values.items():
-            self.labels[row].setText(eth(wei))
+            self.labels[row].setText(self._money(wei))
         if self.values.get("claimable") != before:
             self.gas_wei = None
             self._update_button()
             if self.values.get("claimable", 0) > 0 and self._gas_estimate is not None:
                 self._gas_estimate(self._on_gas, self._on_gas_error)
 
+    def set_periods(self, periods: dict[str, Period], settings: EarningsSettings, paid_last_hour_wei: int,
+                    power_source: str) -> None:
+        """Today, this week, all time: earned, fees, electricity and net (app.profit)."""
+        self.settings = settings
+        for period, figures in periods.items():
+            result = profit(figures, settings)
+            self.profits[period] = result
+            self.period_labels[("reward", period)].setText(self._money(result.reward_wei))
+            self.period_labels[("gas", period)].setText(self._money(-result.gas_wei))
+            self.period_labels[("power", period)].setText(self._power(result))
+            self.period_labels[("net", period)].setText(self._money(result.net_wei))
+        hour, day = per_hour_and_day(paid_last_hour_wei)
+        self.rate.setText(f"Estimate: {self._money(hour)} per hour, {self._money(day)} per day "
+                          "(from what the last hour paid)")
+        watts = next(iter(periods.values())).watts if periods else 0.0
+        note = f"Electricity: {watts:.0f} W {power_source} × {settings.electricity_price:g} {settings.currency}/kWh"
+        if settings.electricity_price <= 0:
+            note = "Set your electricity price in Settings to subtract what the power costs."
+        elif settings.eth_price <= 0:
+            note += f"; set an ETH price in {settings.currency} in Settings to subtract it from the net profit."
+        self.power_note.setText(note)
+
     def set_per_day(self, per_day: Sequence[tuple[str, int]]) -> None:
-        if self.bars is not None:
-            self.chart.removeItem(self.bars)
-        heights = [wei / WEI_PER_ETH for _, wei in per_day]
-        self.bars = pg.BarGraphItem(x=list(range(len(heights))), height=heights, width=0.7, brush="#16a34a")
-        self.chart.addItem(self.bars)
-        ticks = [(i, day[5:]) for i, (day, _) in enumerate(per_day) if i % max(1, len(per_day) // 6) == 0]
-        self.chart.getAxis("bottom").setTicks([ticks])
+        self.chart.set_bars([(day[5:], wei / WEI_PER_ETH) for day, wei in per_day])
+
+    def _money(self, wei: int) -> str:
+        fiat = wei_to_fiat(wei, self.settings.eth_price)
+        return eth(wei) + (f" ({fiat:,.2f} {self.settings.currency})" if fiat is not None else "")
+
+    def _power(self, result: Profit) -> str:
+        if result.electricity_wei is not None:
+            return self._money(-result.electricity_wei)
+        return f"{result.kwh:.3f} kWh, {result.electricity_fiat:.2f} {self.settings.currency}"
 
     # withdraw ------------------------------------------------------------------------------
     def _update_button(self) -> None:
@@ -94,30 +226,47 @@ class EarningsPanel(QWidget):
         can = claimable > 0 and self._withdraw is not None
         self.withdraw_button.setEnabled(can)
         if not can:
-            self.withdraw_button.setText("Withdraw (nothing to claim)" if claimable == 0 else "Withdraw")
+            self.withdraw_button.setText("Withdraw (nothing to withdraw yet)" if claimable == 0 else "Withdraw")
         elif self.gas_wei is None:
-            self.withdraw_button.setText(f"Withdraw {eth(claimable)} (estimating gas…)")
+            self.withdraw_button.setText(f"Withdraw {eth(claimable)}…")
         else:
-            self.withdraw_button.setText(f"Withdraw {eth(claimable)} (gas ≈ {eth(self.gas_wei)})")
+            self.withdraw_button.setText(f"Withdraw {eth(claimable)}… (fee ≈ {eth(self.gas_wei)})")
 
     def _on_gas(self, wei: int) -> None:
         self.gas_wei = int(wei)
         self._update_button()
 
     def _on_gas_error(self, error: IdlegridError) -> None:
-        self.status.setText(f"cannot estimate the gas: {error.message}")
+        self.status.setText(f"Cannot estimate the fee: {error.message}")
+
+    def plan(self) -> WithdrawPlan:
+        return WithdrawPlan(self._destination(), self.values.get("claimable", 0), self.gas_wei)
 
     def withdraw(self) -> None:
+        """Ask first (destination, amount, fee); send only on yes."""
         if self._withdraw is None:
             return
+        plan = self.plan()
+        if not self.confirm(self, plan):
+            self.status.setText("Withdrawal cancelled: nothing was sent.")
+            return
+        self._sending = plan
         self.withdraw_button.setEnabled(False)
-        self.status.setText("sending the withdrawal…")
+        self.status.setText("Sending the withdrawal…")
         self._withdraw(self._on_withdrawn, self._on_withdraw_error)
 
     def _on_withdrawn(self, tx_hash: str) -> None:
-        self.status.setText(f"withdrawn: transaction {tx_hash}")
+        self.status.setText(f"Withdrawn: transaction {tx_hash}")
+        self.receipt = Receipt(self._sending, str(tx_hash), self)
+        self.receipt.open()
         self._update_button()
 
     def _on_withdraw_error(self, error: IdlegridError) -> None:
-        self.status.setText(f"withdrawal failed: {error.message}" + (f" ({error.hint})" if error.hint else ""))
+        self.status.setText(f"Withdrawal failed: {error.message}" + (f" ({error.hint})" if error.hint else ""))
         self._update_button()
+
+
+def _bold(text: str) -> QLabel:
+    label = QLabel(f"<b>{text}</b>")
+    label.setTextFormat(Qt.TextFormat.RichText)
+    return label

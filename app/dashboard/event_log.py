@@ -28,6 +28,7 @@ class EventLog(QPlainTextEdit):
         self.setReadOnly(True)
         self.setMaximumBlockCount(MAX_LINES)
         self.setObjectName("eventLog")
+        self.setAccessibleName("Event log")
         bridge.event.connect(self.add)
 
     def load(self, events: Iterable[EngineEvent]) -> None:

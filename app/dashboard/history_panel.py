@@ -3,34 +3,76 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QItemSelection, Qt
-from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLineEdit, QPlainTextEdit, QSplitter,
-                               QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLineEdit,
+    QPlainTextEdit,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.dashboard.history_model import RECORD_ROLE, JobFilter, JobsModel, job_key
-from app.format import eth
+from app.format import chain_words, duration, eth
+
+
+OUTCOME_WORDS = {
+    "paid": "Paid", "slashed": "Lost: a jury ruled against the result (stake slashed)",
+    "expired": "Lost: the deadline passed before the result was committed", "upheld": "Paid: won a dispute",
+}
+STATE_WORDS = {
+    "claiming": "Claiming the task", "claimed": "Claimed, about to train", "training": "Training",
+    "uploaded": "Trained, uploading the checkpoints", "submitted": "Result sent",
+    "committed": "Waiting for the challenge window to close", "challenged": "Challenged: a jury will re-run it",
+    "disputed": "In dispute", "accepted": "Accepted, waiting to be paid", "paid": "Paid", "checked": "Checked",
+}
+
+
+def _when(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else "–"
 
 
 def job_details(record: Any) -> str:
-    """The detail pane's text: identity, commitment, transactions, outcome, error."""
-    lines = [
-        f"task {record.task_id} ({record.role}) on chain {record.chain_id}, market {record.market}",
-        f"name: {record.name or '?'}",
-        f"spec sha256: {record.spec_sha256 or '?'}",
-        f"state: {record.state or '?'}    outcome: {record.outcome or '–'}",
-        f"steps: {record.steps_done or 0:,}/{record.steps or 0:,}    loss: {record.loss if record.loss is not None else '–'}",
-        f"merkle root: {record.merkle_root or '–'}",
-        f"reward: {eth(record.reward)}    stake: {eth(record.stake)}    gas paid: {eth(record.gas_paid)}",
-    ]
+    """The detail pane: what was trained, how long, paid or pending (until when), audits; then
+    the hashes, transactions and ids under "Advanced"."""
+    from app.state import task_words
+
+    what = task_words(record.name or "").capitalize()
+    role = "as the worker" if record.role == "worker" else f"as the {record.role}"
+    status = OUTCOME_WORDS.get(record.outcome or "", STATE_WORDS.get(record.state or "", record.state or "unknown"))
+    lines = [f"{what} (task {record.task_id}, {role})", f"Status: {status}"]
+    if record.steps:
+        lines.append(f"Progress: {record.steps_done or 0:,} of {record.steps:,} steps"
+                     + (f", final loss {record.loss:.4f}" if record.loss is not None else ""))
+    if record.started_at and record.finished_at:
+        lines.append(f"Took {duration(record.finished_at - record.started_at)} from claim to the end "
+                     f"({_when(record.started_at)} to {_when(record.finished_at)})")
+    elif record.started_at:
+        lines.append(f"Started {_when(record.started_at)}")
+    window_end = (record.detail or {}).get("challenge_deadline") or (record.detail or {}).get("window_ends_at")
+    if record.state in ("committed", "accepted", "submitted") and window_end:
+        lines.append(f"Paid after the challenge window closes, about {_when(float(window_end))}")
+    audits = (record.metrics or {}).get("audits") or (record.detail or {}).get("audits")
+    if audits is not None:
+        lines.append(f"Checked by {audits} audit{'s' if audits != 1 else ''}")
+    lines.append(f"Reward: {eth(record.reward)}    fees paid: {eth(record.gas_paid)}"
+                 + (f"    stake (returned when paid, not earnings): {eth(record.stake)}" if record.stake else ""))
+    if record.error:
+        lines.append(f"Problem: {record.error}")
+    lines += ["", "Advanced", f"network {chain_words(record.chain_id)}, market {record.market}",
+              f"spec sha256: {record.spec_sha256 or '–'}", f"merkle root: {record.merkle_root or '–'}",
+              f"state: {record.state or '–'}    outcome: {record.outcome or '–'}"]
     if record.metrics:
         lines.append(f"metrics: {json.dumps(record.metrics, sort_keys=True)}")
     if record.txs:
         lines.append("transactions:")
         lines += [f"  {action}: {tx}" for action, tx in sorted(record.txs.items())]
-    if record.error:
-        lines.append(f"error: {record.error}")
     return "\n".join(lines)
 
 
@@ -60,10 +102,17 @@ class HistoryPanel(QWidget):
         split.addWidget(self.table)
         split.addWidget(self.detail)
         split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 1)
+        split.setChildrenCollapsible(False)
+        self.table.setMinimumHeight(160)
+        self.table.setAccessibleName("Jobs")
+        self.detail.setAccessibleName("Job details")
+        self.filter.setAccessibleName("Filter jobs")
         layout = QVBoxLayout(self)
         layout.addWidget(self.filter)
         layout.addWidget(split)
         self._selected: tuple | None = None
+        self._shown: tuple | None = None  # the job whose details are on screen
 
     def set_jobs(self, jobs: list[Any]) -> None:
         self.model.set_jobs(jobs)
@@ -73,7 +122,19 @@ class HistoryPanel(QWidget):
         rows = self.table.selectionModel().selectedRows()
         record = rows[0].data(RECORD_ROLE) if rows else None
         self._selected = job_key(record) if record is not None else None
-        self.detail.setPlainText(job_details(record) if record is not None else "")
+        self._show_details(record)
+
+    def _show_details(self, record: Any) -> None:
+        """New text only when it changed; a refresh of the same job keeps the reader's place."""
+        text = job_details(record) if record is not None else ""
+        if text == self.detail.toPlainText():
+            return
+        key = job_key(record) if record is not None else None
+        bar = self.detail.verticalScrollBar()
+        kept = bar.value() if key == self._shown else 0
+        self._shown = key
+        self.detail.setPlainText(text)
+        bar.setValue(min(kept, bar.maximum()))
 
     def _restore_selection(self) -> None:
         if self._selected is None:
@@ -83,5 +144,5 @@ class HistoryPanel(QWidget):
             record = index.data(RECORD_ROLE)
             if job_key(record) == self._selected:
                 self.table.selectRow(row)
-                self.detail.setPlainText(job_details(record))
+                self._show_details(record)
                 return

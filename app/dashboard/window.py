@@ -1,19 +1,31 @@
-"""The dashboard window: current job and GPU on top; history, earnings and the event log below.
+"""The dashboard: a headline strip (what idlegrid does now, what it earned today), then tabs:
+Now (current job, device), Earnings, History, Event log.
 
-Live values come from the bridge's signals; tables come from engine.history, re-read only when
-the database changed (see :class:`HistoryWatcher`) and only while the window is visible.
-Closing the window hides it to the tray where there is one; without a tray (the desktop has
-none, or offscreen) it asks whether to quit idlegrid, since nothing would be left to reopen it.
+Live values come from :class:`app.state.AppState` (one model for every view) and the bridge;
+tables and earnings come from engine.history, re-read only when the database changed (see
+:class:`HistoryWatcher`) and only while the window is visible. Ctrl+1..4 switch tabs, Ctrl+P
+pauses or resumes. The window fits the screen it opens on. Closing it hides it to the tray
+where there is one; without a tray it asks whether to quit, since nothing could reopen it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtGui import QAction, QCloseEvent
-from PySide6.QtWidgets import QHBoxLayout, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.application import Application
 from app.bridge import EngineBridge
@@ -23,47 +35,89 @@ from app.dashboard.gpu_panel import GpuPanel
 from app.dashboard.history_panel import HistoryPanel
 from app.dashboard.history_watch import HistoryWatcher
 from app.dashboard.job_panel import JobPanel
-from app.engine_host import NetworkInfo
+from app.format import eth
+from app.profit import (
+    EarningsSettings,
+    Period,
+    PowerMeter,
+    load_earnings_settings,
+    per_hour_and_day,
+    profit,
+    work_seconds,
+)
+from app.state import AppState, Now
+from app.window_fit import fit_to_screen
+from engine.events import Kind
 from engine.gpu.monitor import GpuBackend
 
 EARNINGS_DAYS = 30
+EARNED_KINDS = ("reward", "juror_reward")
+WANTED_W, WANTED_H = 960, 700
+EVENTS_FOR_WORK_TIME = 5000
 
 
 class DashboardWindow(QMainWindow):
     """``history`` is an engine.history.History (None: no history to show yet)."""
 
-    def __init__(self, app: Application, bridge: EngineBridge, *, history: Any | None = None,
-                 history_path: Path | None = None, gpu_backend: Callable[[], GpuBackend] | None = None,
+    def __init__(self, app: Application, bridge: EngineBridge, *, state: AppState | None = None,
+                 history: Any | None = None, history_path: Path | None = None,
+                 gpu_backend: Callable[[], GpuBackend] | None = None,
                  withdraw: AsyncAction | None = None, gas_estimate: AsyncAction | None = None,
                  tray_visible: Callable[[], bool] = lambda: False,
+                 toggle_pause: Callable[[], None] | None = None,
+                 destination: Callable[[], str] = lambda: "your wallet",
                  worker_status: Callable[[], Any] | None = None) -> None:
         super().__init__()
         self.app = app
         self.history = history
-        self.network: NetworkInfo | None = None
+        self.network: Any | None = None
         self.tray_visible = tray_visible
         self.quitting = False
+        self.state = state or AppState(bridge, self)
+        if worker_status is not None:
+            self.state.status = worker_status
+        self.power = PowerMeter()
         self.setWindowTitle("idlegrid")
         self.setObjectName("dashboard")
-        self.resize(980, 720)
-        self.job_panel = JobPanel(bridge, status=worker_status)
-        self.gpu_panel = GpuPanel(bridge, gpu_backend)
+        self.headline = QLabel("Starting")
+        self.headline.setObjectName("headline")
+        self.headline.setAccessibleName("What idlegrid is doing now")
+        font = QFont(self.headline.font())
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        self.headline.setFont(font)
+        self.headline.setWordWrap(True)
+        self.summary = QLabel("Earned today: –")
+        self.summary.setObjectName("headlineSummary")
+        self.summary.setAccessibleName("Earnings summary")
+        self.summary.setWordWrap(True)
+        self.job_panel = JobPanel(self.state)
+        self.gpu_panel = GpuPanel(self.state, gpu_backend, self.power)
         self.history_panel = HistoryPanel()
-        self.earnings_panel = EarningsPanel(bridge, withdraw=withdraw, gas_estimate=gas_estimate)
+        self.earnings_panel = EarningsPanel(bridge, withdraw=withdraw, gas_estimate=gas_estimate,
+                                            destination=destination)
         self.event_log = EventLog(bridge)
-        self.tabs = QTabWidget()
-        self.tabs.addTab(self.history_panel, "History")
-        self.tabs.addTab(self.earnings_panel, "Earnings")
-        self.tabs.addTab(self.event_log, "Event log")
-        top = QHBoxLayout()
+        now_tab = QWidget()
+        top = QHBoxLayout(now_tab)
         top.addWidget(self.job_panel, 3)
         top.addWidget(self.gpu_panel, 2)
+        self.tabs = QTabWidget()
+        self.tabs.setAccessibleName("Dashboard sections")
+        for widget, title in ((now_tab, "&Now"), (self.earnings_panel, "&Earnings"),
+                              (self.history_panel, "&History"), (self.event_log, "Event &log")):
+            self.tabs.addTab(widget, title)
         body = QWidget()
         layout = QVBoxLayout(body)
-        layout.addLayout(top, 3)
-        layout.addWidget(self.tabs, 2)
+        layout.addWidget(self.headline)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.tabs, 1)
         self.setCentralWidget(body)
         self._menu()
+        self._shortcuts(toggle_pause)
+        self.state.changed.connect(self.show_now)
+        self.show_now(self.state.now)
+        self.setMinimumSize(560, 420)
+        fit_to_screen(self, WANTED_W, WANTED_H)
         self.watcher: HistoryWatcher | None = None
         if history is not None and history_path is not None:
             self.watcher = HistoryWatcher(history_path, parent=self)
@@ -78,10 +132,21 @@ class DashboardWindow(QMainWindow):
             menu.addAction(action)
         menu.addSeparator()
         quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.app.quit_requested.emit)
         menu.addAction(quit_action)
 
-    def set_network(self, network: NetworkInfo | None) -> None:
+    def _shortcuts(self, toggle_pause: Callable[[], None] | None) -> None:
+        for i in range(self.tabs.count()):
+            shortcut = QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self)
+            shortcut.activated.connect(lambda i=i: self.tabs.setCurrentIndex(i))
+        if toggle_pause is not None:
+            QShortcut(QKeySequence("Ctrl+P"), self).activated.connect(toggle_pause)
+
+    def show_now(self, now: Now) -> None:
+        self.headline.setText(now.headline)
+
+    def set_network(self, network: Any | None) -> None:
         """The chain and market whose earnings to show (known once the worker runs)."""
         self.network = network
         self.refresh()
@@ -91,22 +156,48 @@ class DashboardWindow(QMainWindow):
         if self.history is None:
             return
         self.history_panel.set_jobs(self.history.jobs(limit=500))
-        if self.network is not None:
-            n = self.network
-            self.earnings_panel.set_earnings(self.history.earnings(n.chain_id, n.market))
-            self.earnings_panel.set_per_day(self.history.earnings_per_day(n.chain_id, n.market, days=EARNINGS_DAYS))
+        if self.network is None:
+            return
+        chain, market = self.network.chain_id, self.network.market
+        self.earnings_panel.set_earnings(self.history.earnings(chain, market))
+        self.earnings_panel.set_per_day(self.history.earnings_per_day(chain, market, days=EARNINGS_DAYS))
+        self.show_periods(load_earnings_settings())
 
-    def showEvent(self, event: Any) -> None:  # noqa: N802 (Qt's name)
+    def show_periods(self, settings: EarningsSettings) -> None:
+        """Today, this week, all time, and the last hour's pay, from the ledger and the event log."""
+        assert self.history is not None and self.network is not None
+        chain, market = self.network.chain_id, self.network.market
+        now = time.time()
+        midnight = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        starts = {"today": midnight.timestamp(),
+                  "week": (midnight - timedelta(days=midnight.weekday())).timestamp(), "all": 0.0}
+        jobs = [(e.task_id, str(e.data.get("state") or ""), e.at)
+                for e in self.history.events(limit=EVENTS_FOR_WORK_TIME) if e.kind is Kind.JOB]
+        watts, source = self.power.watts()
+        periods = {}
+        for name, since in starts.items():
+            sums = self.history.ledger_since(chain, market, since)
+            periods[name] = Period(sum(sums[k] for k in EARNED_KINDS), sums["gas"],
+                                   work_seconds(jobs, since, now), watts)
+        hour = self.history.ledger_since(chain, market, now - 3600)
+        paid_hour = sum(hour[k] for k in EARNED_KINDS)
+        self.earnings_panel.set_periods(periods, settings, paid_hour, source)
+        today = profit(periods["today"], settings)
+        per_hour, _ = per_hour_and_day(paid_hour)
+        self.summary.setText(f"Earned today: {eth(today.reward_wei)}   ·   net profit today: {eth(today.net_wei)}"
+                             f"   ·   about {eth(per_hour)} per hour")
+
+    def showEvent(self, event: Any) -> None:
         if self.watcher is not None:
             self.watcher.start()
         super().showEvent(event)
 
-    def hideEvent(self, event: Any) -> None:  # noqa: N802
+    def hideEvent(self, event: Any) -> None:
         if self.watcher is not None:
             self.watcher.stop()
         super().hideEvent(event)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def closeEvent(self, event: QCloseEvent) -> None:
         if self.quitting:
             event.accept()
             return

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QScrollArea,
     QTabWidget,
@@ -32,13 +33,19 @@ from PySide6.QtWidgets import (
 
 from app import autostart as autostart_module
 from app.autostart import Autostart
+from app.profit import SECTION as EARNINGS_SECTION
+from app.profit import EarningsSettings
+from app.settings.earnings_form import EarningsForm
 from app.settings.network_check import NetworkReport, check_network
 from app.settings.network_form import Checker, NetworkForm
 from app.settings.policy_form import PolicyForm
+from app.wheel_guard import guard_wheel
+from app.window_fit import fit_to_screen
 from engine.chain.settings import SECTION as NETWORK_SECTION
 from engine.chain.settings import NetworkSettings
 from engine.config import HOME_ENV, load_section, paths, save_section
 from engine.errors import ConfigError, IdlegridError
+from engine.gpu.backend import nvidia_gpu_present
 from engine.gpu.settings import GpuSettings, PolicySettings
 
 
@@ -76,6 +83,9 @@ class SettingsDialog(QDialog):
         self._checking: NetworkSettings | None = None
 
         self.policy_form = PolicyForm()
+        self.earnings_form = EarningsForm()
+        self.policy_form.add_simple(self.earnings_form.rows())
+        self.policy_form.set_cpu_mode(not nvidia_gpu_present())
         self.network_form = NetworkForm(checker)
         self.autostart_box = QCheckBox("Start idlegrid when I log in", objectName="autostart")
         self.error_label = QLabel(wordWrap=True, objectName="settingsError")
@@ -88,9 +98,12 @@ class SettingsDialog(QDialog):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.policy_form)
-        tabs.addTab(scroll, "Idle policy")
-        tabs.addTab(self.network_form, "Network")
-        tabs.addTab(self._data_tab(), "Data && startup")
+        tabs.addTab(scroll, "Idle policy && earnings")
+        for page, title in ((self.network_form, "Network"), (self._data_tab(), "Data && startup")):
+            area = QScrollArea()
+            area.setWidgetResizable(True)
+            area.setWidget(page)
+            tabs.addTab(area, title)
         self.tabs = tabs
         layout = QVBoxLayout(self)
         layout.addWidget(tabs, 1)
@@ -99,7 +112,8 @@ class SettingsDialog(QDialog):
         bottom.addWidget(self.status_label, 1)
         bottom.addWidget(self.buttons)
         layout.addLayout(bottom)
-        self.resize(620, 720)
+        fit_to_screen(self, 640, 720)
+        guard_wheel(self)
 
         self.buttons.accepted.connect(self.save)
         self.buttons.rejected.connect(self.reject)
@@ -114,8 +128,9 @@ class SettingsDialog(QDialog):
         for label, folder in (("Settings file", p.settings_file), ("Data folder", p.data_dir),
                               ("Cache folder", p.cache_dir)):
             row = QHBoxLayout()
-            text = QLabel(str(folder), objectName=f"path_{label.split()[0].lower()}")
-            text.setTextInteractionFlags(text.textInteractionFlags() | text.textInteractionFlags().TextSelectableByMouse)
+            text = QLineEdit(str(folder), objectName=f"path_{label.split()[0].lower()}", readOnly=True)
+            text.setAccessibleName(label)
+            text.setCursorPosition(0)  # a long path scrolls inside the field: the dialog still fits the screen
             row.addWidget(text, 1)
             button = QPushButton("Open")
             target = folder if folder.is_dir() or folder.suffix == "" else folder.parent
@@ -141,7 +156,9 @@ class SettingsDialog(QDialog):
         self.saved_policy: PolicySettings = _load("policy", PolicySettings, problems)
         self.saved_gpu: GpuSettings = _load("gpu", GpuSettings, problems)
         self.saved_network: NetworkSettings = _load(NETWORK_SECTION, NetworkSettings, problems)
+        self.saved_earnings: EarningsSettings = _load(EARNINGS_SECTION, EarningsSettings, problems)
         self.policy_form.load(self.saved_policy, self.saved_gpu)
+        self.earnings_form.load(self.saved_earnings)
         self.network_form.load(self.saved_network)
         self.autostart_box.setChecked(self.autostart.is_enabled())
         self._clear_error()
@@ -155,6 +172,7 @@ class SettingsDialog(QDialog):
         self._clear_error()
         try:
             policy, gpu, network = self.policy_form.policy(), self.policy_form.gpu(), self.network_form.network()
+            self._earnings = self.earnings_form.settings()
         except IdlegridError as e:
             self._show_error(e)
             return
@@ -186,7 +204,7 @@ class SettingsDialog(QDialog):
             return
         self._checking = None
         self._busy(None)
-        self.tabs.setCurrentWidget(self.network_form)
+        self.tabs.setCurrentIndex(1)  # the network tab
         self._show_error(error)
 
     def _commit(self, policy: PolicySettings, gpu: GpuSettings, network: NetworkSettings) -> None:
@@ -194,6 +212,7 @@ class SettingsDialog(QDialog):
         try:
             save_section("policy", policy)
             save_section("gpu", gpu)
+            save_section(EARNINGS_SECTION, self._earnings)
             if network_changed:
                 save_section(NETWORK_SECTION, network)
             want = self.autostart_box.isChecked()

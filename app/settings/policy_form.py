@@ -1,5 +1,10 @@
 """The idle-policy form: every rule of ``[policy]`` and the ``[gpu]`` choice, as widgets.
 
+Simple first (preset, temperature limit, power limit, CPU fallback, and whatever the window
+adds with :meth:`PolicyForm.add_simple`, e.g. the electricity price); everything else under
+"Show advanced settings". In CPU mode (no NVIDIA GPU) "other programs" means other programs'
+CPU load, and the labels say so (:meth:`PolicyForm.set_cpu_mode`).
+
 ``PolicyForm.load(policy, gpu)`` fills it; ``policy()`` and ``gpu()`` read it back through the
 same strict pydantic models the engine uses, so the form can never save what the engine would
 refuse; a bad value raises :class:`SettingsInputError` naming the field. A preset box on top
@@ -20,6 +25,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QLabel,
     QLineEdit,
+    QPushButton,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -45,6 +51,7 @@ LABELS = {
     "pause_on_battery": "Pause on battery",
     "temperature_ceiling_c": "Pause at GPU temperature (°C)",
     "temperature_hysteresis_c": "Resume after cooling by (°C)",
+    "power_ceiling_w": "GPU power limit (W, 0: none)",
     "max_vram_share": "Use at most this share of GPU memory (%)",
     "resume_after_s": "Resume after the GPU is free for (s)",
     "blip_s": "Ignore GPU use by others shorter than (s)",
@@ -52,6 +59,12 @@ LABELS = {
     "backend": "GPU monitor",
     "device": "GPU index",
     "allow_cpu": "Train on the CPU when there is no GPU",
+}
+CPU_LABELS = {
+    "foreign_utilization_pct": "Pause when other programs' CPU load is above (%)",
+    "pause_on_foreign_process": "Pause when another program uses the GPU (no GPU here)",
+    "temperature_ceiling_c": "GPU temperature limit (°C; no GPU here)",
+    "power_ceiling_w": "GPU power limit (W; no GPU here)",
 }
 DAY_NAMES = dict(zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")))
 
@@ -103,6 +116,7 @@ class PolicyForm(QWidget):
         self.pause_on_battery = QCheckBox()
         self.temperature_ceiling_c = _spin(1000)
         self.temperature_hysteresis_c = _spin(1000)
+        self.power_ceiling_w = _spin(5000, decimals=0, step=10)
         self.max_vram_share = _spin(1000, decimals=0)
         self.resume_after_s = _spin(86400, decimals=0, step=10)
         self.blip_s = _spin(86400, decimals=0)
@@ -127,44 +141,80 @@ class PolicyForm(QWidget):
 
     # layout ------------------------------------------------------------------------------
     def _build(self) -> None:
+        self.label_widgets: dict[str, QLabel] = {}
+
+        def row(form: QFormLayout, key: str) -> None:
+            widget = getattr(self, key)
+            label = QLabel(LABELS[key])
+            label.setBuddy(widget)
+            widget.setAccessibleName(LABELS[key])
+            self.label_widgets[key] = label
+            form.addRow(label, widget)
+
+        self.preset.setAccessibleName("Preset")
+        self.simple_layout = simple = QFormLayout()
+        simple.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # long labels: the field goes below
+        simple.addRow("Preset", self.preset)
+        simple.addRow(self.preset_note)
+        for key in ("temperature_ceiling_c", "power_ceiling_w", "allow_cpu"):
+            row(simple, key)
+
         when = QFormLayout()
-        when.addRow("Preset", self.preset)
-        when.addRow(self.preset_note)
-        when.addRow(LABELS["run_when"], self.run_when)
-        when.addRow(LABELS["idle_minutes"], self.idle_minutes)
-        when.addRow(LABELS["unknown_idle"], self.unknown_idle)
-        when.addRow(LABELS["pause_on_battery"], self.pause_on_battery)
-        when.addRow(LABELS["snooze_until_hour"], self.snooze_until_hour)
-
+        for key in ("run_when", "idle_minutes", "unknown_idle", "pause_on_battery", "snooze_until_hour"):
+            row(when, key)
         others = QFormLayout()
-        others.addRow(LABELS["pause_on_foreign_process"], self.pause_on_foreign_process)
-        others.addRow(LABELS["foreign_min_mib"], self.foreign_min_mib)
-        others.addRow(LABELS["foreign_utilization_pct"], self.foreign_utilization_pct)
-        others.addRow(LABELS["blip_s"], self.blip_s)
-        others.addRow(LABELS["resume_after_s"], self.resume_after_s)
-        others.addRow(LABELS["allow_processes"], self.allow_processes)
-        others.addRow(LABELS["deny_processes"], self.deny_processes)
-
+        for key in ("pause_on_foreign_process", "foreign_min_mib", "foreign_utilization_pct", "blip_s",
+                    "resume_after_s", "allow_processes", "deny_processes"):
+            row(others, key)
         gpu = QFormLayout()
-        gpu.addRow(LABELS["temperature_ceiling_c"], self.temperature_ceiling_c)
-        gpu.addRow(LABELS["temperature_hysteresis_c"], self.temperature_hysteresis_c)
-        gpu.addRow(LABELS["max_vram_share"], self.max_vram_share)
-        gpu.addRow(LABELS["backend"], self.backend)
-        gpu.addRow(LABELS["device"], self.device)
-        gpu.addRow(LABELS["allow_cpu"], self.allow_cpu)
-
+        for key in ("temperature_hysteresis_c", "max_vram_share", "backend", "device"):
+            row(gpu, key)
         hours = QFormLayout()
         hours.addRow(QLabel("Windows like 09:00-17:30, several separated by commas; 22:00-06:00 runs past "
                             f"midnight. Empty: any time. '{NEVER}': not that day.", wordWrap=True))
         for day, edit in self.days.items():
+            edit.setAccessibleName(f"Allowed hours on {DAY_NAMES[day]}")
             hours.addRow(DAY_NAMES[day], edit)
 
-        layout = QVBoxLayout(self)
+        self.advanced = QWidget(objectName="advancedSettings")
+        advanced = QVBoxLayout(self.advanced)
+        advanced.setContentsMargins(0, 0, 0, 0)
         for title, form in (("When", when), ("Other programs", others), ("GPU", gpu), ("Allowed hours", hours)):
             box = QGroupBox(title)
             box.setLayout(form)
-            layout.addWidget(box)
+            advanced.addWidget(box)
+        self.others_box = advanced.itemAt(1).widget()
+        self.advanced.hide()
+        self.advanced_button = QPushButton("Show advanced settings", objectName="advancedButton", checkable=True)
+        self.advanced_button.toggled.connect(self._show_advanced)
+
+        layout = QVBoxLayout(self)
+        simple_box = QGroupBox("Simple")
+        simple_box.setLayout(simple)
+        layout.addWidget(simple_box)
+        layout.addWidget(self.advanced_button)
+        layout.addWidget(self.advanced)
         layout.addStretch(1)
+
+    def add_simple(self, rows: list[tuple[str | None, QWidget]]) -> None:
+        """Another form's rows in the Simple box (the electricity price), lined up with these."""
+        for label, widget in rows:
+            if label is None:
+                self.simple_layout.addRow(widget)
+            else:
+                self.simple_layout.addRow(label, widget)
+
+    def _show_advanced(self, shown: bool) -> None:
+        self.advanced.setVisible(shown)
+        self.advanced_button.setText("Hide advanced settings" if shown else "Show advanced settings")
+
+    def set_cpu_mode(self, cpu: bool) -> None:
+        """No NVIDIA GPU here: "others" is other programs' CPU load; GPU-only rules say they are unused."""
+        for key, label in self.label_widgets.items():
+            text = CPU_LABELS.get(key, LABELS[key]) if cpu else LABELS[key]
+            label.setText(text)
+            getattr(self, key).setAccessibleName(text)
+        self.others_box.setTitle("Other programs (CPU load)" if cpu else "Other programs")
 
     def _inputs(self) -> list[QWidget]:
         names = [k for k in LABELS if k != "hours"]
@@ -188,6 +238,7 @@ class PolicyForm(QWidget):
             self.pause_on_battery.setChecked(policy.pause_on_battery)
             self.temperature_ceiling_c.setValue(policy.temperature_ceiling_c)
             self.temperature_hysteresis_c.setValue(policy.temperature_hysteresis_c)
+            self.power_ceiling_w.setValue(policy.power_ceiling_w)
             self.max_vram_share.setValue(round(policy.max_vram_share * 100))
             self.resume_after_s.setValue(policy.resume_after_s)
             self.blip_s.setValue(policy.blip_s)
@@ -222,6 +273,7 @@ class PolicyForm(QWidget):
             "pause_on_battery": self.pause_on_battery.isChecked(),
             "temperature_ceiling_c": self.temperature_ceiling_c.value(),
             "temperature_hysteresis_c": self.temperature_hysteresis_c.value(),
+            "power_ceiling_w": self.power_ceiling_w.value(),
             "max_vram_share": self.max_vram_share.value() / 100,
             "resume_after_s": self.resume_after_s.value(),
             "blip_s": self.blip_s.value(),

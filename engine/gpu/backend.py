@@ -44,3 +44,12 @@ def open_backend(
     if settings.allow_cpu:
         return CpuBackend(found, clock=wall)
     return NoGpuBackend(found, clock=wall)
+
+
+def nvidia_gpu_present() -> bool:
+    """Whether NVML sees a GPU here (the settings word their rules for the CPU when not)."""
+    found = probe_nvml()
+    if isinstance(found, NoGpu):
+        return False
+    found.close()
+    return True

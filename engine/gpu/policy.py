@@ -40,6 +40,7 @@ class Rule(StrEnum):
     FOREIGN_UTILIZATION = "foreign_utilization"
     BATTERY = "battery"
     TEMPERATURE = "temperature"
+    POWER = "power"
     VRAM = "vram"
     HOURS = "hours"
     USER_ACTIVE = "user_active"
@@ -123,6 +124,7 @@ class IdlePolicy:
         self._util_low_since: datetime | None = None
         self._util_paused = False
         self._hot = False
+        self._power_high_at: datetime | None = None
 
     # -- user overrides ------------------------------------------------------------------
     def pause(self) -> None:
@@ -171,9 +173,10 @@ class IdlePolicy:
                 self._snooze(now),
                 self._no_gpu(snapshot, device),
                 self._foreign_process(device, now),
-                self._foreign_utilization(device, now),
+                self._foreign_utilization(device, now, cpu=snapshot.backend == "cpu"),
                 self._battery(on_battery),
                 self._temperature(device),
+                self._power(device, now),
                 self._vram(device, need_mib),
                 self._hours(now),
                 self._user(user_idle_s),
@@ -257,9 +260,16 @@ class IdlePolicy:
             True,
         )
 
-    def _foreign_utilization(self, device: DeviceSnapshot | None, now: datetime) -> _Block | None:
+    def _foreign_utilization(self, device: DeviceSnapshot | None, now: datetime, *, cpu: bool = False) -> _Block | None:
+        """Others' load on the device. In CPU mode that is other programs' CPU load; "always"
+        (a dedicated machine) then ignores it: the OS shares the CPU, and a busy machine would
+        otherwise never train (issue 18: "Always" paused at once on a machine without a GPU)."""
+        if cpu and self.settings.run_when == "always":
+            return None
         util = None if device is None else device.foreign_utilization_pct
         limit = self.settings.foreign_utilization_pct
+        what = "other programs use" if cpu else "others use"
+        unit = "the CPU" if cpu else "the GPU"
         if util is not None and util > limit:
             self._util_low_since = None
             self._util_high_since = self._util_high_since or now
@@ -268,7 +278,7 @@ class IdlePolicy:
                 return None  # a blip: do not stop running work for it
             self._util_paused = True
             return _Block(
-                Rule.FOREIGN_UTILIZATION, Action.PAUSE, f"paused: others use {util:.0f} % of the GPU (limit {limit:g} %)", True
+                Rule.FOREIGN_UTILIZATION, Action.PAUSE, f"paused: {what} {util:.0f} % of {unit} (limit {limit:g} %)", True
             )
         self._util_high_since = None
         if not self._util_paused:
@@ -281,7 +291,8 @@ class IdlePolicy:
         return _Block(
             Rule.FOREIGN_UTILIZATION,
             Action.PAUSE,
-            f"paused: others used the GPU until {_ago(calm)}; resuming after {self.settings.resume_after_s:g} s",
+            f"paused: {what.replace('use', 'used')} {unit} until {_ago(calm)}; resuming after "
+            f"{self.settings.resume_after_s:g} s",
             True,
         )
 
@@ -306,6 +317,27 @@ class IdlePolicy:
             )
         self._hot = False
         return None
+
+    def _power(self, device: DeviceSnapshot | None, now: datetime) -> _Block | None:
+        """Pause while the GPU draws more than ``power_ceiling_w`` (0: no limit); resume once it
+        stayed below for ``resume_after_s`` (our own training raises the draw again at once)."""
+        ceiling = self.settings.power_ceiling_w
+        watts = None if device is None else device.power_w
+        if ceiling <= 0 or watts is None:
+            self._power_high_at = None
+            return None
+        if watts > ceiling:
+            self._power_high_at = now
+            return _Block(Rule.POWER, Action.PAUSE, f"paused: the GPU draws {watts:.0f} W (limit {ceiling:g} W)")
+        if self._power_high_at is None:
+            return None
+        calm = (now - self._power_high_at).total_seconds()
+        if calm >= self.settings.resume_after_s:
+            self._power_high_at = None
+            return None
+        return _Block(Rule.POWER, Action.PAUSE,
+                      f"paused: the GPU drew more than {ceiling:g} W {_ago(calm)}; resuming after "
+                      f"{self.settings.resume_after_s:g} s")
 
     def _vram(self, device: DeviceSnapshot | None, need_mib: int | None) -> _Block | None:
         if device is None or need_mib is None or device.memory_total_mib is None:
@@ -381,7 +413,7 @@ class IdlePolicy:
 
     def _run(self, user_idle_s: float | None) -> Decision:
         if self.settings.run_when == "always":
-            return Decision(Action.RUN, "running: allowed at all times (run_when = always)", Rule.ALWAYS)
+            return Decision(Action.RUN, "running: allowed at any time (the Always preset)", Rule.ALWAYS)
         if user_idle_s is None:
             return Decision(Action.RUN, "running: idle time unknown, treated as idle", Rule.IDLE)
         return Decision(Action.RUN, f"running: user idle for {user_idle_s // 60:.0f} min", Rule.IDLE)

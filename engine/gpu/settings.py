@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from engine.config import load_section
+from engine.config import load_section, paths, read_settings
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -95,6 +95,7 @@ class PolicySettings(BaseModel):
     pause_on_battery: bool = True
     temperature_ceiling_c: float = Field(83.0, gt=0, le=120)
     temperature_hysteresis_c: float = Field(5.0, ge=0, le=40)
+    power_ceiling_w: float = Field(0.0, ge=0, le=5000)  # pause while the GPU draws more; 0: no limit
     max_vram_share: float = Field(0.9, gt=0, le=1)
     resume_after_s: float = Field(60.0, ge=0)
     blip_s: float = Field(10.0, ge=0)
@@ -121,3 +122,15 @@ def load_policy_settings(path: Path | None = None) -> PolicySettings:
 
 def load_gpu_settings(path: Path | None = None) -> GpuSettings:
     return load_section("gpu", GpuSettings, path)
+
+
+def devnet_gpu_settings(path: Path | None = None) -> GpuSettings:
+    """``[gpu]`` for the local devnet: CPU mode allowed unless the user chose otherwise.
+
+    The devnet is the demo: it trains on the CPU where there is no GPU. But once the user
+    ticked or unticked "Train on the CPU when there is no GPU" (saved as ``allow_cpu``), that
+    choice holds here too (issue 18: the unticked box was ignored on the devnet)."""
+    settings = load_gpu_settings(path)
+    if "allow_cpu" in read_settings(path or paths().settings_file).get("gpu", {}):
+        return settings
+    return settings.model_copy(update={"allow_cpu": True})

@@ -59,6 +59,16 @@ def totals(conn: sqlite3.Connection, chain_id: int, market: str) -> dict[str, in
     return sums
 
 
+def totals_since(conn: sqlite3.Connection, chain_id: int, market: str, since: float) -> dict[str, int]:
+    """The sum of each kind recorded at or after ``since`` (unix time), every kind present."""
+    sums = dict.fromkeys(KINDS, 0)
+    rows = conn.execute("SELECT kind, amount FROM ledger WHERE chain_id = ? AND market = ? AND at >= ?",
+                        (chain_id, market, float(since)))
+    for row in rows:
+        sums[row["kind"]] = sums.get(row["kind"], 0) + int(row["amount"])
+    return sums
+
+
 def pending(conn: sqlite3.Connection, chain_id: int, market: str) -> int:
     marks = ", ".join("?" * len(PENDING_STATES))
     rows = conn.execute(

@@ -204,6 +204,13 @@ class History:
         with self._db.read() as conn:
             return ledger.earnings(conn, chain, market, account_credits_wei)
 
+    def ledger_since(self, chain_id: int, market: str, since: float) -> dict[str, int]:
+        """Wei per ledger kind recorded since ``since`` (unix time): the app's today, this week,
+        last hour (rewards and gas of a period, for its profit arithmetic)."""
+        chain, market = chain_id_value(chain_id), market_address(market)
+        with self._db.read() as conn:
+            return ledger.totals_since(conn, chain, market, since)
+
     def earnings_per_day(self, chain_id: int, market: str, days: int = 30) -> list[tuple[str, int]]:
         """``(YYYY-MM-DD, wei earned)`` for each of the last ``days`` local days, oldest first, zeros kept."""
         chain, market = chain_id_value(chain_id), market_address(market)

@@ -128,7 +128,9 @@ class Settlement(Uploads):
         self._update(task_id, state=WorkerState.PAID, outcome="paid", finished_at=time.time())
         total = payout if payout is not None else reward + stake
         self._job_event(task_id, WorkerState.PAID, f"task {task_id} paid", tx_hash=tx_hash)
-        self._emit(Kind.NOTICE, f"task {task_id} paid: {format_eth(total, digits=6)} ETH (reward + stake) credited", task_id,
+        earned = total - stake  # the stake coming back was the worker's own money: not earnings
+        self._emit(Kind.NOTICE, f"task {task_id} paid: earned {format_eth(earned, digits=6)} ETH "
+                   f"(and the {format_eth(stake, digits=6)} ETH stake back)", task_id,
                    reward=str(reward), stake=str(stake))
         self._earnings_changed()
         if self.config.auto_withdraw:

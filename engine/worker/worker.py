@@ -69,9 +69,10 @@ class Worker(Discovery):
         store = open_store(location, cache=paths().cache_dir / "blobs")
         backend = None
         if devnet:
-            from engine.gpu import load_gpu_settings, open_backend
+            from engine.gpu import open_backend
+            from engine.gpu.settings import devnet_gpu_settings
 
-            backend = open_backend(load_gpu_settings().model_copy(update={"allow_cpu": True}))
+            backend = open_backend(devnet_gpu_settings())
         return cls(market, store, History.open(), config=config, listener=listener, gpu_backend=backend)
 
     # ------------------------------------------------------------------ user controls

@@ -87,6 +87,7 @@ def main() -> int:
             app.exit(5)
             return
         panel = dash.job_panel
+        now = shell.tray.state.now  # the app's one state model
         seen["max_progress"] = max(seen["max_progress"], panel.bar.value())
         name = stage["name"]
         if name == "start":
@@ -94,7 +95,7 @@ def main() -> int:
             seen["dashboard_visible"] = dash.isVisible()
             stage["name"] = "training"
             say("started")
-        elif name == "training" and panel.bar.value() > 0 and panel.task_id == task_id:
+        elif name == "training" and panel.bar.value() > 0 and now.job is not None and now.job.task_id == task_id:
             shell.tray.pause_action.trigger()   # the user pauses from the tray...
             stage["name"] = "pausing"
             say("pausing")
@@ -107,22 +108,23 @@ def main() -> int:
             rows = [dash.history_panel.model.record(r) for r in range(dash.history_panel.model.rowCount())]
             if any(r.task_id == task_id and r.state == "committed" for r in rows):
                 seen["job_panel"] = {"title": panel.title.text(), "bar": [panel.bar.value(), panel.bar.maximum()],
-                                     "loss": panel.loss.text(), "points": len(panel.steps)}
+                                     "loss": panel.loss.text(), "points": len(now.points)}
                 say("committed")
                 threading.Thread(target=wait_for_line, daemon=True).start()
                 stage["name"] = "window"
         elif name == "window" and "line" in answer and "paid" in seen["job_states"]:
             button = dash.earnings_panel.withdraw_button
-            if button.isEnabled() and "gas ≈" in button.text():
+            if button.isEnabled() and "fee ≈" in button.text():
                 seen["withdraw_button"] = button.text()
                 seen["claimable"] = dash.earnings_panel.labels["claimable"].text()
+                dash.earnings_panel.confirm = lambda _parent, plan: seen.update(plan=plan.amount_wei) or True
                 button.click()
                 stage["name"] = "withdrawing"
                 say("withdrawing", button=button.text())
-        elif name == "withdrawing" and dash.earnings_panel.status.text().startswith("withdrawal failed"):
+        elif name == "withdrawing" and dash.earnings_panel.status.text().startswith("Withdrawal failed"):
             say("failed", stage=name, status=dash.earnings_panel.status.text(), seen=seen)
             app.exit(4)
-        elif name == "withdrawing" and dash.earnings_panel.status.text().startswith("withdrawn: transaction 0x"):
+        elif name == "withdrawing" and dash.earnings_panel.status.text().startswith("Withdrawn: transaction 0x"):
             seen["withdraw_status"] = dash.earnings_panel.status.text()
             seen["withdrawn"] = dash.earnings_panel.labels["withdrawn"].text()
             seen["event_log_has_claim"] = f"claimed task {task_id}" in dash.event_log.toPlainText()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from app.state import task_words
 from engine.chain.anvil import time_travel
 from engine.chain.devnet import DEV_KEYS
 from engine.storage import BlobServer, HttpStore
@@ -68,14 +69,16 @@ def test_the_app_shows_a_real_job_from_claim_to_withdrawal_and_never_imports_tor
     assert seen["errors"] == []
     assert seen["dashboard_visible"]                       # offscreen: no tray, so the dashboard shows
     assert seen["torch_after_start"] is False and seen["torch_after_job"] is False
-    assert seen["paused_line"] == "Paused: paused by you"
-    assert seen["job_panel"]["bar"] == [120, 120] and seen["job_panel"]["title"] == f"Task {task_id}: {spec['name']} (committed)"
+    assert seen["paused_line"] == "Paused: by you"
+    # committed: training is over, so the panel shows the last job (no stale 100 %), or still the job
+    assert seen["job_panel"]["title"] in (f"Last job: task {task_id}", f"Task {task_id}: {task_words(spec['name']).capitalize()}")
     assert seen["job_panel"]["points"] >= 2 and seen["job_panel"]["loss"] != "–"
     assert [s for s in ("claimed", "training", "committed", "paid") if s in seen["job_states"]] == [
         "claimed", "training", "committed", "paid"]
     total = (REWARD + STAKE) / 10**18
     assert seen["claimable"] == f"{total:g} ETH" and seen["withdrawn"] == f"{total:g} ETH"
-    assert seen["withdraw_button"].startswith(f"Withdraw {total:g} ETH (gas ≈ ")
-    assert seen["withdraw_status"].startswith("withdrawn: transaction 0x")
-    assert seen["event_log_has_claim"] and seen["notifications"] == ["Paid", "Withdrawn"]
+    assert seen["withdraw_button"].startswith(f"Withdraw {total:g} ETH… (fee ≈ ")
+    assert seen["plan"] == REWARD + STAKE                 # the confirmation was asked, with the amount
+    assert seen["withdraw_status"].startswith("Withdrawn: transaction 0x")
+    assert seen["event_log_has_claim"] and seen["notifications"] == ["Paid today", "Withdrawn"]
     assert seen["states"][-1] == "stopped"                 # Quit stopped the worker cleanly

@@ -1,4 +1,5 @@
-"""The dashboard's panels follow the engine's events; closing it without a tray asks to quit."""
+"""The dashboard's panels follow the state model and the engine's events; closing it without a
+tray asks to quit."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from app.dashboard.earnings_panel import EarningsPanel
 from app.dashboard.event_log import EventLog
 from app.dashboard.gpu_panel import GpuPanel, snapshot_lines
 from app.dashboard.job_panel import JobPanel
+from app.state import AppState
 from engine.events import EngineEvent, EngineState, Kind
 from engine.gpu.monitor import DeviceSnapshot, GpuProcess, GpuSnapshot, NoGpu
 from engine.gpu.nogpu import CpuBackend
@@ -19,32 +21,30 @@ from tests.gui.conftest import progress_event, state_event
 
 
 def test_the_job_panel_shows_progress_loss_speed_eta_and_the_loss_curve(qtbot, bridge: EngineBridge, emit) -> None:
-    panel = JobPanel(bridge)
+    panel = JobPanel(AppState(bridge))
     qtbot.addWidget(panel)
     panel.show()
+    emit(state_event(EngineState.WORKING, "training task 7"))
     emit(EngineEvent(Kind.JOB, "claimed", 7, {"state": "claimed", "name": "digits-mlp"}))
     for step, loss in ((100, 2.0), (200, 1.0), (300, 0.5)):
         emit(progress_event(7, step, 600, loss, rate=12345.6, eta=90))
     qtbot.waitUntil(lambda: panel.bar.value() == 300)
-    assert panel.title.text() == "Task 7: digits-mlp (claimed)"
+    assert panel.title.text() == "Task 7: Training a digits model"
     assert (panel.bar.maximum(), panel.loss.text(), panel.speed.text(), panel.eta.text()) == (600, "0.5000", "12,346", "1 min")
-    qtbot.waitUntil(lambda: len(panel.curve.getData()[0]) == 3)
-    xs, ys = panel.curve.getData()
-    assert list(xs) == [100, 200, 300] and list(ys) == [2.0, 1.0, 0.5]
+    qtbot.waitUntil(lambda: len(panel.chart.xs) == 3)
+    assert panel.chart.xs == [100, 200, 300] and panel.chart.ys == [2.0, 1.0, 0.5]
 
 
 def test_a_resumed_runner_repeating_steps_does_not_draw_the_curve_backwards(qtbot, bridge: EngineBridge, emit) -> None:
-    panel = JobPanel(bridge)
-    qtbot.addWidget(panel)
-    panel.show()
+    state = AppState(bridge)
     for step in (100, 200, 300, 200, 250):
         emit(progress_event(1, step, 600, 1.0 / step))
-    qtbot.waitUntil(lambda: panel.steps[-1:] == [250])
-    assert panel.steps == [100, 200, 250]
+    qtbot.waitUntil(lambda: state.now.points[-1:] == ((250, 1.0 / 250),))
+    assert [p[0] for p in state.now.points] == [100, 200, 250]
 
 
 def test_the_job_panel_says_why_it_is_paused(qtbot, bridge: EngineBridge, emit) -> None:
-    panel = JobPanel(bridge)
+    panel = JobPanel(AppState(bridge))
     qtbot.addWidget(panel)
     emit(state_event(EngineState.PAUSED, "game.exe is using the GPU"))
     qtbot.waitUntil(lambda: panel.state.text() == "Paused: game.exe is using the GPU")
@@ -55,26 +55,30 @@ def test_the_gpu_panel_names_the_process_in_the_way() -> None:
         0, "RTX 4090", utilization_pct=97, memory_used_mib=20000, memory_total_mib=24564, temperature_c=71,
         processes=(GpuProcess(4242, "game.exe", "graphics", 18000), GpuProcess(1, "runner", "compute", own=True))),))
     lines = snapshot_lines(snap)
-    assert lines["Others using it"] == "game.exe (pid 4242)"
+    assert lines["Others using it"] == "game.exe"
     assert (lines["Utilisation"], lines["Memory"], lines["Temperature"]) == ("97 %", "20,000 / 24,564 MiB", "71 °C")
-    none = snapshot_lines(GpuSnapshot("none", 0.0, (), NoGpu("NVML is not installed")))
-    assert (none["Device"], none["Note"]) == ("No GPU", "NVML is not installed")
+    assert (lines["Power"], lines["Fan"]) == ("not reported", "not reported")
+    none = snapshot_lines(GpuSnapshot("none", 0.0, (), NoGpu("libnvidia-ml.so.1 not loadable")))
+    assert (none["Device"], none["Note"]) == ("No GPU found", "No NVIDIA driver found: idlegrid cannot use a GPU here")
 
 
 def test_the_gpu_panel_polls_a_real_backend_only_while_visible(qtbot, bridge: EngineBridge) -> None:
-    panel = GpuPanel(bridge, lambda: CpuBackend(NoGpu("no NVIDIA GPU here")))
+    state = AppState(bridge)
+    panel = GpuPanel(state, lambda: CpuBackend(NoGpu("no NVIDIA GPU here")))
     qtbot.addWidget(panel)
     assert not panel.timer.isActive()
     panel.show()
     assert panel.timer.isActive() and panel.timer.interval() >= 2000
-    assert panel.labels["Note"].text() == "CPU mode: no NVIDIA GPU here"
+    assert panel.labels["Note"].text() == "CPU mode: no NVIDIA GPU found, so idlegrid trains on the CPU"
+    assert panel.labels["Others using it"].text().startswith("other programs use ")
+    assert panel.labels["Others using it"].text().endswith(" of the CPU") and state.now.cpu_mode
     assert panel.labels["Memory"].text().endswith("MiB")
     panel.hide()
     assert not panel.timer.isActive()
     panel.close_backend()
 
 
-def test_earnings_show_totals_and_the_withdraw_button_says_its_gas(qtbot, bridge: EngineBridge, emit) -> None:
+def test_earnings_show_totals_and_the_withdraw_button_says_its_fee(qtbot, bridge: EngineBridge, emit) -> None:
     sent: list[str] = []
 
     def gas(done, failed) -> None:
@@ -82,20 +86,20 @@ def test_earnings_show_totals_and_the_withdraw_button_says_its_gas(qtbot, bridge
 
     def withdraw(done, failed) -> None:
         sent.append("withdraw")
-        QTimer.singleShot(0, lambda: done("0xabc"))
+        QTimer.singleShot(0, lambda: done("0x" + "ab" * 32))
 
-    panel = EarningsPanel(bridge, withdraw=withdraw, gas_estimate=gas)
+    panel = EarningsPanel(bridge, withdraw=withdraw, gas_estimate=gas, confirm=lambda _parent, _plan: True)
     qtbot.addWidget(panel)
     assert not panel.withdraw_button.isEnabled()
     emit(EngineEvent(Kind.EARNINGS, "earnings", None, {"pending": 10**18, "claimable": 25 * 10**17, "withdrawn": 0}))
-    qtbot.waitUntil(lambda: "gas" in panel.withdraw_button.text() and "estimating" not in panel.withdraw_button.text())
-    assert panel.withdraw_button.text() == "Withdraw 2.5 ETH (gas ≈ 0.000042 ETH)"
+    qtbot.waitUntil(lambda: "fee" in panel.withdraw_button.text())
+    assert panel.withdraw_button.text() == "Withdraw 2.5 ETH… (fee ≈ 0.000042 ETH)"
     assert panel.labels["pending"].text() == "1 ETH"
     panel.set_per_day([("2026-11-26", 10**18), ("2026-11-27", 2 * 10**18)])
-    assert list(panel.bars.opts["height"]) == [1.0, 2.0]
+    assert panel.chart.bars == [("11-26", 1.0), ("11-27", 2.0)]
     panel.withdraw_button.click()
-    qtbot.waitUntil(lambda: panel.status.text() == "withdrawn: transaction 0xabc")
-    assert sent == ["withdraw"]
+    qtbot.waitUntil(lambda: panel.receipt is not None)
+    assert sent == ["withdraw"] and panel.receipt.hash.text() == "0x" + "ab" * 32
 
 
 def test_the_event_log_lists_events_but_not_progress_ticks(qtbot, bridge: EngineBridge, emit) -> None:
@@ -135,10 +139,11 @@ def test_closing_with_a_tray_hides_to_it(qtbot, qapp: Application, bridge: Engin
     assert not window.isVisible()
 
 
-def test_the_idle_policy_row_shows_the_verdict_and_every_blocking_rule(qtbot, bridge: EngineBridge, emit) -> None:
-    panel = GpuPanel(bridge, None)
+def test_the_device_panel_says_what_the_state_model_says(qtbot, bridge: EngineBridge, emit) -> None:
+    state = AppState(bridge)
+    panel = GpuPanel(state, None)
     qtbot.addWidget(panel)
-    emit(EngineEvent(Kind.GPU, "game.exe is using the GPU", None,
-                     {"decision": "pause", "rule": "foreign_process", "blockers": ["foreign_process", "user_active"]}))
-    qtbot.waitUntil(lambda: panel.labels["Idle policy"].text().startswith("pause"))
-    assert panel.labels["Idle policy"].text() == "pause: game.exe is using the GPU (also blocking: user active)"
+    emit(state_event(EngineState.PAUSED, "paused: game.exe uses the GPU"))
+    qtbot.waitUntil(lambda: panel.labels["Now"].text() == "Paused: game.exe uses the GPU")
+    state.user_paused()
+    assert panel.labels["Now"].text() == "Paused: by you"  # not "Idle policy: running"

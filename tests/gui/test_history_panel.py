@@ -64,12 +64,38 @@ def test_selecting_a_job_shows_its_root_transactions_and_outcome(qtbot, history:
     row = next(r for r in range(panel.proxy.rowCount()) if panel.proxy.index(r, 0).data() == "1")
     panel.table.selectRow(row)
     text = panel.detail.toPlainText()
-    assert "merkle root: 0x" + "ab" * 32 in text and "claim: 0x" + "11" * 32 in text
-    assert "outcome: paid" in text and "reward: 0.5 ETH" in text
+    plain, advanced = text.split("\nAdvanced\n")
+    assert plain.startswith("Training a digits model (task 1, as the worker)\nStatus: Paid")
+    assert "Progress: 600 of 600 steps, final loss 0.0400" in plain and "Reward: 0.5 ETH" in plain
+    assert "0x" not in plain                                          # hashes only under Advanced
+    assert "merkle root: 0x" + "ab" * 32 in advanced and "claim: 0x" + "11" * 32 in advanced
+    assert "outcome: paid" in advanced and "the local test network (devnet)" in advanced
     history.upsert_job(31337, MARKET, 2, "worker", steps_done=200)   # a refresh keeps the selection
     panel.set_jobs(history.jobs())
     selected = panel.table.selectionModel().selectedRows()
     assert [i.data(RECORD_ROLE).task_id for i in selected] == [1]
+
+
+def test_a_refresh_keeps_the_details_scrolled_where_the_reader_left_them(qtbot, history: History) -> None:
+    _jobs(history)
+    for action in ("commit", "finalize", "withdraw", "upload", "reveal", "claim2"):
+        history.record_tx(31337, MARKET, 1, "worker", action, "0x" + action.encode().hex().ljust(64, "0"), 21_000)
+    panel = HistoryPanel()
+    qtbot.addWidget(panel)
+    panel.resize(500, 300)
+    panel.show()
+    panel.set_jobs(history.jobs())
+    row = next(r for r in range(panel.proxy.rowCount()) if panel.proxy.index(r, 0).data() == "1")
+    panel.table.selectRow(row)
+    bar = panel.detail.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 2)
+    bar.setValue(bar.maximum())
+    history.upsert_job(31337, MARKET, 2, "worker", steps_done=250)  # another job changed: a refresh
+    panel.set_jobs(history.jobs())
+    history.upsert_job(31337, MARKET, 1, "worker", loss=0.03)       # this job changed: new text, same place
+    panel.set_jobs(history.jobs())
+    assert "final loss 0.0300" in panel.detail.toPlainText()
+    assert bar.value() == bar.maximum() > 0
 
 
 def test_the_watcher_fires_on_another_connections_commit_only(qtbot, history: History) -> None:
@@ -99,6 +125,7 @@ def test_the_dashboard_reads_jobs_and_earnings_while_visible(qtbot, qapp: Applic
     window.show()
     qtbot.waitUntil(lambda: window.history_panel.model.rowCount() == 3)
     assert window.watcher is not None and window.watcher.timer.isActive()
-    assert sum(window.earnings_panel.bars.opts["height"]) == 0.5
+    assert sum(v for _, v in window.earnings_panel.chart.bars) == 0.5
+    assert window.earnings_panel.period_labels[("reward", "today")].text() == "0.5 ETH"
     window.hide()
     assert not window.watcher.timer.isActive()                      # hidden: no polling at all

@@ -14,7 +14,7 @@ def _notice(message: str, task_id: int | None = 3, **data) -> EngineEvent:
 
 def test_the_workers_notices_get_titles_by_what_happened() -> None:
     cases = {
-        "task 3 paid: 0.55 ETH (reward + stake) credited": ("Paid", Severity.INFO),
+        "task 3 paid: earned 0.5 ETH (and the 0.05 ETH stake back)": ("Paid", Severity.INFO),
         "task 3's result was challenged (segment 2)": ("Your result was challenged", Severity.WARNING),
         "task 3: the jury ruled against our result; stake of 0.05 ETH slashed": ("Stake slashed", Severity.ERROR),
         "withdrew 0.55 ETH": ("Withdrawn", Severity.INFO),
@@ -39,3 +39,16 @@ def test_an_error_without_a_tray_becomes_a_dialog_with_its_hint(qtbot, qapp, bri
     box = next(w for w in qapp.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible())
     assert (box.text(), box.informativeText()) == ("no wallet yet", "create one: idlegrid wallet create")
     assert notifier.shown[0].body == "no wallet yet\ncreate one: idlegrid wallet create"
+
+
+def test_payments_come_as_one_paid_today_digest_not_a_balloon_each(qtbot, qapp, bridge, emit) -> None:
+    notifier = Notifier(qapp, bridge, tray_icon=None)
+    for task in (1, 2, 3):
+        emit(_notice(f"task {task} paid: earned 0.01 ETH (and the 0.001 ETH stake back)", task,
+                     reward=str(10**16), stake=str(10**15)))
+    qtbot.waitUntil(lambda: notifier.paid_count == 3)
+    assert [n.title for n in notifier.shown] == ["Paid today"]     # the first at once, the rest wait
+    assert notifier.digest_timer.isActive()
+    notifier.show_digest()                                          # what the timer does DIGEST_S later
+    assert [(n.title, n.body) for n in notifier.shown] == [
+        ("Paid today", "0.01 ETH for 1 job today"), ("Paid today", "0.03 ETH for 3 jobs today")]  # rewards only

@@ -113,10 +113,10 @@ def test_an_autostart_entry_that_cannot_be_written_is_an_error(qtbot: QtBot, tmp
 def test_the_data_tab_shows_this_installations_folders(qtbot: QtBot, autostart_entry: FileAutostart,
                                                        idlegrid_home: Path) -> None:
     dialog = _dialog(qtbot, autostart_entry)
-    from PySide6.QtWidgets import QLabel
+    from PySide6.QtWidgets import QLabel, QLineEdit
 
     texts = [label.text() for label in dialog.findChildren(QLabel)]
-    assert str(paths().data_dir) in texts
+    assert str(paths().data_dir) in [field.text() for field in dialog.findChildren(QLineEdit)]
     assert any("IDLEGRID_HOME" in t for t in texts)
     assert any(autostart_entry.where in t for t in texts)
 

@@ -103,7 +103,7 @@ def test_a_wrong_market_address_is_shown_and_nothing_is_saved(
     qtbot.waitUntil(lambda: dialog.last_error is not None, timeout=20_000)
     assert isinstance(dialog.last_error, NotDeployed)
     assert "no TaskMarket contract at" in dialog.error_label.text()
-    assert dialog.tabs.currentWidget() is dialog.network_form
+    assert dialog.tabs.currentWidget().widget() is dialog.network_form
     assert dialog.isVisible()
     assert load_network().market_address is None
 

@@ -14,7 +14,7 @@ EVERY_RULE_CHANGED = PolicySettings(
     run_when="always", idle_minutes=12.5, unknown_idle="treat_as_idle", pause_on_foreign_process=False,
     foreign_min_mib=256, foreign_utilization_pct=30.0, allow_processes=["Xorg", "obs*"],
     deny_processes=["steam*", "blender"], hours=AllowedHours(mon=["09:00-12:00", "22:00-06:00"], sun=[]),
-    pause_on_battery=False, temperature_ceiling_c=75.0, temperature_hysteresis_c=8.0, max_vram_share=0.5,
+    pause_on_battery=False, temperature_ceiling_c=75.0, temperature_hysteresis_c=8.0, power_ceiling_w=180.0, max_vram_share=0.5,
     resume_after_s=120.0, blip_s=4.0, snooze_until_hour=6,
 )
 

@@ -52,6 +52,6 @@ def test_the_tray_icon_shows_in_a_real_tray_and_its_menu_pauses(x_display: str) 
     result = json.loads(lines[-1])
     assert result["available"] and result["shown"] and result["visible"], result
     assert min(result["geometry"]) > 0, result          # the tray host embedded it
-    assert result["icon"] == "tray-working" and result["tooltip"] == "idlegrid: Working"
+    assert result["icon"] == "tray-working" and result["tooltip"] == "idlegrid: Earning"
     assert result["menu_visible"]
     assert result["calls"] == ["pause: paused by you"] and result["pause_label"] == "Resume"

@@ -78,7 +78,8 @@ def test_without_a_wallet_it_offers_to_create_one(qtbot: QtBot, os_keyring: str)
     assert window.address is None
     assert "no wallet yet" in window.location_label.text()
     assert window.create_button.isVisible() and not window.export_button.isEnabled()
-    assert "SecretService" in window.backend_label.text()
+    assert window.backend_label.text() == "your desktop's keyring (Secret Service)"  # no module paths
+    assert "SecretService" in window.backend_label.toolTip()
 
 
 def test_create_keeps_the_key_in_the_keyring_and_shows_address_and_qr(qtbot: QtBot, os_keyring: str) -> None:
@@ -103,8 +104,8 @@ def test_balance_comes_from_the_chain(qtbot: QtBot, chain: Web3, custom_network:
     from app.wallet_window import read_balance
 
     window = _window(qtbot, balance=read_balance)
-    qtbot.waitUntil(lambda: "chain 31337" in window.balance_label.text(), timeout=15_000)
-    assert window.balance_label.text() == "1.5 ETH on chain 31337"
+    qtbot.waitUntil(lambda: "devnet" in window.balance_label.text(), timeout=15_000)
+    assert window.balance_label.text() == "1.5 ETH on the local test network (devnet)"
 
 
 def test_an_unreachable_node_leaves_the_balance_unknown(qtbot: QtBot, keystore_wallet: KeystoreWallet) -> None:

@@ -167,7 +167,7 @@ def test_a_custom_network_is_checked_and_the_wizard_moves_on_by_itself(
     wizard.next()
     qtbot.waitUntil(lambda: isinstance(wizard.currentPage(), StartPage), timeout=20_000)
     assert load_network() == custom_network.model_copy(update={"chain_id": 31337})
-    assert "(chain 31337)" in wizard.start_page.summary.text()
+    assert "(the local test network (devnet))" in wizard.start_page.summary.text()
 
 
 def test_a_rerun_starts_from_the_saved_policy(wizard: FirstRunWizard, keystore_wallet: KeystoreWallet) -> None:
@@ -178,3 +178,21 @@ def test_a_rerun_starts_from_the_saved_policy(wizard: FirstRunWizard, keystore_w
     _to(wizard, PolicyPage)
     assert wizard.policy_page.form.idle_minutes.value() == 42
     assert wizard.policy_page.form.preset.currentData() == "custom"
+
+
+def test_without_an_nvidia_gpu_the_cpu_box_starts_ticked_and_saves_with_the_electricity_price(
+        wizard: FirstRunWizard, keystore_wallet: KeystoreWallet) -> None:
+    from app.profit import load_earnings_settings
+    from engine.gpu.settings import devnet_gpu_settings, load_gpu_settings
+
+    if wizard.policy_page.gpu_found:
+        pytest.skip("an NVIDIA GPU is here: the box keeps its default")
+    _to(wizard, PolicyPage)
+    form = wizard.policy_page.form
+    assert form.allow_cpu.isChecked()                            # else nothing would ever run here
+    assert form.label_widgets["foreign_utilization_pct"].text() == "Pause when other programs' CPU load is above (%)"
+    form.allow_cpu.setChecked(False)                             # the user says no: that holds, devnet too
+    wizard.policy_page.earnings_form.electricity_price.setValue(0.25)
+    _to(wizard, NetworkPage)
+    assert load_gpu_settings().allow_cpu is False and devnet_gpu_settings().allow_cpu is False
+    assert load_earnings_settings().electricity_price == 0.25

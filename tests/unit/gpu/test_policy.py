@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.gpu.monitor import GpuSnapshot, NoGpu
+from engine.gpu.monitor import DeviceSnapshot, GpuSnapshot, NoGpu
 from engine.gpu.policy import Action, IdlePolicy, Rule
 from engine.gpu.settings import AllowedHours, PolicySettings
 
@@ -29,7 +29,7 @@ def policy(**settings: object) -> IdlePolicy:
     [
         ({}, snap(), IDLE, False, Action.RUN, Rule.IDLE, RUNS),
         ({"run_when": "always"}, snap(), 0.0, None, Action.RUN, Rule.ALWAYS,
-         "running: allowed at all times (run_when = always)"),
+         "running: allowed at any time (the Always preset)"),
         ({}, snap(), 120.0, False, Action.WAIT, Rule.USER_ACTIVE, "waiting: user active 2 min ago (runs after 5 min idle)"),
         ({}, snap(), 0.0, False, Action.WAIT, Rule.USER_ACTIVE, "waiting: user active just now (runs after 5 min idle)"),
         ({"idle_minutes": 2}, snap(), 120.0, False, Action.RUN, Rule.IDLE, "running: user idle for 2 min"),
@@ -340,3 +340,37 @@ def test_invariants_hold_on_any_sequence(ticks, manual):
             assert d.action is Action.PAUSE and d.hard
         if temp >= 83 or battery:
             assert not d.may_run
+
+
+# -- CPU mode and the power limit (issue 18) -------------------------------------------------
+def cpu_snap(others: float) -> GpuSnapshot:
+    device = DeviceSnapshot(index=0, name="CPU (2 threads)", utilization_pct=others, foreign_utilization_pct=others,
+                            memory_used_mib=1000, memory_total_mib=8000)
+    return GpuSnapshot("cpu", 0.0, (device,), NoGpu("no NVIDIA driver"))
+
+
+def test_in_cpu_mode_others_load_is_called_cpu_load():
+    d = policy(blip_s=0).decide(cpu_snap(41.0), IDLE, False, MONDAY_NOON)
+    assert (d.action, d.reason) == (Action.PAUSE, "paused: other programs use 41 % of the CPU (limit 15 %)")
+
+
+def test_the_always_preset_on_a_machine_without_gpu_does_not_pause_for_other_cpu_load():
+    d = policy(run_when="always").decide(cpu_snap(41.0), None, False, MONDAY_NOON)
+    assert d.action is Action.RUN and d.rule is Rule.ALWAYS
+
+
+def power_snap(watts: float) -> GpuSnapshot:
+    device = DeviceSnapshot(index=0, name="Fake GPU", utilization_pct=0.0, foreign_utilization_pct=0.0,
+                            memory_used_mib=1000, memory_total_mib=8000, temperature_c=50.0, power_w=watts)
+    return GpuSnapshot("simulated", 0.0, (device,))
+
+
+def test_the_power_limit_pauses_above_it_and_resumes_after_calm():
+    p = policy(power_ceiling_w=150, resume_after_s=20)
+    got = run_ticks(p, [(0, power_snap(120)), (1, power_snap(180)), (2, power_snap(60)), (25, power_snap(60))])
+    assert [a for _, a, _ in got] == [Action.RUN, Action.PAUSE, Action.PAUSE, Action.RUN]
+    assert got[1][2] == "paused: the GPU draws 180 W (limit 150 W)"
+
+
+def test_no_power_limit_by_default():
+    assert policy().decide(power_snap(400), IDLE, False, MONDAY_NOON).action is Action.RUN

@@ -12,9 +12,6 @@ from pydantic import ValidationError
 from engine.errors import SpecError
 from engine.search.space import MAX_SPACE_BYTES, SPACE_VERSION, SearchSpace, SpaceError, SpaceFile
 
-_TAGS = {"mlp", "cnn", "transformer", "digits", "synthetic_classification", "synthetic_regression", "text",
-         "blob", "sgd", "adam", "adamw", "constant", "warmup", "cosine", "exact", "relative",
-         "function-after[_values_unique(), SpaceFile]", "function-after[_heads_divide_dim(), TransformerBlock]"}
 _HINTS = {
     "extra_forbidden": "remove it or check its spelling (docs/search.md lists every field)",
     "missing": "add it (docs/search.md lists every field)",
@@ -23,16 +20,23 @@ _HINTS = {
 }
 
 
-def _loc(loc: tuple[Any, ...]) -> str:
-    out = ""
+def _loc(loc: tuple[Any, ...], body: Any) -> str:
+    """The field path the user wrote: pydantic's location walked through the document itself,
+    so the union tags and validator names it adds (never written by the user) drop out."""
+    out, node = "", body
     for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in _TAGS or str(part).startswith(("function-", "list[", "tagged-union")):
-            continue
-        else:
-            out += f".{part}" if out else str(part)
+        if isinstance(part, int) and isinstance(node, list) and part < len(node):
+            out, node = out + f"[{part}]", node[part]
+        elif isinstance(part, str) and isinstance(node, dict):
+            if part in node:
+                out, node = (f"{out}.{part}" if out else part), node[part]
+            elif not any(c in part for c in "[(") and part not in _ADDED:
+                out, node = (f"{out}.{part}" if out else part), None   # a missing field
     return out
+
+
+_ADDED = {"mlp", "cnn", "transformer", "digits", "synthetic_classification", "synthetic_regression", "text", "blob",
+          "sgd", "adam", "adamw", "constant", "warmup", "cosine", "exact", "relative"}
 
 
 def parse_space(data: bytes | str, origin: str = "the space file") -> SearchSpace:
@@ -51,7 +55,7 @@ def parse_space(data: bytes | str, origin: str = "the space file") -> SearchSpac
         space = SearchSpace(SpaceFile.model_validate(body))
     except ValidationError as e:
         err = e.errors(include_url=False)[0]
-        path = _loc(err["loc"])
+        path = _loc(err["loc"], body)
         hint = _HINTS.get(err["type"]) or _expected(err)
         problem = "is not a known field" if err["type"] == "extra_forbidden" else err["msg"].replace("Value error, ", "")
         raise SpaceError(path, problem, hint=hint) from None

@@ -244,7 +244,7 @@ class Coordinator:
             self._retry_or_drop(cid, f"task {task_id}: {e.message}")
             return
         value = result.metrics.get(self.space.metric)
-        self.state.set_task(task_id, TaskState.SUBMITTED, gas=self.market.gas(task_id))
+        self._set_task_costs(cid, task_id, TaskState.SUBMITTED)
         if value is None:
             self._retry_or_drop(cid, f"task {task_id}: the result has no {self.space.metric}")
             return
@@ -298,11 +298,17 @@ class Coordinator:
             self._deadline[task_id] = int(self.market.now()) + 60   # claimed after all, or not yet expired
             self.state.set_candidate(cid, CandidateState.POSTED)
             return
-        self.state.set_task(task_id, TaskState.CANCELLED, refund=refund, gas=self.market.gas(task_id))
-        self._spent -= refund
+        self._set_task_costs(cid, task_id, TaskState.CANCELLED, refund=refund)
         self._deadline.pop(task_id, None)
         self._task_of.pop(task_id, None)
         self._retry_or_drop(cid, f"task {task_id} expired")
+
+    def _set_task_costs(self, cid: int, task_id: int, state: TaskState, *, refund: int = 0) -> None:
+        """A task's new state with its gas so far (cancels cost gas) and any refund, kept in the total."""
+        before = next(t for t in self.state.tasks(cid) if t.task_id == task_id)
+        gas = self.market.gas(task_id)
+        self.state.set_task(task_id, state, refund=before.refund + refund, gas=gas)
+        self._spent += gas - before.gas - refund
 
     def _retry_or_drop(self, cid: int, why: str) -> None:
         row = self.state.candidate(cid)

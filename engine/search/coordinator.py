@@ -195,7 +195,7 @@ class Coordinator:
             self._trials[cid] = trial
             self._in_flight.add(cand.sha256)
             self._post(cid, cand)
-            acted = True
+            acted, skips = True, 0
         return acted
 
     def _post(self, cid: int, cand: Candidate) -> None:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.config import paths  # noqa: E402
-from engine.search.load import load_space  # noqa: E402
+from engine.config import paths
+from engine.search.load import load_space
 
 
 def main() -> int:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from engine.chain.events import EventCursor
 from engine.chain.market import MarketEvent, TaskPosted
+from engine.history.records import JobRecord
 from engine.requester import ROLE, Requester
 from engine.search.port import Posted, Result, Terms
 from engine.tasks.load import CheckedSpec, canonical_json
@@ -19,7 +20,7 @@ class ChainMarket:
 
     def __init__(self, requester: Requester, folder: Path, *, confirmations: int = 0) -> None:
         self.requester = requester
-        self.address = requester.address
+        self.address: str = str(requester.address)
         self.folder = folder
         self._poller = requester.market.poller(confirmations=confirmations)
 
@@ -66,6 +67,6 @@ class ChainMarket:
         job = self._job(task_id)
         return job.gas_paid if job else 0
 
-    def _job(self, task_id: int):  # type: ignore[no-untyped-def]
+    def _job(self, task_id: int) -> JobRecord | None:
         r = self.requester
         return r.history.job(r.chain_id, r.market.address, task_id, ROLE)

@@ -27,7 +27,12 @@ from engine.chain.market import (
 )
 from engine.errors import IdlegridError, SpecError
 from engine.search.port import Posted, SearchMarket, Terms
-from engine.search.sampler import RegularizedEvolutionSampler, SamplerKind, distributions, make_sampler
+from engine.search.sampler import (
+    RegularizedEvolutionSampler,
+    SamplerKind,
+    distributions,
+    make_sampler,
+)
 from engine.search.space import Candidate, Goal, SearchSpace
 from engine.search.state import CandidateState, SearchState, TaskRow, TaskState
 

@@ -10,7 +10,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine.errors import SpecError
-from engine.search.space import MAX_SPACE_BYTES, SPACE_VERSION, SearchSpace, SpaceError, SpaceFile
+from engine.search.space import (
+    MAX_SPACE_BYTES,
+    SPACE_VERSION,
+    SearchSpace,
+    SpaceError,
+    SpaceFile,
+)
 
 _HINTS = {
     "extra_forbidden": "remove it or check its spelling (docs/search.md lists every field)",

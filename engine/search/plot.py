@@ -6,6 +6,7 @@ fonttools, and 0.46 s to import here): two step plots with axes and labels are a
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -65,9 +66,10 @@ def _panel(draw: ImageDraw.ImageDraw, font: ImageFont.FreeTypeFont | ImageFont.I
         draw.text((px, bottom + 6), f"{fx:.3g}", fill=INK, font=font, anchor="mt")
     draw.rectangle([left, top, right, bottom], outline=INK)
     steps: list[tuple[float, float]] = [at(xs[0], ys[0])]
-    for (xa, ya), (xb, yb) in zip(points, points[1:]):
+    for (_, ya), (xb, yb) in itertools.pairwise(points):
         steps += [at(xb, ya), at(xb, yb)]
-    draw.line(steps, fill=LINE, width=2) if len(steps) > 1 else None
+    if len(steps) > 1:
+        draw.line(steps, fill=LINE, width=2)
     for x, y in points:
         cx, cy = at(x, y)
         draw.ellipse([cx - 2.5, cy - 2.5, cx + 2.5, cy + 2.5], fill=LINE)

@@ -91,7 +91,7 @@ class SimulatedMarket:
     def cancel(self, task_id: int) -> int:
         task = self.tasks[task_id]
         if task.state == "claimed" and self.clock > task.submit_deadline:
-            self._busy.pop(task.worker or 0, None)
+            self._busy.pop(task.worker if task.worker is not None else -1, None)
             task.state = "open"
         if task.state != "open":
             raise UsageError(f"task {task_id} is {task.state}; only an open task can be cancelled")
@@ -113,10 +113,10 @@ class SimulatedMarket:
         for worker in range(self.workers):
             if worker in self._busy:
                 continue
-            task_id = self._next_open()
-            if task_id is None:
+            next_id = self._next_open()
+            if next_id is None:
                 break
-            self._claim(worker, self.tasks[task_id])
+            self._claim(worker, self.tasks[next_id])
 
     def _next_open(self) -> int | None:
         while self._open:

@@ -17,8 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from itertools import product
-from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -52,8 +51,8 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-def _choices(item: Any, *, low: int = 1) -> Any:
-    return Annotated[list[item], Field(min_length=low, max_length=16)]
+T = TypeVar("T")
+Options = Annotated[list[T], Field(min_length=1, max_length=16)]
 
 
 Width = Annotated[int, Field(gt=0, le=4096)]
@@ -63,8 +62,8 @@ class MlpSpace(Strict):
     """Flatten, then ``hidden_layers`` x (Linear ``width``, activation, Dropout), then Linear."""
 
     kind: Literal["mlp"]
-    hidden_layers: _choices(Annotated[int, Field(ge=0, le=8)])
-    width: _choices(Width)
+    hidden_layers: Options[Annotated[int, Field(ge=0, le=8)]]
+    width: Options[Width]
 
 
 class CnnSpace(Strict):
@@ -72,34 +71,34 @@ class CnnSpace(Strict):
     MaxPool2d 2), Flatten, an optional hidden Linear (``hidden`` 0: none), then Linear."""
 
     kind: Literal["cnn"]
-    conv_layers: _choices(Annotated[int, Field(ge=1, le=4)])
-    channels: _choices(Annotated[int, Field(gt=0, le=512)])
-    kernel_size: _choices(Annotated[int, Field(gt=0, le=7)])
-    hidden: _choices(Annotated[int, Field(ge=0, le=4096)]) = [0]
+    conv_layers: Options[Annotated[int, Field(ge=1, le=4)]]
+    channels: Options[Annotated[int, Field(gt=0, le=512)]]
+    kernel_size: Options[Annotated[int, Field(gt=0, le=7)]]
+    hidden: Options[Annotated[int, Field(ge=0, le=4096)]] = [0]
 
 
 class TransformerSpace(Strict):
     """Embedding + positions of width ``dim``, ``blocks`` transformer blocks, LayerNorm, Linear."""
 
     kind: Literal["transformer"]
-    blocks: _choices(Annotated[int, Field(ge=1, le=8)])
-    dim: _choices(Annotated[int, Field(gt=0, le=1024)])
-    heads: _choices(Annotated[int, Field(gt=0, le=16)])
-    ff_mult: _choices(Annotated[int, Field(gt=0, le=8)])
+    blocks: Options[Annotated[int, Field(ge=1, le=8)]]
+    dim: Options[Annotated[int, Field(gt=0, le=1024)]]
+    heads: Options[Annotated[int, Field(gt=0, le=16)]]
+    ff_mult: Options[Annotated[int, Field(gt=0, le=8)]]
 
 
-Architecture = Annotated[Union[MlpSpace, CnnSpace, TransformerSpace], Field(discriminator="kind")]
+Architecture = Annotated[MlpSpace | CnnSpace | TransformerSpace, Field(discriminator="kind")]
 
 
 class Choices(Strict):
     """Training choices; a field left out keeps the base spec's value."""
 
-    activation: _choices(Literal["ReLU", "GELU", "Tanh"]) = ["ReLU"]
-    dropout: _choices(Annotated[float, Field(ge=0.0, lt=1.0)]) = [0.0]
-    optimizer: _choices(Literal["sgd", "adam", "adamw"]) | None = None
-    lr: _choices(Annotated[float, Field(gt=0.0, le=10.0)]) | None = None
-    batch_size: _choices(Annotated[int, Field(gt=0, le=65536)]) | None = None
-    steps: _choices(Annotated[int, Field(gt=0, le=10_000_000)]) | None = None
+    activation: Options[Literal["ReLU", "GELU", "Tanh"]] = ["ReLU"]
+    dropout: Options[Annotated[float, Field(ge=0.0, lt=1.0)]] = [0.0]
+    optimizer: Options[Literal["sgd", "adam", "adamw"]] | None = None
+    lr: Options[Annotated[float, Field(gt=0.0, le=10.0)]] | None = None
+    batch_size: Options[Annotated[int, Field(gt=0, le=65536)]] | None = None
+    steps: Options[Annotated[int, Field(gt=0, le=10_000_000)]] | None = None
 
 
 class Constraints(Strict):
@@ -140,7 +139,7 @@ class SpaceFile(Strict):
     constraints: Constraints
 
     @model_validator(mode="after")
-    def _values_unique(self) -> "SpaceFile":
+    def _values_unique(self) -> SpaceFile:
         for where, model in [("choices", self.choices), *((f"architectures.{k}", a) for k, a in self.architectures.items())]:
             for field, values in model.__dict__.items():
                 if isinstance(values, list) and len(set(values)) != len(values):

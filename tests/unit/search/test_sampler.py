@@ -18,7 +18,11 @@ from engine.search.coordinator import Coordinator, SearchConfig
 from engine.search.load import load_space
 from engine.search.mutate import mutate, random_valid
 from engine.search.port import Terms
-from engine.search.sampler import RegularizedEvolutionSampler, SamplerKind, distributions
+from engine.search.sampler import (
+    RegularizedEvolutionSampler,
+    SamplerKind,
+    distributions,
+)
 from engine.search.simulated import SimulatedMarket
 from engine.search.space import SearchSpace
 from engine.search.state import SearchState

@@ -22,7 +22,6 @@ _HINTS = {
     "extra_forbidden": "remove it or check its spelling (docs/search.md lists every field)",
     "missing": "add it (docs/search.md lists every field)",
     "too_short": "give at least one value",
-    "literal_error": None,
 }
 
 
@@ -62,7 +61,7 @@ def parse_space(data: bytes | str, origin: str = "the space file") -> SearchSpac
     except ValidationError as e:
         err = e.errors(include_url=False)[0]
         path = _loc(err["loc"], body)
-        hint = _HINTS.get(err["type"]) or _expected(err)
+        hint = None if err["type"] == "literal_error" else _HINTS.get(err["type"]) or _expected(err)
         problem = "is not a known field" if err["type"] == "extra_forbidden" else err["msg"].replace("Value error, ", "")
         raise SpaceError(path, problem, hint=hint) from None
     except SpecError as e:
@@ -95,8 +94,10 @@ def _check_buildable(space: SearchSpace) -> None:
                 first = first or e
         else:
             assert first is not None
-            raise SpaceError(f"architectures.{arch}", f"no choice of this architecture makes a valid spec: "
-                             f"{first}", hint="loosen the constraints or change its values")
+            problem = f"{first.path}: {first.problem}".replace("limits.", "constraints.")
+            raise SpaceError(f"architectures.{arch}", f"no choice of this architecture makes a valid spec: {problem}",
+                             hint=(first.hint or "loosen the constraints or change its values").replace(
+                                 "raise the limit", "raise the constraint"))
 
 
 def load_space(path: str | Path) -> SearchSpace:

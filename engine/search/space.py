@@ -273,7 +273,7 @@ def _mlp(features: int, depth: int, width: int, out: int, act: str, dropout: flo
 
 def _cnn(x_shape: tuple[int, ...], own: dict[str, Value], out: int, act: str, dropout: float) -> list[dict[str, Any]]:
     if len(x_shape) != 3:
-        raise SpecError("architectures", f"a cnn needs image inputs (channels, height, width), not {list(x_shape)}",
+        raise SpecError("base.dataset", f"a cnn needs image inputs (channels, height, width), not {list(x_shape)}",
                         hint='use the dataset\'s image layout, e.g. "dataset": {"kind": "digits", "layout": "image"}')
     channels, height, width = x_shape
     k, c, hidden = int(own["kernel_size"]), int(own["channels"]), int(own["hidden"])

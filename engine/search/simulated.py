@@ -3,7 +3,9 @@ benchmarks of the coordinator alone (the real market is anvil: :mod:`.chainport`
 
 Time is simulated: each ``poll`` advances the clock by ``tick`` seconds and lets ``workers``
 workers claim open tasks (oldest first), train each for ``train_s`` seconds and submit. Every
-``lose_every``-th claim is abandoned (a worker that disappears), so expiry is exercised. It
+``lose_every``-th claim is abandoned (a worker that disappears), so expiry is exercised, and every
+``cheat_every``-th result is a cheat (a perfect score) that a jury slashes one tick later, after
+which the task reopens for another worker. It
 emits the chain client's own event types into one log, read from a cursor like the chain's.
 """
 
@@ -13,7 +15,14 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from engine.chain.market import MarketEvent, ResultSubmitted, TaskClaimed, TaskPosted
+from engine.chain.market import (
+    DisputeResolved,
+    MarketEvent,
+    ResultSubmitted,
+    TaskClaimed,
+    TaskPosted,
+    TaskReopened,
+)
 from engine.errors import UsageError
 from engine.search.port import Posted, Result, Terms
 from engine.tasks.load import CheckedSpec
@@ -34,6 +43,7 @@ class _Task:
     terms: Terms
     claim_deadline: float
     state: str = "open"
+    cheat: bool = False
     worker: int | None = None
     finish_at: float = 0.0
     submit_deadline: float = 0.0
@@ -43,8 +53,11 @@ class SimulatedMarket:
     address = "0x" + "51" * 20
 
     def __init__(self, *, workers: int = 1, train_s: float = 10.0, tick: float = 1.0, lose_every: int = 0,
-                 fitness: Callable[[CheckedSpec], dict[str, float]] = hashed_fitness) -> None:
+                 cheat_every: int = 0, fitness: Callable[[CheckedSpec], dict[str, float]] = hashed_fitness) -> None:
         self.workers, self.train_s, self.tick, self.lose_every = workers, train_s, tick, lose_every
+        self.cheat_every = cheat_every
+        self._submissions = 0
+        self._to_slash: list[int] = []
         self.fitness = fitness
         self.clock = 0.0
         self.tasks: dict[int, _Task] = {}
@@ -86,7 +99,8 @@ class SimulatedMarket:
 
     def result(self, task_id: int) -> Result:
         task = self.tasks[task_id]
-        return Result(self.fitness(task.spec), f"worker-{task.worker}")
+        honest = self.fitness(task.spec)
+        return Result({k: 1.0 for k in honest} if task.cheat else honest, f"worker-{task.worker}")
 
     def cancel(self, task_id: int) -> int:
         task = self.tasks[task_id]
@@ -103,11 +117,23 @@ class SimulatedMarket:
 
     def _step(self) -> None:
         self.clock += self.tick
+        for task_id in self._to_slash:
+            task = self.tasks[task_id]
+            task.state, task.cheat = "open", False
+            self._emit(DisputeResolved, task_id=task_id, dispute_id=task_id, worker_won=False, honest_votes=0,
+                       cheat_votes=3, slashed=0, juror_share=0)
+            self._emit(TaskReopened, task_id=task_id, claim_deadline=int(task.claim_deadline))
+            self._open.append(task_id)
+        self._to_slash.clear()
         for worker, task_id in list(self._busy.items()):
             task = self.tasks[task_id]
             if task.finish_at <= self.clock:
                 del self._busy[worker]
                 task.state = "submitted"
+                self._submissions += 1
+                if self.cheat_every and self._submissions % self.cheat_every == 0:
+                    task.cheat = True
+                    self._to_slash.append(task_id)
                 self._emit(ResultSubmitted, task_id=task_id, worker=str(worker), merkle_root=b"\x01" * 32,
                            num_leaves=2, result_uri="", challenge_deadline=int(self.clock + task.terms.window))
         for worker in range(self.workers):

@@ -68,6 +68,19 @@ def test_a_candidate_nobody_finishes_is_dropped_after_its_attempts(space: Search
     assert c.progress().spent_wei == spent(c) == sum(t.gas for t in c.state.tasks())   # every reward came back
 
 
+def test_a_slashed_result_is_forgotten_and_the_reopened_task_gives_the_fitness(space: SearchSpace, tmp_path: Path) -> None:
+    market = SimulatedMarket(workers=2, train_s=5, cheat_every=3)       # a perfect score, slashed a tick later
+    c = coordinator(space, tmp_path, market)
+    c.run()
+    done = c.state.candidates(CandidateState.DONE)
+    assert len(done) == 12 == market.posts_made                        # the market reopened them: no repost
+    assert all(r.value is not None and r.value < 1.0 for r in done)
+    assert c.progress().best is not None and c.progress().best < 1.0
+    slashed = [r for r in done if "slashed" in (r.error or "")]
+    assert slashed
+    assert all(m.value < 1.0 for m in c.sampler._members)  # type: ignore[attr-defined]
+
+
 def spent(c: Coordinator) -> int:
     return sum(t.reward - t.refund + t.gas for t in c.state.tasks())
 

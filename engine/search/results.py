@@ -21,7 +21,7 @@ FEES_WEI = 0   # the TaskMarket charges no protocol fee on a task: a requester p
 class Row:
     candidate: int
     arch: str
-    params: dict[str, Any]
+    params: dict[str, Any]     # the searched parameters of its architecture (those with a choice)
     state: str
     value: float | None
     tasks: list[int]
@@ -74,12 +74,13 @@ class Report:
 
 def build_report(space: SearchSpace, state: SearchState) -> Report:
     started = float(state.meta("started_at") or 0.0)
+    searched = {k for k, values in space.parameters().items() if len(values) > 1 and k != "arch"}
     rows = []
     for c in state.candidates():
         tasks = state.tasks(c.id)
         eff = space.effective(c.params)
         rows.append(Row(
-            candidate=c.id, arch=str(eff["arch"]), params={k: v for k, v in eff.items() if k != "arch"},
+            candidate=c.id, arch=str(eff["arch"]), params={k: v for k, v in eff.items() if k in searched},
             state=c.state.value, value=c.value if c.state == CandidateState.DONE else None,
             tasks=[t.task_id for t in tasks], worker=c.worker,
             reward_wei=sum(t.reward - t.refund for t in tasks), fees_wei=FEES_WEI * len(tasks),

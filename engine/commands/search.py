@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
                    help="a task nobody claims in this time is cancelled and reposted (default 3600 s)")
     p.add_argument("--train-timeout", type=int, metavar="SECONDS", help="time a worker has after claiming")
     p.add_argument("--max-attempts", type=int, default=3, metavar="N", help="posts per candidate before it is dropped (default 3)")
-    p.add_argument("--poll", type=float, default=1.0, metavar="SECONDS", help="pause between event scans when idle")
+    p.add_argument("--poll", type=float, default=1.0, metavar="SECONDS", help="pause between event scans when nothing happens (default 1 s, doubling up to 4 s while quiet)")
     p.add_argument("--out", type=Path, metavar="DIR", help="the search folder (default: <data dir>/searches/<space name>)")
     p.add_argument("--devnet", action="store_true", help="use the local devnet (`idlegrid devnet`)")
     p.add_argument("--dev-account", type=int, metavar="N", help="with --devnet: sign with anvil's test account N")

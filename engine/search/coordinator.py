@@ -62,7 +62,7 @@ def idle_pause(config: SearchConfig, quiet_turns: int) -> float:
     """The pause after ``quiet_turns`` turns in a row in which nothing happened: ``poll_s``, doubling
     up to ``max_idle_s``. Each scan costs an RPC, so a quiet market costs little CPU; with more
     candidates posted than workers, a worker never waits for the coordinator's late reading."""
-    return min(config.poll_s * 2 ** (quiet_turns - 1), max(config.max_idle_s, config.poll_s))
+    return float(min(config.poll_s * 2.0 ** (quiet_turns - 1), max(config.max_idle_s, config.poll_s)))
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "engine.commands.devnet",
     "engine.commands.blobs",
     "engine.commands.requester",
+    "engine.commands.search",
     "engine.commands.worker",
     "engine.commands.verifier",
     "engine.commands.history",

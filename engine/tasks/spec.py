@@ -7,7 +7,7 @@ worker can run a stranger's task without running a stranger's program.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -98,17 +98,14 @@ class TransformerBlock(Strict):
     causal: bool = True
 
     @model_validator(mode="after")
-    def _heads_divide_dim(self) -> "TransformerBlock":
+    def _heads_divide_dim(self) -> TransformerBlock:
         if self.dim % self.heads:
             raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
         return self
 
 
 Layer = Annotated[
-    Union[
-        Linear, Conv2d, MaxPool2d, Flatten, ReLU, GELU, Tanh, Dropout, LayerNorm, Embedding,
-        PositionalEmbedding, TransformerBlock,
-    ],
+    Linear | Conv2d | MaxPool2d | Flatten | ReLU | GELU | Tanh | Dropout | LayerNorm | Embedding | PositionalEmbedding | TransformerBlock,
     Field(discriminator="type"),
 ]
 LAYER_TYPES = (
@@ -170,7 +167,7 @@ class BlobData(Strict):
 
 
 Dataset = Annotated[
-    Union[DigitsData, SyntheticClassificationData, SyntheticRegressionData, TextData, BlobData],
+    DigitsData | SyntheticClassificationData | SyntheticRegressionData | TextData | BlobData,
     Field(discriminator="kind"),
 ]
 
@@ -204,7 +201,7 @@ class AdamW(Strict):
     weight_decay: Annotated[float, Field(ge=0.0)] = 0.01
 
 
-Optimizer = Annotated[Union[Sgd, Adam, AdamW], Field(discriminator="kind")]
+Optimizer = Annotated[Sgd | Adam | AdamW, Field(discriminator="kind")]
 
 
 class ConstantSchedule(Strict):
@@ -227,7 +224,7 @@ class CosineSchedule(Strict):
 
 
 Schedule = Annotated[
-    Union[ConstantSchedule, WarmupSchedule, CosineSchedule], Field(discriminator="kind")
+    ConstantSchedule | WarmupSchedule | CosineSchedule, Field(discriminator="kind")
 ]
 
 # --- evaluation, limits, verification ---------------------------------------------------
@@ -245,19 +242,27 @@ class Limits(Strict):
 
 
 class ExactVerification(Strict):
+    """Bitwise-equal hashes. Only for a spec that names the arithmetic it requires
+    (``engine.training.determinism.arithmetic``): results differ in the last bits on every
+    other CPU model, kernel level and GPU, so only workers and verifiers with it take part."""
+
     mode: Literal["exact"] = "exact"
+    arithmetic: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._/:+-]+$")]
 
 
-class RelativeVerification(Strict):
-    """Across device types: committed hashes stay exact, replays compare within ``rtol``."""
+DEFAULT_MAX_DISTANCE = 1e-2  # see docs/verification.md and bench.verify for the measurement
 
-    mode: Literal["relative"]
-    rtol: Annotated[float, Field(gt=0.0, le=0.1)]
-    atol: Annotated[float, Field(ge=0.0, le=0.1)] = 1e-6
+
+class ToleranceVerification(Strict):
+    """Any arithmetic: committed hashes stay exact, a replay matches when every tensor's
+    distance (``engine.training.tolerance``) is at most ``max_distance``."""
+
+    mode: Literal["tolerance"] = "tolerance"
+    max_distance: Annotated[float, Field(gt=0.0, le=1.0)] = DEFAULT_MAX_DISTANCE
 
 
 Verification = Annotated[
-    Union[ExactVerification, RelativeVerification], Field(discriminator="mode")
+    ExactVerification | ToleranceVerification, Field(discriminator="mode")
 ]
 
 # --- the spec -----------------------------------------------------------------------------
@@ -278,7 +283,7 @@ class TaskSpec(Strict):
     threads: Annotated[int, Field(gt=0, le=64)] = 1
     evaluation: Evaluation = Evaluation()
     limits: Limits = Limits()
-    verification: Verification = ExactVerification()
+    verification: Verification = ToleranceVerification()
 
     @property
     def num_checkpoints(self) -> int:

@@ -63,7 +63,7 @@ def cheat_step(session: Session, cheat: Cheat, st: int, mid: int) -> None:
     with _autocast(cheat, session.device):
         loss = loss_fn(spec, model(train.x[idx]), train.y[idx])
     optimizer.zero_grad(set_to_none=True)
-    loss.float().backward()
+    loss.float().backward()  # type: ignore[no-untyped-call]
     lr = lr_at(spec, st) * (1.01 if cheat is Cheat.LR_OFF else 1.0)
     for group in optimizer.param_groups:
         group["lr"] = lr

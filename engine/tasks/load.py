@@ -57,7 +57,7 @@ def _loc(loc: tuple) -> str:
 
 _UNION_TAGS = {
     "digits", "synthetic_classification", "synthetic_regression", "text", "blob",
-    "sgd", "adam", "adamw", "constant", "warmup", "cosine", "exact", "relative",
+    "sgd", "adam", "adamw", "constant", "warmup", "cosine", "exact", "tolerance",
 }
 
 

@@ -42,3 +42,9 @@ def test_exact_mode_without_an_arithmetic_is_refused() -> None:
 def test_a_requester_may_tighten_the_tolerance() -> None:
     j = judgement_for(parse(quick_mlp(verification={"mode": "tolerance", "max_distance": 1e-5}), origin="s"))
     assert j.max_distance == 1e-5
+
+
+def test_a_bad_tolerance_names_the_field_as_written() -> None:
+    with pytest.raises(SpecError) as e:
+        parse(quick_mlp(verification={"mode": "tolerance", "max_distance": 5}), origin="s")
+    assert str(e.value).startswith("verification.max_distance:")

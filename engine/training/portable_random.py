@@ -122,7 +122,9 @@ class PortableDropout(nn.Module):
         if self.counter is None:
             raise RuntimeError("PortableDropout has no DrawCounter: attach one with attach_counter()")
         keep = dropout_mask(self.counter, x.shape, self.p, x.device)
-        return x * keep * (1.0 / (1.0 - self.p))
+        # x * keep / (1 - p) as one op forward and one backward (what F.dropout's own kernels
+        # do), not two multiplies each way: measured, the two cost ~15 % of digits-mlp's step
+        return torch.ops.aten.native_dropout_backward(x, keep, 1.0 / (1.0 - self.p))
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

@@ -7,7 +7,7 @@ worker can run a stranger's task without running a stranger's program.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -98,14 +98,17 @@ class TransformerBlock(Strict):
     causal: bool = True
 
     @model_validator(mode="after")
-    def _heads_divide_dim(self) -> TransformerBlock:
+    def _heads_divide_dim(self) -> "TransformerBlock":
         if self.dim % self.heads:
             raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
         return self
 
 
 Layer = Annotated[
-    Linear | Conv2d | MaxPool2d | Flatten | ReLU | GELU | Tanh | Dropout | LayerNorm | Embedding | PositionalEmbedding | TransformerBlock,
+    Union[
+        Linear, Conv2d, MaxPool2d, Flatten, ReLU, GELU, Tanh, Dropout, LayerNorm, Embedding,
+        PositionalEmbedding, TransformerBlock,
+    ],
     Field(discriminator="type"),
 ]
 LAYER_TYPES = (
@@ -167,7 +170,7 @@ class BlobData(Strict):
 
 
 Dataset = Annotated[
-    DigitsData | SyntheticClassificationData | SyntheticRegressionData | TextData | BlobData,
+    Union[DigitsData, SyntheticClassificationData, SyntheticRegressionData, TextData, BlobData],
     Field(discriminator="kind"),
 ]
 
@@ -201,7 +204,7 @@ class AdamW(Strict):
     weight_decay: Annotated[float, Field(ge=0.0)] = 0.01
 
 
-Optimizer = Annotated[Sgd | Adam | AdamW, Field(discriminator="kind")]
+Optimizer = Annotated[Union[Sgd, Adam, AdamW], Field(discriminator="kind")]
 
 
 class ConstantSchedule(Strict):
@@ -224,7 +227,7 @@ class CosineSchedule(Strict):
 
 
 Schedule = Annotated[
-    ConstantSchedule | WarmupSchedule | CosineSchedule, Field(discriminator="kind")
+    Union[ConstantSchedule, WarmupSchedule, CosineSchedule], Field(discriminator="kind")
 ]
 
 # --- evaluation, limits, verification ---------------------------------------------------
@@ -262,7 +265,7 @@ class ToleranceVerification(Strict):
 
 
 Verification = Annotated[
-    ExactVerification | ToleranceVerification, Field(discriminator="mode")
+    Union[ExactVerification, ToleranceVerification], Field(discriminator="mode")
 ]
 
 # --- the spec -----------------------------------------------------------------------------

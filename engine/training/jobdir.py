@@ -112,7 +112,7 @@ class JobDir:
         os.replace(tmp, self.manifest_path)
         self.log_path.unlink(missing_ok=True)
 
-    def open_log(self) -> LeafLog:
+    def open_log(self) -> "LeafLog":
         return LeafLog(self.log_path)
 
     def last_valid_leaf(self, manifest: Manifest) -> int:
@@ -131,7 +131,7 @@ class JobDir:
                 pass
         return -1
 
-    def leaf_snapshot(self, manifest: Manifest, index: int) -> Snapshot:
+    def leaf_snapshot(self, manifest: Manifest, index: int) -> "Snapshot":
         """Checkpoint ``index``, refusing a file whose hash is not the recorded leaf."""
         from engine.training import checkpoint as ckpt
 

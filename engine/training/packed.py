@@ -43,7 +43,7 @@ class Layout:
     prefixes: tuple[torch.Tensor, ...]  # per name: the encoding before its bytes (uint8)
 
     @classmethod
-    def of(cls, signature: Signature, device: torch.device) -> Layout:
+    def of(cls, signature: Signature, device: torch.device) -> "Layout":
         entries = sorted(signature, key=lambda e: e[0].encode("utf-8"))
         prefixes, ranges, files = [], {}, {}
         offset = 0

@@ -129,7 +129,7 @@ def test_trainer_batches_are_exactly_batch_indices_across_epoch_boundaries() -> 
 
     session = Session.open(check(parse(quick_mlp(batch_size=100))))
     n = len(session.data.train)
-    for step in range(60):  # crosses several epoch boundaries (n is not a multiple of 100)
+    for step in range(0, 60):  # crosses several epoch boundaries (n is not a multiple of 100)
         assert session.batch(step).tolist() == batch_indices(7, step, 100, n).tolist()
 
 

@@ -6,11 +6,12 @@ number of steps in this one process, on the same thread count:
 * **baseline** -- ``configure(spec.threads)``, ``load_data``, ``build_model``, ``make_optimizer``,
   then the loop a plain torch user writes for the same recipe: a ``torch.randperm`` index
   precomputed per epoch, forward, loss, ``zero_grad``, ``backward``, ``optimizer.step``, the
-  spec's lr schedule as a ``LambdaLR`` over ``math.cos``, and the held-out evaluation the spec
+  spec's lr schedule as a ``LambdaLR`` over ``math.cos``, torch's ``nn.Dropout`` (the device
+  generator, not the engine's portable hash), and the held-out evaluation the spec
   asks for at the end. No checkpoints, no hashing, no per-step reseeding, no portable cosine:
   what is left of the difference is what determinism and verifiability cost.
 * **engine** -- ``Trainer(checked, tmpdir).run()`` with default hooks: per-step batch order and
-  dropout seed derived from (seed, step), the lr schedule, a checkpoint (snapshot, leaf hash,
+  dropout masks derived from (seed, step, draw, element) by an integer hash, the lr schedule, a checkpoint (snapshot, leaf hash,
   safetensors write, manifest) every ``checkpoint_every`` steps, the held-out evaluation and
   the Merkle root at the end.
 
@@ -37,8 +38,8 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -47,6 +48,7 @@ from engine.tasks.load import CheckedSpec, check, load_spec, parse
 from engine.training.datasets import load_data
 from engine.training.determinism import configure
 from engine.training.model import build_model
+from engine.training.portable_random import PortableDropout
 from engine.training.sampling import STREAM_INIT, derive
 from engine.training.trainer import Trainer, loss_fn, make_optimizer
 
@@ -92,13 +94,23 @@ def plain_evaluate(spec: s.TaskSpec, model: torch.nn.Module, x: torch.Tensor, y:
     return loss
 
 
+def plain_dropout(model: torch.nn.Module) -> torch.nn.Module:
+    """The model with torch's own ``nn.Dropout`` (the device generator) in place of the
+    engine's portable, hash-drawn one: what a plain torch user trains with."""
+    for module in list(model.modules()):
+        for name, child in module.named_children():
+            if isinstance(child, PortableDropout):
+                setattr(module, name, torch.nn.Dropout(child.p))
+    return model
+
+
 def run_baseline(checked: CheckedSpec, device: str = "cpu") -> float:
     spec = checked.spec
     t0 = time.perf_counter()
     configure(spec.threads)
     data = load_data(spec, None, device)
     torch.manual_seed(derive(spec.seed, STREAM_INIT))
-    model = build_model(spec).to(device)
+    model = plain_dropout(build_model(spec)).to(device)
     optimizer = make_optimizer(spec, model)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, plain_schedule(spec))
     x, y = data.train.x, data.train.y

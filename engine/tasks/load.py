@@ -65,7 +65,7 @@ _PLAIN_KEY = re.compile(r"[A-Za-z0-9_]{1,64}")
 
 _UNION_TAGS = {
     "digits", "synthetic_classification", "synthetic_regression", "text", "blob",
-    "sgd", "adam", "adamw", "constant", "warmup", "cosine", "exact", "relative",
+    "sgd", "adam", "adamw", "constant", "warmup", "cosine", "exact", "tolerance",
 }
 
 

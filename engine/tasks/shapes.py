@@ -109,7 +109,7 @@ def infer_layer(i: int, layer: s.Layer, shape: tuple[int, ...], is_int: bool) ->
         _need_rank(i, layer, shape, 2, "(positions, dim)")
         _last_dim(i, layer, shape, layer.dim, "dim")
         t, d, f = shape[0], layer.dim, layer.ff_dim
-        params = 4 * d * d + 4 * d + 2 * d * f + f + d + 4 * d
+        params = 4 * d * d + 3 * d + 2 * d * f + f + d + 4 * d  # no key bias: see training.model
         flops = 2 * t * (4 * d * d + 2 * d * f) + 4 * t * t * d
         acts = t * (10 * d + 2 * f) + 2 * layer.heads * t * t
         return LayerShape(shape, False, params, flops, acts)

@@ -105,7 +105,9 @@ def restore(snap: Snapshot, model: nn.Module, optimizer: torch.optim.Optimizer, 
         pname, _, skey = key[len("optim."):].rpartition(".")
         if pname not in params:
             raise CheckpointError(f"{where} has optimizer state for unknown parameter {pname!r}")
-        state.setdefault(index[pname], {})[skey] = value
+        # a copy: the optimizer updates its state in place, and the caller's snapshot (a replay's
+        # start checkpoint, measured against afterwards) must stay what it was
+        state.setdefault(index[pname], {})[skey] = value.clone()
     sd = optimizer.state_dict()
     try:
         optimizer.load_state_dict({"state": state, "param_groups": sd["param_groups"]})

@@ -2,7 +2,8 @@
 
 Only whitelisted layers exist here; a spec can choose among them and set their sizes, never
 supply code. Attention is written out (no fused kernels) so it stays deterministic under
-``torch.use_deterministic_algorithms`` on every device.
+``torch.use_deterministic_algorithms`` on every device. Dropout draws its masks from
+``portable_random`` (an integer hash), never from a device generator.
 """
 
 from __future__ import annotations
@@ -10,11 +11,13 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from engine.errors import SpecError
 from engine.tasks import spec as s
 from engine.tasks.load import CheckedSpec
+from engine.training.portable_random import DrawCounter, PortableDropout, attach_counter
 
 
 class PositionalEmbedding(nn.Module):
@@ -27,16 +30,29 @@ class PositionalEmbedding(nn.Module):
 
 
 class SelfAttention(nn.Module):
+    """Multi-head attention whose key projection has no bias.
+
+    A key bias adds q.b to every score of a query: softmax ignores it, so its gradient is
+    exactly zero and what reaches it is rounding noise. Adam scales that noise up to full-size
+    steps, so the bias walked off differently on every arithmetic (tiny-charlm, measured: an
+    honest replay under other CPU kernels differed by 3e-3 in it, 1e-6 everywhere else), as
+    far as a cheat. Queries and values keep theirs.
+    """
+
     def __init__(self, dim: int, heads: int, dropout: float, causal: bool) -> None:
         super().__init__()
         self.heads, self.causal = heads, causal
-        self.qkv = nn.Linear(dim, 3 * dim)
+        self.qkv = nn.Linear(dim, 3 * dim, bias=False)
+        bound = 1.0 / math.sqrt(dim)  # nn.Linear's bias initialisation
+        self.qv_bias = nn.Parameter(torch.empty(2, dim).uniform_(-bound, bound))
         self.proj = nn.Linear(dim, dim)
-        self.drop = nn.Dropout(dropout)
+        self.drop = PortableDropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, t, d = x.shape
-        q, k, v = self.qkv(x).view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        bias = torch.cat((self.qv_bias[0], self.qv_bias.new_zeros(d), self.qv_bias[1]))
+        qkv = F.linear(x, self.qkv.weight, bias)
+        q, k, v = qkv.view(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d // self.heads))
         if self.causal:
             mask = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
@@ -52,7 +68,7 @@ class TransformerBlock(nn.Module):
         self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
         self.attn = SelfAttention(d, layer.heads, layer.dropout, layer.causal)
         self.mlp = nn.Sequential(
-            nn.Linear(d, layer.ff_dim), nn.GELU(), nn.Linear(layer.ff_dim, d), nn.Dropout(layer.dropout)
+            nn.Linear(d, layer.ff_dim), nn.GELU(), nn.Linear(layer.ff_dim, d), PortableDropout(layer.dropout)
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -76,7 +92,7 @@ def build_layer(layer: s.Layer) -> nn.Module:
     if isinstance(layer, s.Tanh):
         return nn.Tanh()
     if isinstance(layer, s.Dropout):
-        return nn.Dropout(layer.p)
+        return PortableDropout(layer.p)
     if isinstance(layer, s.LayerNorm):
         return nn.LayerNorm(layer.normalized_shape)
     if isinstance(layer, s.Embedding):
@@ -93,14 +109,6 @@ def build_model(spec: s.TaskSpec) -> nn.Sequential:
     return nn.Sequential(*(build_layer(layer) for layer in spec.model))
 
 
-def has_dropout(spec: s.TaskSpec) -> bool:
-    return any(
-        (isinstance(layer, s.Dropout) and layer.p > 0)
-        or (isinstance(layer, s.TransformerBlock) and layer.dropout > 0)
-        for layer in spec.model
-    )
-
-
 def meta_dry_run(checked: CheckedSpec) -> None:
     """Run the real modules on the meta device and compare each layer's output shape with
     the static inference; a disagreement or a torch error becomes a SpecError at that layer.
@@ -108,6 +116,9 @@ def meta_dry_run(checked: CheckedSpec) -> None:
     info = checked.data
     with torch.device("meta"):
         model = build_model(checked.spec)
+        counter = DrawCounter(checked.spec.seed)
+        counter.at_step(0)
+        attach_counter(model, counter)
         dtype = torch.int64 if info.x_is_int else torch.float32
         x = torch.empty((2, *info.x_shape), dtype=dtype)
     for i, (module, layer, expected) in enumerate(zip(model, checked.spec.model, checked.layers)):

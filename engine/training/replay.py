@@ -2,22 +2,26 @@
 
 The verifier and the jury call ``replay`` with a start checkpoint they checked against the
 committed Merkle root; the CLI's ``idlegrid replay`` does the same from a local job folder.
+How the result is judged comes from the spec alone (``engine.tasks.judgement``): bitwise
+hashes when the spec names its arithmetic, else the tolerance metric of
+``engine.training.tolerance``. Nothing a worker's manifest declares is read here.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import torch
-
 from engine.errors import CheckpointError, WrongArithmetic
-from engine.tasks import spec as s
+from engine.tasks.judgement import Judgement, Mode, judgement_for
 from engine.tasks.load import CheckedSpec
 from engine.training import checkpoint as ckpt
 from engine.training.datasets import BlobSource
 from engine.training.determinism import arithmetic
+from engine.training.initial import initial_distance
 from engine.training.jobdir import JobDir
+from engine.training.tolerance import distance
 from engine.training.trainer import Session
 
 
@@ -27,15 +31,21 @@ class ReplayResult:
     match: bool
     expected: str
     got: str
-    max_rel_diff: float | None = None  # tolerance mode only
+    distance: float | None = None  # tolerance mode only: the largest per-tensor distance
+    tensor: str = ""  # where that distance was found
     arithmetic: str | None = None  # what this replay computed with (determinism.arithmetic)
+    reason: str = ""  # why a mismatch is one, in words
 
-    def to_json(self) -> dict:
-        out = {"segment": self.segment, "match": self.match, "expected": self.expected, "got": self.got}
-        if self.max_rel_diff is not None:
-            out["max_rel_diff"] = self.max_rel_diff
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {"segment": self.segment, "match": self.match, "expected": self.expected,
+                                  "got": self.got}
+        if self.distance is not None:
+            out["distance"] = self.distance if math.isfinite(self.distance) else str(self.distance)
+            out["tensor"] = self.tensor
         if self.arithmetic is not None:
             out["arithmetic"] = self.arithmetic
+        if self.reason:
+            out["reason"] = self.reason
         return out
 
 
@@ -50,57 +60,56 @@ def replay(checked: CheckedSpec, start: ckpt.Snapshot, end_step: int, *, device:
     return session.snapshot(end_step)
 
 
-def max_relative_diff(got: ckpt.Snapshot, expected: ckpt.Snapshot, atol: float) -> float:
-    """Largest |got - expected| / (|expected| + atol) over all float tensors; inf on any
-    structural difference (names, shapes, steps)."""
-    if got.tensors.keys() != expected.tensors.keys() or got.step != expected.step:
-        return float("inf")
-    worst = 0.0
-    for name, g in got.tensors.items():
-        e = expected.tensors[name]
-        if g.shape != e.shape or g.dtype != e.dtype:
-            return float("inf")
-        if not g.is_floating_point():
-            if not torch.equal(g, e):
-                return float("inf")
-            continue
-        rel = ((g - e).abs() / (e.abs() + atol)).max() if g.numel() else torch.tensor(0.0)
-        worst = max(worst, float(rel))
-    return worst
-
-
-def judge(checked: CheckedSpec, segment: int, got: ckpt.Snapshot, expected_leaf: str,
-          expected: ckpt.Snapshot | None) -> ReplayResult:
-    """Exact mode: hashes equal. Relative mode: hashes equal, or the revealed checkpoint
-    (whose hash is the committed leaf) within the spec's tolerance of the recomputed one."""
+def judge(judgement: Judgement, segment: int, got: ckpt.Snapshot, expected_leaf: str,
+          expected: ckpt.Snapshot | None, start: ckpt.Snapshot | None = None) -> ReplayResult:
+    """Exact mode: hashes equal. Tolerance mode: hashes equal, or the revealed checkpoint
+    (whose hash is the committed leaf) within ``max_distance`` of the recomputed one, the
+    distance measured against ``start`` (checkpoint i) where the metric uses it."""
     got_leaf = got.leaf.hex()
+    tolerance = judgement.mode is Mode.TOLERANCE
     if got_leaf == expected_leaf:
-        return ReplayResult(segment, True, expected_leaf, got_leaf,
-                            0.0 if isinstance(checked.spec.verification, s.RelativeVerification) else None)
-    tol = checked.spec.verification
-    if isinstance(tol, s.RelativeVerification) and expected is not None:
-        diff = max_relative_diff(got, expected, tol.atol)
-        return ReplayResult(segment, diff <= tol.rtol, expected_leaf, got_leaf, diff)
-    return ReplayResult(segment, False, expected_leaf, got_leaf)
+        return ReplayResult(segment, True, expected_leaf, got_leaf, 0.0 if tolerance else None)
+    if not tolerance or expected is None or judgement.max_distance is None:
+        return ReplayResult(segment, False, expected_leaf, got_leaf, reason="the hashes differ")
+    d = distance(got, expected, start)
+    ok = d.within(judgement.max_distance)
+    why = "" if ok else f"tensor {d.tensor} is {d.value:.3g} from the replay (at most {judgement.max_distance:g})"
+    return ReplayResult(segment, ok, expected_leaf, got_leaf, d.value, d.tensor, reason=why)
 
 
-def check_arithmetic(checked: CheckedSpec, device: str, expected: str | None) -> str:
-    """This machine's arithmetic on ``device``; a ``WrongArithmetic`` when an exact-mode spec
-    was trained with ``expected`` and that is not it (no verdict is possible here)."""
+def check_arithmetic(judgement: Judgement, device: str) -> str:
+    """This machine's arithmetic on ``device``; a ``WrongArithmetic`` when the spec names
+    other arithmetic (exact mode): no verdict is possible here, and none is asked of us."""
     here = arithmetic(device)
-    if expected and isinstance(checked.spec.verification, s.ExactVerification) and expected != here:
-        raise WrongArithmetic(f"the result was computed with {expected}; this machine computes with {here}, "
-                              "and exact mode compares hashes bit for bit",
-                              hint="replay on a machine with that arithmetic (the same CPU or GPU model and "
-                                   "torch version), or use the spec's relative verification mode")
+    if not judgement.can_judge(here):
+        raise WrongArithmetic(f"the spec requires arithmetic {judgement.arithmetic}; this machine computes with "
+                              f"{here}, and exact mode compares hashes bit for bit",
+                              hint="replay on a machine with that arithmetic (the same CPU or GPU model, kernel "
+                                   "level and torch version)")
     return here
+
+
+def check_initial(checked: CheckedSpec, judgement: Judgement, claimed: ckpt.Snapshot) -> ReplayResult:
+    """Checkpoint 0 judged against the spec's seeded initialisation (segment 0's precondition)."""
+    d = initial_distance(checked, claimed, judgement)
+    ok = d.within(judgement.max_distance if judgement.max_distance is not None else 0.0)
+    why = "" if ok else f"checkpoint 0 is not the spec's seeded initialisation (tensor {d.tensor or '?'}: {d.value:.3g})"
+    return ReplayResult(0, ok, claimed.leaf.hex(), "initialisation",
+                        d.value if judgement.mode is Mode.TOLERANCE else None, d.tensor, reason=why)
 
 
 def replay_job_segment(checked: CheckedSpec, job_dir: str | Path, segment: int, *,
                        device: str = "cpu", blobs: BlobSource | None = None,
                        expect_arithmetic: str | None = None) -> ReplayResult:
-    """Replay segment ``segment`` of a local job folder against its manifest's leaves."""
-    here = check_arithmetic(checked, device, expect_arithmetic)
+    """Replay segment ``segment`` of a local job folder against its manifest's leaves; segment 0
+    first checks checkpoint 0 against the spec's initialisation.
+
+    ``expect_arithmetic`` is ignored (the spec decides, never a worker's manifest); it stays
+    only until ``engine.evidence`` stops passing it.
+    """
+    del expect_arithmetic
+    judgement = judgement_for(checked.spec)
+    here = check_arithmetic(judgement, device)
     job = JobDir(job_dir)
     m = job.read_manifest()
     if m is None:
@@ -117,7 +126,11 @@ def replay_job_segment(checked: CheckedSpec, job_dir: str | Path, segment: int, 
         raise CheckpointError(f"{job.root} has no checkpoint {segment + 1} yet (the job is unfinished)",
                               hint=f"finish it with `idlegrid train SPEC --out {job.root}`, or replay an earlier segment")
     start = job.leaf_snapshot(m, segment)
+    if segment == 0:
+        initial = check_initial(checked, judgement, start)
+        if not initial.match:
+            return replace(initial, arithmetic=here)
     expected = job.leaf_snapshot(m, segment + 1)
     got = replay(checked, start, checked.spec.checkpoint_step(segment + 1), device=device, blobs=blobs,
                  where=str(job.checkpoint_path(segment)))
-    return replace(judge(checked, segment, got, m.leaves[segment + 1], expected), arithmetic=here)
+    return replace(judge(judgement, segment, got, m.leaves[segment + 1], expected, start), arithmetic=here)

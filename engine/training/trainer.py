@@ -32,16 +32,14 @@ from engine.training import checkpoint as ckpt
 from engine.training.datasets import BlobSource, Data, Split, load_data
 from engine.training.determinism import configure
 from engine.training.jobdir import JobDir, Manifest
-from engine.training.model import build_model, has_dropout
+from engine.training.model import build_model
 from engine.training.packed import Packed, Packer
+from engine.training.portable_random import DrawCounter, attach_counter
 from engine.training.sampling import (
     STREAM_BATCHES,
-    STREAM_DROPOUT,
     STREAM_INIT,
     batch_indices,
     derive,
-    derive_next,
-    derive_prefix,
     permutation,
 )
 from engine.training.schedule import lr_at
@@ -93,7 +91,7 @@ class TrainResult:
             "merkle_root": self.merkle_root,
             "leaves": len(self.leaves),
             "steps": self.steps,
-            "final_loss": self.final_loss,
+            "final_loss": self.final_loss if math.isfinite(self.final_loss) else None,
             "metrics": self.metrics,
         }
 
@@ -106,23 +104,6 @@ def make_optimizer(spec: s.TaskSpec, model: nn.Module) -> torch.optim.Optimizer:
                                weight_decay=o.weight_decay)
     cls = torch.optim.Adam if isinstance(o, s.Adam) else torch.optim.AdamW
     return cls(params, lr=o.lr, betas=o.betas, eps=o.eps, weight_decay=o.weight_decay)
-
-
-def dropout_generator(device: str) -> torch.Generator | None:
-    """The generator dropout on ``device`` draws from, to be reseeded before every step
-    (``None``: a device type without one default generator; reseed with ``torch.manual_seed``).
-
-    Seeding this one generator leaves it exactly as ``torch.manual_seed`` would, without
-    ``manual_seed``'s other work: it seeds every device type's generators, and queues seeds
-    for the ones not initialised, each capturing a ``traceback.format_stack()``: hundreds of
-    microseconds, every step. Nothing else in a training step draws random numbers.
-    """
-    where = torch.device(device)
-    if where.type == "cpu":
-        return torch.default_generator
-    if where.type == "cuda":
-        return torch.cuda.default_generators[where.index if where.index is not None else torch.cuda.current_device()]
-    return None
 
 
 def loss_fn(spec: s.TaskSpec, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -144,16 +125,15 @@ class Session:
 
     def __post_init__(self) -> None:
         spec = self.checked.spec
-        self.dropout = has_dropout(spec)
-        self._dropout_key = derive_prefix(spec.seed, STREAM_DROPOUT)
-        self._dropout_gen = dropout_generator(self.device) if self.dropout else None
+        self.draws = DrawCounter(spec.seed)
+        self.dropout = attach_counter(self.model, self.draws)
         self._n = len(self.data.train)
         self._order = torch.empty(0, dtype=torch.int64)  # epochs [_lo/n, _hi/n) of batch order
         self._lo = self._hi = 0
         self._packer = Packer(self.model, self.optimizer)
 
     @classmethod
-    def open(cls, checked: CheckedSpec, device: str = "cpu", blobs: BlobSource | None = None) -> "Session":
+    def open(cls, checked: CheckedSpec, device: str = "cpu", blobs: BlobSource | None = None) -> Session:
         spec = checked.spec
         configure(spec.threads)
         data = load_data(spec, blobs, device)
@@ -195,11 +175,7 @@ class Session:
         spec, train, model, optimizer = self.checked.spec, self.data.train, self.model, self.optimizer
         idx = self.batch(step)
         if self.dropout:
-            seed = derive_next(self._dropout_key, step)
-            if self._dropout_gen is not None:
-                self._dropout_gen.manual_seed(seed)
-            else:
-                torch.manual_seed(seed)
+            self.draws.at_step(step)
         if not model.training:  # train() walks every submodule; only evaluate() leaves eval mode
             model.train()
         loss = loss_fn(spec, model(train.x[idx]), train.y[idx])
@@ -244,7 +220,8 @@ class Session:
             metrics["perplexity"] = round(math.exp(min(mean, 50.0)), 4)
         else:
             metrics["mse"] = round(mean, 6)
-        return metrics
+        # a diverged model (NaN weights) has no loss to report; JSON has no NaN
+        return {name: value for name, value in metrics.items() if math.isfinite(value)}
 
 
 class Trainer:
@@ -329,7 +306,9 @@ class Trainer:
         finally:
             writer.close()
         metrics = session.evaluate(session.data.heldout)
-        m.result = {"final_loss": round(float(last_loss), 6) if start < spec.steps else None, "metrics": metrics}
+        final = float(last_loss)
+        m.result = {"final_loss": round(final, 6) if start < spec.steps and math.isfinite(final) else None,
+                    "metrics": metrics}
         self.job.write_manifest(m)
         return self._result(m, resumed)
 
@@ -414,7 +393,9 @@ class _LeafWriter:
 
 
 class _Meter:
-    """Progress events at most every ``progress_every_s``, plus loss sanity and time limit."""
+    """Progress events at most every ``progress_every_s``, and the time limit. A loss that
+    becomes NaN does not stop training: the spec determines it, so it is a verifiable result
+    that the worker commits and is paid for (issue 14)."""
 
     def __init__(self, spec: s.TaskSpec, start: int, hooks: Hooks) -> None:
         self.spec, self.hooks = spec, hooks
@@ -430,10 +411,7 @@ class _Meter:
 
     def report(self, step: int, loss: torch.Tensor) -> None:
         now = time.monotonic()
-        value = float(loss)
-        if not math.isfinite(value):
-            raise TrainingError(f"the loss became {value} at step {step}",
-                                hint="lower optimizer.lr or use a warm-up schedule")
+        value = float(loss)  # NaN or inf goes on: divergence is a result the spec determines
         if now - self.t0 > self.spec.limits.max_seconds:
             raise TrainingError(f"training ran past limits.max_seconds ({self.spec.limits.max_seconds} s) at step {step}")
         if now > self.t_last and step > self.step_last:

@@ -1,9 +1,9 @@
 """Deterministic training on CUDA with the engine's own trainer, replay and runner.
 
-What exact-mode verification needs from a GPU worker: the same spec on the same device type
-gives bit-for-bit the same checkpoints (two runs, every segment replayed, a resume after a
-stop or a kill -9), and the result honestly differs from a CPU run (the result manifest names
-the device type, so exact-mode verifiers replay on the same type). Skipped where torch sees no
+What verification needs from a GPU worker: the same spec on the same device type gives
+bit-for-bit the same checkpoints (two runs, every segment replayed, a resume after a stop or
+a kill -9), and the result differs from a CPU run in the last bits only: a CPU verifier's
+replay is within the spec's tolerance (the shipped examples' mode). Skipped where torch sees no
 CUDA GPU. The models are tiny: the whole module takes well under three minutes on an H100.
 """
 
@@ -102,12 +102,14 @@ def test_replay_cli_on_the_device_matches(mlp) -> None:
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=180)
     assert r.returncode == 0, r.stdout + r.stderr
     out = json.loads(r.stdout.strip().splitlines()[-1])
-    assert out == {"segment": 7, "match": True, "expected": mlp["first"].leaves[8], "got": mlp["first"].leaves[8]}
+    assert {k: out[k] for k in ("segment", "match", "expected", "got", "distance")} == {
+        "segment": 7, "match": True, "expected": mlp["first"].leaves[8], "got": mlp["first"].leaves[8], "distance": 0.0}
 
 
 def test_the_device_result_differs_from_the_cpu_result(mlp) -> None:
-    """Exact mode holds per device type only: CUDA kernels and CUDA dropout masks differ
-    from the CPU's. The initial weights are built on the CPU from the seed, so leaf 0 agrees."""
+    """Bitwise equality holds per arithmetic only: CUDA kernels round otherwise than the
+    CPU's (the dropout masks are the same: tests/device/test_portable_dropout_cuda.py). The
+    initial weights are built on the CPU from the seed, so leaf 0 agrees."""
     dev, cpu = mlp["first"], mlp["cpu"]
     print(f"digits-mlp root on {DEVICE}: {dev.merkle_root}\ndigits-mlp root on cpu:  {cpu.merkle_root}")
     assert dev.leaves[0] == cpu.leaves[0], "the initial weights differ between devices"
@@ -115,10 +117,17 @@ def test_the_device_result_differs_from_the_cpu_result(mlp) -> None:
     assert dev.leaves[1] != cpu.leaves[1]
 
 
-def test_a_device_segment_does_not_replay_exactly_on_the_cpu(mlp) -> None:
-    """Why verifiers must replay on the worker's device type (exact mode)."""
-    r = replay_job_segment(load_spec(mlp["spec"]), mlp["job"], 3, device="cpu")
-    assert not r.match and r.expected == mlp["first"].leaves[4]
+def test_a_device_segment_replays_on_the_cpu_within_tolerance(mlp, figures) -> None:
+    """Not bit for bit (other arithmetic), but within the spec's tolerance: a CPU verifier
+    judges a CUDA worker (issue 14)."""
+    checked = load_spec(mlp["spec"])
+    worst = 0.0
+    for i in range(checked.spec.num_checkpoints - 1):
+        r = replay_job_segment(checked, mlp["job"], i, device="cpu")
+        assert r.match, r.to_json()
+        assert r.got != r.expected or i == 0
+        worst = max(worst, r.distance or 0.0)
+    figures.add("digits_mlp_cuda_vs_cpu_honest_max", f"{worst:.3g}")
 
 
 # --- the runner subprocess on the device: stop and kill -9, then resume --------------------

@@ -20,6 +20,7 @@ HEADLINES = {
     "hashing": "hash_ratio",
     "blobs": "blob_ratio",
     "app": "app_idle_cpu_pct",
+    "verify": "verify_margin",
 }
 # Headlines that may be exactly 0 in a short run (an idle app uses no measurable CPU in 3 s).
 MAY_BE_ZERO = {"app_idle_cpu_pct"}

@@ -141,20 +141,3 @@ def test_derive_next_continues_derive_prefix() -> None:
         prefix = derive_prefix(seed, stream)
         for counter in (0, 1, 599, 2**63, -3):
             assert derive_next(prefix, counter) == derive(seed, stream, counter)
-
-
-def test_reseeding_the_dropout_generator_is_manual_seed() -> None:
-    """The trainer reseeds only the generator dropout draws from; the masks must be the ones
-    ``torch.manual_seed`` gives, or every pinned root would move."""
-    import torch
-
-    from engine.training.trainer import dropout_generator
-
-    x = torch.ones(64, 128)
-    torch.manual_seed(123)
-    expected = torch.nn.functional.dropout(x, 0.1, training=True)
-    torch.manual_seed(999)  # some other state first
-    dropout_generator("cpu").manual_seed(123)
-    assert torch.equal(torch.nn.functional.dropout(x, 0.1, training=True), expected)
-    assert dropout_generator("cpu") is torch.default_generator
-    assert dropout_generator("meta") is None  # no default generator: the trainer falls back to manual_seed

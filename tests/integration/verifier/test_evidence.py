@@ -10,10 +10,10 @@ import pytest
 from safetensors.numpy import load_file, save_file
 
 from engine.chain.anvil import free_port
+from engine.verifier.evidence import ReplayFailed, UnverifiableResult, Verdict, check_segment, fetch_result
 from engine.storage import HttpStore
 from engine.storage.errors import StorageUnavailable
 from engine.training.determinism import arithmetic
-from engine.verifier.evidence import ReplayFailed, UnverifiableResult, Verdict, WrongDevice, check_segment, fetch_result
 from tests.integration.verifier.commitments import TrainedJob, tampered, upload
 
 
@@ -105,22 +105,18 @@ def test_a_failing_replay_of_our_own_raises_instead_of_blaming_the_worker(store,
         check_segment(result, 1, store, tmp_path / "work", device="no-such-device")
 
 
-def test_an_exact_result_trained_on_gpu_is_not_judged_by_a_cpu_replay(store, trained, tmp_path: Path) -> None:
-    """GPU and CPU kernels differ in the last bits: an exact-mode verdict needs the same device type."""
-    result = fetch_result(store, upload(store, trained, device="cuda").commitment(1))
-    with pytest.raises(WrongDevice, match="trained on cuda in exact mode"):
-        check_segment(result, 1, store, tmp_path / "work", device="cpu", in_process=True)
-
-
 @pytest.mark.parametrize("in_process", [True, False], ids=["in-process", "subprocess"])
-def test_an_exact_result_from_other_arithmetic_is_not_judged_here(store, trained, tmp_path: Path,
-                                                                  in_process: bool) -> None:
-    """Two CPUs can differ in the last bits too (measured: this VM and a GPU machine's host):
-    a replay with other arithmetic would call an honest worker a cheat, so there is no verdict."""
-    other = "cpu/GenuineIntel-6-143/AVX512/torch-2.13"
-    result = fetch_result(store, upload(store, trained, arithmetic=other).commitment(1))
-    with pytest.raises(WrongDevice, match="computed with cpu/GenuineIntel-6-143"):
-        check_segment(result, 1, store, tmp_path / "work", device="cpu", in_process=in_process)
+@pytest.mark.parametrize(("device", "declared"), [
+    ("cuda", ""), ("cpu", "cpu/GenuineIntel-6-143/AVX512/torch-2.13"), ("cpu", "mixed"), ("mps", "mps/torch-2.13"),
+])
+def test_what_a_worker_declares_never_stops_a_tolerance_verdict(store, trained, tmp_path: Path, device: str,
+                                                               declared: str, in_process: bool) -> None:
+    """The spec decides how a result is judged (issue 14): a manifest's device or arithmetic
+    once turned every replay into WrongDevice, so the verifier never challenged. A
+    tolerance-mode result (the default) is judged by any verifier."""
+    result = fetch_result(store, upload(store, trained, device=device, arithmetic=declared).commitment(1))
+    check = check_segment(result, 1, store, tmp_path / "work", device="cpu", in_process=in_process)
+    assert check.verdict is Verdict.HONEST
 
 
 @pytest.mark.parametrize("in_process", [True, False], ids=["in-process", "subprocess"])
@@ -128,12 +124,6 @@ def test_a_result_with_this_machines_arithmetic_is_judged(store, trained, tmp_pa
     result = fetch_result(store, upload(store, trained, arithmetic=arithmetic("cpu")).commitment(1))
     check = check_segment(result, 1, store, tmp_path / "work", device="cpu", in_process=in_process)
     assert check.verdict is Verdict.HONEST
-
-
-def test_an_exact_result_resumed_with_other_arithmetic_is_not_judged(store, trained, tmp_path: Path) -> None:
-    result = fetch_result(store, upload(store, trained, arithmetic="mixed").commitment(1))
-    with pytest.raises(WrongDevice, match="resumed with other arithmetic"):
-        check_segment(result, 1, store, tmp_path / "work", device="cpu", in_process=True)
 
 
 def test_auto_device_follows_the_workers_cpu(store, trained, tmp_path: Path) -> None:

@@ -30,6 +30,8 @@ COMMAND_MODULES = (
     "engine.commands.history",
     "engine.commands.earnings",
     "engine.commands.app",
+    "engine.commands.daemon",
+    "engine.commands.control",
 )
 
 

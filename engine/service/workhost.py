@@ -104,9 +104,10 @@ class WorkerHost:
         self._wake.set()
 
     def unlock(self, passphrase: str) -> None:
-        """The keystore wallet's passphrase; the worker is (re)built with it."""
+        """The keystore wallet's passphrase; a worker waiting for it is built (a running one stays)."""
         self._passphrase = passphrase
-        self.reload()
+        if self.worker is None:
+            self.reload()
 
     def running(self) -> bool:
         """A worker is built and its loop runs."""

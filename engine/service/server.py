@@ -66,8 +66,7 @@ class ControlServer:
                     return
                 continue
             if not self._slots.acquire(blocking=False):
-                _say(stream, failure(f"too many connections (over {MAX_CLIENTS})", "close other clients"))
-                stream.close()
+                threading.Thread(target=_refuse, args=(stream,), name="idlegrid-refuse", daemon=True).start()
                 continue
             threading.Thread(target=self._serve, args=(stream,), name="idlegrid-client", daemon=True).start()
 
@@ -137,6 +136,11 @@ class ControlServer:
                     return
         finally:
             self.hub.unsubscribe(q)
+
+
+def _refuse(stream: Stream) -> None:
+    _say(stream, failure(f"too many connections (over {MAX_CLIENTS})", "close other clients of the service"))
+    stream.close()
 
 
 def _say(stream: Stream, message: Message) -> bool:

@@ -24,6 +24,8 @@ from engine.service.errors import ProtocolError
 from engine.service.protocol import MAX_LINE
 
 CHUNK = 4096
+DRAIN_S = 1.0                 # at close, how long to discard a client's unread input
+DRAIN_LIMIT = 4 * 1024 * 1024  # ... and how much of it at most
 
 
 class Stream(Protocol):
@@ -68,8 +70,15 @@ class SocketStream:
         self.sock.settimeout(seconds)
 
     def close(self) -> None:
+        """Hang up politely: unread input left at close would reset the connection and lose the
+        last answer (e.g. "message too long") before the client reads it. So: end our side,
+        discard what the client still sends (bounded), then close."""
         try:
-            self.sock.shutdown(socket.SHUT_RDWR)
+            self.sock.shutdown(socket.SHUT_WR)
+            self.sock.settimeout(DRAIN_S)
+            drained = 0
+            while drained < DRAIN_LIMIT and (chunk := self.sock.recv(CHUNK * 16)):
+                drained += len(chunk)
         except OSError:
             pass
         self.sock.close()
@@ -86,7 +95,7 @@ class SocketListener:
             self.sock.bind(path)
         finally:
             os.umask(old)
-        self.sock.listen(16)
+        self.sock.listen(64)
 
     def accept(self) -> SocketStream:
         conn, _ = self.sock.accept()

@@ -141,6 +141,7 @@ class EngineHost(QObject):
     def stop(self, *, stop_service: bool = False, timeout: float = 90.0) -> None:
         """Leave the service (it keeps working), or with ``stop_service`` ask it to checkpoint and stop."""
         self._closing.set()
+        self.connected = False
         if stop_service:
             try:
                 client.stop(self.where, wait_s=timeout)

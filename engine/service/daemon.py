@@ -111,6 +111,7 @@ class Service:
         reason = worker.reason if worker is not None else (str(last.data.get("reason", "")) if last else "starting")
         status: dict[str, Any] = {"pid": os.getpid(), "state": state, "reason": reason,
                                   "running": self.host.running(), "network": self.host.network,
+                                  "devnet_child": self.host.devnet is not None and self.host.devnet.running(),
                                   "uptime_s": round(time.time() - self.started_at, 1)}
         if worker is not None and worker.task_id is not None:
             status["job"] = {"task_id": worker.task_id, "task_name": worker.task_name, "step": worker.step,

@@ -43,6 +43,17 @@ def _clean_app(qapp: Application) -> Iterator[None]:
     qapp.processEvents()
 
 
+@pytest.fixture(autouse=True)
+def _no_service_left() -> Iterator[None]:
+    """The app starts an engine service for the test's IDLEGRID_HOME and Quit leaves it
+    running (by design): stop it after the test."""
+    yield
+    from engine.service import client
+
+    if client.is_running():
+        client.stop(wait_s=60)
+
+
 @pytest.fixture
 def bridge(qapp: Application) -> Iterator[EngineBridge]:
     b = EngineBridge()

@@ -123,7 +123,7 @@ def main() -> int:
             for proc, sig in reversed(procs):
                 if proc is devnet:  # the service first (it checkpoints), then its chain
                     subprocess.run([sys.executable, "-m", "engine", "daemon", "stop"], cwd=REPO, env=env,
-                                   capture_output=True, timeout=120)
+                                   capture_output=True, timeout=120, check=False)
                 stop(proc, sig)
     print(f"bare_rss_mb: {rss['bare']:.1f}")
     print(f"bare_idle_cpu_pct: {100 * used['bare'] / wall:.3f}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +61,7 @@ def is_running(where: Address | None = None) -> bool:
         return False
 
 
-def subscribe(where: Address | None = None) -> Iterator[dict[str, Any]]:
+def subscribe(where: Address | None = None) -> Generator[dict[str, Any], None, None]:
     """The event stream: ``{"event": ...}``, ``{"status": ...}`` and ``{"ping": true}`` messages,
     until the service closes the connection (the iterator ends) or the caller stops iterating."""
     stream = connect(where)

@@ -28,7 +28,7 @@ START_S = 60.0
 
 
 def idlegrid(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "engine", *args], cwd=REPO, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "engine", *args], cwd=REPO, capture_output=True, text=True, check=False,
                           timeout=timeout, env={**os.environ, "PYTHONPATH": str(REPO)})
 
 

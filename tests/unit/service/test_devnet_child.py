@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from engine.service.devnet_child import DevnetProcess, devnet_wanted, running_devnet
-from engine.service.errors import DevnetStartError
 from engine.chain.anvil import free_port
 from engine.chain.devnet import state_file
 from engine.chain.settings import NetworkSettings, save_network
+from engine.service.devnet_child import DevnetProcess, devnet_wanted, running_devnet
+from engine.service.errors import DevnetStartError
 
 
 @pytest.mark.slow

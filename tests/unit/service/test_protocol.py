@@ -10,8 +10,16 @@ from hypothesis import strategies as st
 
 from engine.events import EngineEvent, Kind
 from engine.service.errors import ProtocolError
-from engine.service.protocol import (MAX_DEPTH, MAX_LINE, Command, decode_line, depth, encode, event_from_json,
-                                     parse_request)
+from engine.service.protocol import (
+    MAX_DEPTH,
+    MAX_LINE,
+    Command,
+    decode_line,
+    depth,
+    encode,
+    event_from_json,
+    parse_request,
+)
 
 
 def _parse(line: bytes):  # type: ignore[no-untyped-def]

@@ -31,7 +31,7 @@ from engine.config import ConfigError, load_section
 from engine.errors import IdlegridError
 from engine.events import EngineEvent, EngineState, Kind
 from engine.service import client
-from engine.service.address import Address
+from engine.service.address import Address, address
 from engine.service.errors import ProtocolError
 from engine.service.protocol import event_from_json
 
@@ -110,7 +110,7 @@ class EngineHost(QObject):
                  devnet: bool = False, has_signer: bool = False, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.bridge = bridge
-        self.where = where
+        self.where = where or address()  # fixed for this app's life: one data folder, one service
         self._launch = launcher
         self._devnet = devnet
         self._has_signer = has_signer
@@ -139,16 +139,19 @@ class EngineHost(QObject):
         self._thread.start()
 
     def stop(self, *, stop_service: bool = False, timeout: float = 90.0) -> None:
-        """Leave the service (it keeps working), or with ``stop_service`` ask it to checkpoint and stop."""
+        """Leave the service (it keeps working), or with ``stop_service`` ask it to checkpoint and
+        stop. The connection thread ends at the stream's next message (a ping at the latest) and
+        never starts the service again once this was called."""
         self._closing.set()
         self.connected = False
-        if stop_service:
-            try:
-                client.stop(self.where, wait_s=timeout)
-            except IdlegridError as e:
-                log.warning("could not stop the engine service: %s", e.message)
+        if not stop_service:
+            return
+        try:
+            client.stop(self.where, wait_s=timeout)
+        except IdlegridError as e:
+            log.warning("could not stop the engine service: %s", e.message)
         if self._thread is not None:
-            self._thread.join(5.0)
+            self._thread.join(5.0)  # the stream ended with the service
 
     def devnet_mode(self) -> bool:
         """Whether the app asked for the local devnet (the service may run with its own choice)."""

@@ -12,7 +12,7 @@ import pytest
 
 from engine.chain.anvil import free_port
 from engine.cli import main
-from engine.config import save_section
+from engine.config import paths, save_section
 from engine.gpu.settings import PolicySettings
 from tests.conftest import REPO
 
@@ -70,7 +70,8 @@ def test_the_app_starts_the_devnet_and_its_dashboard_shows_a_demo_job_training()
     assert "timeout" not in seen, seen["messages"]
     assert seen["devnet_child"] and seen["torch"] is False
     assert seen["title"].startswith("Task ") and 0 < seen["bar"][0] <= seen["bar"][1]
-    assert any(m.startswith("log: starting the local devnet") for m in seen["messages"])
+    service_log = (paths().log_dir / "daemon.log").read_text()   # the app started the service, it the devnet
+    assert "log: starting the local devnet" in service_log
     assert seen["code"] == 0 and seen["service_after_quit"] is True  # Quit leaves the service working
     assert seen["service_stopped"] and seen["devnet_after_stop"] is False  # stopping it stops its devnet child
 

@@ -127,11 +127,11 @@ def run(options: HostOptions) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     service = Service(options)
+    _log_events(service)  # before start: the first events are logged too
     service.start()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: threading.Thread(target=service.stop, daemon=True).start())
     print(f"{READY_LINE} {service.where.endpoint} (pid {os.getpid()})", file=sys.stderr, flush=True)
-    _log_events(service)
     while not service.stopped.wait(3600):
         pass
     print("idlegrid daemon: stopped", file=sys.stderr, flush=True)

@@ -25,6 +25,7 @@ from engine.service.transport import PipeListener, connect_pipe
 from tests.conftest import REPO
 
 START_S = 60.0
+pytestmark = pytest.mark.slow  # real service processes, several seconds each
 
 
 def idlegrid(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

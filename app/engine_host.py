@@ -115,6 +115,7 @@ class EngineHost(QObject):
         self._devnet = devnet
         self._has_signer = has_signer
         self._closing = threading.Event()
+        self._draining = False       # stopping the service: show its last events until the stream ends
         self._thread: threading.Thread | None = None
         self._started = False
         self._answers: set[_Answer] = set()
@@ -142,6 +143,7 @@ class EngineHost(QObject):
         """Leave the service (it keeps working), or with ``stop_service`` ask it to checkpoint and
         stop. The connection thread ends at the stream's next message (a ping at the latest) and
         never starts the service again once this was called."""
+        self._draining = stop_service
         self._closing.set()
         self.connected = False
         if not stop_service:
@@ -196,7 +198,7 @@ class EngineHost(QObject):
                 client.request("unlock", where=self.where, passphrase=self.passphrase)
             stream = client.subscribe(self.where)
             for message in stream:
-                if self._closing.is_set():
+                if self._closing.is_set() and not self._draining:
                     stream.close()
                     return True
                 self.connected = True

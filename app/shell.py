@@ -240,9 +240,10 @@ class Shell(QObject):
         threading.Thread(target=self._stop_engine, args=(stop,), name="idlegrid-quit", daemon=True).start()
 
     def _stop_engine(self, stop_service: bool) -> None:
-        self.host.stop(stop_service=stop_service and self.service is None)
-        if self.service is not None:  # a test's in-process service ends with this app
-            self.service.stop()
+        in_process = self.service is not None  # a test's in-process service ends with this app
+        self.host.stop(stop_service=stop_service or in_process)
+        if in_process:
+            self.service.stopped.wait(90)
         self.quit_finished.emit()
 
     def _leave(self) -> None:

@@ -240,10 +240,10 @@ class Shell(QObject):
         threading.Thread(target=self._stop_engine, args=(stop,), name="idlegrid-quit", daemon=True).start()
 
     def _stop_engine(self, stop_service: bool) -> None:
-        in_process = self.service is not None  # a test's in-process service ends with this app
-        self.host.stop(stop_service=stop_service or in_process)
-        if in_process:
-            self.service.stopped.wait(90)
+        service = self.service  # a test's in-process service ends with this app
+        self.host.stop(stop_service=stop_service or service is not None)
+        if service is not None:
+            service.stopped.wait(90)
         self.quit_finished.emit()
 
     def _leave(self) -> None:

@@ -24,12 +24,8 @@ from pathlib import Path
 from typing import Protocol
 
 from engine.config import HOME_ENV
-from engine.service.autostart import (
-    FileAutostart,
-    desktop_entry,
-    launch_agent_plist,
-    windows_run_value,
-)
+from engine.service.autostart import AutostartError as AutostartError  # what the settings dialog catches
+from engine.service.autostart import FileAutostart, desktop_entry, launch_agent_plist, windows_run_value
 
 DESKTOP_FILE = "idlegrid.desktop"
 LAUNCH_AGENT_LABEL = "org.idlegrid.app"

@@ -24,8 +24,27 @@ from pathlib import Path
 from typing import Protocol
 
 from engine.config import HOME_ENV
-from engine.service.autostart import AutostartError as AutostartError  # what the settings dialog catches
-from engine.service.autostart import FileAutostart, desktop_entry, launch_agent_plist, windows_run_value
+from engine.service.autostart import (
+    AutostartError,
+    FileAutostart,
+    desktop_entry,
+    launch_agent_plist,
+    windows_run_value,
+)
+
+__all__ = [
+    "Autostart",
+    "AutostartError",
+    "FileAutostart",
+    "WindowsRunKey",
+    "desktop_entry",
+    "for_this_system",
+    "launch_command",
+    "launch_environment",
+    "linux_autostart",
+    "macos_autostart",
+    "windows_run_value",
+]
 
 DESKTOP_FILE = "idlegrid.desktop"
 LAUNCH_AGENT_LABEL = "org.idlegrid.app"

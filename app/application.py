@@ -45,7 +45,7 @@ class Application(QApplication):
     """The app object; windows and the tray talk through its signals."""
 
     activate_requested = Signal()   # bring the dashboard forward (a second launch, the tray)
-    quit_requested = Signal()       # checkpoint, stop the engine, then quit
+    quit_requested = Signal()       # leave the app (the engine service goes on unless set to stop)
 
     def __init__(self, argv: Sequence[str] | None = None) -> None:
         none_guard.guard()  # PySide6 6.12 on Python 3.11 would crash with none_dealloc (see the module)

@@ -8,32 +8,48 @@ enabled means the file (or registry value) exists and starts idlegrid.
 - macOS: a LaunchAgent ``~/Library/LaunchAgents/org.idlegrid.app.plist`` with RunAtLoad.
 - Windows: the value ``idlegrid`` under ``HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run``.
 
-The macOS and Windows writers are untested on those systems here (no such machine); the
-contents they write are unit-tested. No Qt in this module: it is plain file work.
+This entry starts the *app* (tray and dashboard), which starts the engine service when none
+runs; the service's own login entry (systemd user unit, launchd agent...) is
+``engine.service.autostart``, enabled with ``idlegrid daemon autostart enable``. The entry
+contents are that module's pure functions. The macOS and Windows writers are untested on
+those systems here (no such machine); the contents they write are unit-tested. No Qt here.
 """
 
 from __future__ import annotations
 
 import os
-import plistlib
-import subprocess
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from app.errors import AppError
 from engine.config import HOME_ENV
+from engine.service.autostart import (
+    AutostartError,
+    FileAutostart,
+    desktop_entry,
+    launch_agent_plist,
+    windows_run_value,
+)
+
+__all__ = [
+    "Autostart",
+    "AutostartError",
+    "FileAutostart",
+    "WindowsRunKey",
+    "desktop_entry",
+    "for_this_system",
+    "launch_command",
+    "launch_environment",
+    "linux_autostart",
+    "macos_autostart",
+    "windows_run_value",
+]
 
 DESKTOP_FILE = "idlegrid.desktop"
 LAUNCH_AGENT_LABEL = "org.idlegrid.app"
 RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 RUN_VALUE = "idlegrid"
-
-
-class AutostartError(AppError):
-    """The autostart entry could not be written or removed."""
 
 
 class Autostart(Protocol):
@@ -64,95 +80,6 @@ def launch_environment() -> dict[str, str]:
     return {HOME_ENV: home} if home else {}
 
 
-# -- contents (pure functions, unit-tested everywhere) ------------------------------------------
-
-def _desktop_quote(arg: str) -> str:
-    """Quote one Exec argument as the desktop entry spec says (and escape ``%`` codes)."""
-    arg = arg.replace("%", "%%")
-    if arg and not any(c in arg for c in ' \t\n"\'\\><~|&;$*?#()`'):
-        return arg
-    escaped = "".join("\\" + c if c in '"`$\\' else c for c in arg)
-    return f'"{escaped}"'
-
-
-def desktop_entry(command: Sequence[str], env: dict[str, str] | None = None) -> str:
-    """The text of ``idlegrid.desktop`` that runs ``command`` (with ``env`` set) at login."""
-    argv = [*(["env", *(f"{k}={v}" for k, v in env.items())] if env else []), *command]
-    exec_line = " ".join(_desktop_quote(a) for a in argv)
-    return (
-        "[Desktop Entry]\n"
-        "Type=Application\n"
-        "Name=idlegrid\n"
-        "Comment=Lend your idle GPU to verifiable machine-learning training\n"
-        f"Exec={exec_line}\n"
-        "Icon=idlegrid\n"
-        "Terminal=false\n"
-        "X-GNOME-Autostart-enabled=true\n"
-        "Hidden=false\n"
-    )
-
-
-def launch_agent_plist(command: Sequence[str], env: dict[str, str] | None = None) -> bytes:
-    """The LaunchAgent plist (XML) that runs ``command`` at login on macOS."""
-    agent: dict[str, object] = {
-        "Label": LAUNCH_AGENT_LABEL,
-        "ProgramArguments": list(command),
-        "RunAtLoad": True,
-        "KeepAlive": False,
-        "ProcessType": "Interactive",
-    }
-    if env:
-        agent["EnvironmentVariables"] = dict(env)
-    return plistlib.dumps(agent, fmt=plistlib.FMT_XML)
-
-
-def windows_run_value(command: Sequence[str]) -> str:
-    """The command line stored under the Run key (Windows quoting rules)."""
-    return subprocess.list2cmdline(list(command))
-
-
-# -- writers -----------------------------------------------------------------------------------
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as e:
-        raise AutostartError(f"cannot write the autostart entry {path}: {e.strerror or e}",
-                             hint=f"check that {path.parent} is writable") from None
-
-
-def _remove(path: Path) -> None:
-    try:
-        path.unlink(missing_ok=True)
-    except OSError as e:
-        raise AutostartError(f"cannot remove the autostart entry {path}: {e.strerror or e}",
-                             hint=f"remove it yourself, or check the permissions of {path.parent}") from None
-
-
-@dataclass
-class FileAutostart:
-    """An autostart entry that is one file; ``content`` is what enable() writes."""
-
-    path: Path
-    content: bytes
-
-    @property
-    def where(self) -> str:
-        return str(self.path)
-
-    def is_enabled(self) -> bool:
-        return self.path.is_file()
-
-    def enable(self) -> None:
-        _write_atomically(self.path, self.content)
-
-    def disable(self) -> None:
-        _remove(self.path)
-
-
 def linux_autostart(config_home: Path | None = None, command: Sequence[str] | None = None) -> FileAutostart:
     """``$XDG_CONFIG_HOME/autostart/idlegrid.desktop`` (freedesktop autostart spec)."""
     base = config_home or Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
@@ -163,7 +90,8 @@ def linux_autostart(config_home: Path | None = None, command: Sequence[str] | No
 def macos_autostart(home: Path | None = None, command: Sequence[str] | None = None) -> FileAutostart:
     """``~/Library/LaunchAgents/org.idlegrid.app.plist`` (untested on macOS here)."""
     path = (home or Path.home()) / "Library" / "LaunchAgents" / f"{LAUNCH_AGENT_LABEL}.plist"
-    return FileAutostart(path, launch_agent_plist(command or launch_command(), launch_environment()))
+    return FileAutostart(path, launch_agent_plist(command or launch_command(), launch_environment(),
+                                                LAUNCH_AGENT_LABEL, service=False))
 
 
 class WindowsRunKey:

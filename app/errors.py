@@ -29,10 +29,6 @@ class AlreadyRunning(AppError):
         super().__init__("idlegrid is already running: its dashboard was brought forward")
 
 
-class DevnetStartError(AppError):
-    """The embedded devnet child process did not come up."""
-
-
 class NoDisplayError(AppError):
     """No graphical session to show windows on (Linux without DISPLAY or WAYLAND_DISPLAY)."""
 

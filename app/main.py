@@ -57,9 +57,7 @@ def run_app(*, devnet: bool | None = None, devnet_port: int = 8545, blob_port: i
     if quit_after is not None and not quit_after > 0:
         raise UsageError(f"--quit-after {quit_after:g} is not a positive number of seconds")
     if dev_account is not None:
-        from app.devnet_process import dev_signer, devnet_wanted
-
-        dev_signer(dev_account, devnet if devnet is not None else devnet_wanted())  # bad input fails before any window
+        check_dev_account(dev_account, devnet)  # bad input fails before any window
     require_qt()
     check_display()
     from app.application import Application
@@ -76,8 +74,22 @@ def run_app(*, devnet: bool | None = None, devnet_port: int = 8545, blob_port: i
         from PySide6.QtCore import QTimer
 
         QTimer.singleShot(int(quit_after * 1000), shell.quit)
-    print("idlegrid app: running (quit from the tray or dashboard menu)", file=sys.stderr, flush=True)
+    print("idlegrid app: running (quit from the tray or dashboard menu; the engine service keeps working "
+          "after Quit unless you choose \"Quit and stop earning\")", file=sys.stderr, flush=True)
     return app.exec()
+
+
+def check_dev_account(dev_account: int, devnet: bool | None) -> None:
+    """``--dev-account`` names one of anvil's 10 public keys and needs the devnet (the service
+    checks again; here no window opens for a bad option)."""
+    from engine.chain.devkeys import DEV_KEYS
+    from engine.chain.settings import load_network
+
+    if not (devnet if devnet is not None else load_network().market_address is None):
+        raise UsageError("--dev-account needs the devnet: dev keys are public and only for the local devnet",
+                         hint="drop --dev-account to sign with your wallet, or add --devnet")
+    if not 0 <= dev_account < len(DEV_KEYS):
+        raise UsageError(f"--dev-account {dev_account} does not exist", hint=f"use 0 to {len(DEV_KEYS) - 1}")
 
 
 def check_display(environ: Mapping[str, str] | None = None, platform: str = sys.platform) -> None:

@@ -1,10 +1,14 @@
 """Puts the app together: bridge, engine host, tray, notifications and the windows.
 
-:class:`Shell` is what ``app.main`` runs and what the GUI tests build (with a worker factory of
-their own). It registers the windows with the Application (dashboard here; settings, wallet
-and the first-run wizard come from their own modules), shows the tray icon, or the dashboard
-where the desktop has no tray, starts the engine, and owns the one quit path: checkpoint and
-stop the worker and the devnet child off the GUI thread, then leave the event loop.
+:class:`Shell` is what ``app.main`` runs and what the GUI tests build. It registers the windows
+with the Application (dashboard here; settings, wallet and the first-run wizard come from their
+own modules), shows the tray icon, or the dashboard where the desktop has no tray, connects to
+the engine service (starting it when none runs), and owns the one quit path. Quit leaves the
+service working unless ``[app] quit_stops_engine`` is set; "Quit and stop earning" in the tray
+always stops it (the job checkpoints first).
+
+A test may pass ``worker_factory``: the service then runs inside this process with that worker
+(engine.service.daemon.Service), still reached through its control API like a separate one.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QWidget
 
 from app.application import Application
 from app.bridge import EngineBridge
 from app.dashboard import DashboardWindow
-from app.engine_host import EngineHost, NetworkInfo, WorkerFactory
+from app.engine_host import EngineHost, NetworkInfo, daemon_launcher, quit_stops_engine
 from app.errors import AppError
 from app.notify import Notifier
 from app.tray import Tray
@@ -69,17 +74,25 @@ class Shell(QObject):
     quit_finished = Signal()  # the engine stopped; the app leaves its event loop next
 
     def __init__(self, app: Application, *, devnet: bool | None = None, devnet_port: int = 8545,
-                 blob_port: int = 8547, dev_account: int | None = None, worker_factory: WorkerFactory | None = None, history: Any | None = None,
+                 blob_port: int = 8547, dev_account: int | None = None,
+                 worker_factory: Callable[[Any], Any] | None = None, history: Any | None = None,
                  gpu_backend: Callable[[], GpuBackend] | None | _DefaultGpu = DEFAULT_GPU,
                  quit_app: bool = True) -> None:
         super().__init__(app)
         self.app = app
         self.bridge = EngineBridge(self)
-        self.host = EngineHost(self.bridge, devnet=devnet, devnet_port=devnet_port, blob_port=blob_port,
-                               dev_account=dev_account,
-                               worker_factory=worker_factory, parent=self)
+        self.service: Any | None = None  # the in-process service of a test's worker_factory
+        launcher = daemon_launcher(devnet=devnet, devnet_port=devnet_port, blob_port=blob_port,
+                                   dev_account=dev_account)
+        if worker_factory is not None:
+            launcher = self._in_process(worker_factory)
+        self.host = EngineHost(self.bridge, launcher=launcher, devnet=bool(devnet),
+                               has_signer=worker_factory is not None or dev_account is not None, parent=self)
         self.history = history if history is not None else self._open_history()
         self.tray = Tray(app, self.bridge, self.host)
+        self.quit_and_stop_action = QAction("Quit and stop earning", self.tray.menu)
+        self.quit_and_stop_action.triggered.connect(lambda: self.quit(stop_service=True))
+        self.tray.menu.addAction(self.quit_and_stop_action)
         self.notifier = Notifier(app, self.bridge, self.tray.icon)
         self._gpu_backend = (self._default_gpu_backend if isinstance(gpu_backend, _DefaultGpu) else gpu_backend)
         self.quitting = False
@@ -91,6 +104,18 @@ class Shell(QObject):
         app.quit_requested.connect(self.quit)
         self.host.started.connect(self._on_started, Qt.ConnectionType.QueuedConnection)
         self.quit_finished.connect(self._leave, Qt.ConnectionType.QueuedConnection)
+
+    def _in_process(self, worker_factory: Callable[[Any], Any]) -> Callable[[], None]:
+        """A launcher that runs the service in this process with the test's worker."""
+        def launch() -> None:
+            from engine.service.daemon import Service
+            from engine.service.workhost import HostOptions
+
+            if self.service is None:
+                self.service = Service(HostOptions(devnet=False), factory=lambda listener, _pw: worker_factory(listener))
+                self.service.start()
+
+        return launch
 
     def _default_gpu_backend(self) -> GpuBackend:
         return default_gpu_backend(devnet=self.host.devnet_mode())
@@ -115,7 +140,7 @@ class Shell(QObject):
             withdraw=lambda done, failed: self.host.call(lambda w: w.withdraw(), done, failed),
             gas_estimate=lambda done, failed: self.host.call(lambda w: w.withdraw_gas_estimate(), done, failed),
             tray_visible=self.tray.icon.isVisible,
-            worker_status=lambda: self.host.worker.status() if self.host.worker is not None else None,
+            worker_status=self.host.worker_status,
         )
         window.set_network(self.host.network)
         return window
@@ -210,19 +235,25 @@ class Shell(QObject):
             except (RuntimeError, TypeError):
                 pass  # already disconnected
 
-    def quit(self) -> None:
-        """Checkpoint and stop the engine (in a thread: the GUI stays responsive), then quit."""
+    def quit(self, stop_service: bool | None = None) -> None:
+        """Leave the app; the engine service keeps working unless ``stop_service`` (default: the
+        ``[app] quit_stops_engine`` setting), when it checkpoints and stops first (in a thread:
+        the GUI stays responsive)."""
         if self.quitting:
             return
         if not shiboken6.isValid(self.tray.status_action):  # this shell's tray is gone: it is not the live one
             self._detach()
             return
         self.quitting = True
-        self.tray.status_action.setText("Quitting: saving the job…")
-        threading.Thread(target=self._stop_engine, name="idlegrid-quit", daemon=True).start()
+        stop = quit_stops_engine() if stop_service is None else stop_service
+        self.tray.status_action.setText("Quitting: saving the job…" if stop else "Quitting: the work goes on")
+        threading.Thread(target=self._stop_engine, args=(stop,), name="idlegrid-quit", daemon=True).start()
 
-    def _stop_engine(self) -> None:
-        self.host.stop()
+    def _stop_engine(self, stop_service: bool) -> None:
+        service = self.service  # a test's in-process service ends with this app
+        self.host.stop(stop_service=stop_service or service is not None)
+        if service is not None:
+            service.stopped.wait(90)
         self.quit_finished.emit()
 
     def _leave(self) -> None:

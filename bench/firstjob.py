@@ -43,9 +43,9 @@ REPO = Path(__file__).resolve().parents[1]
 MARKS = (
     ("python_env", re.compile(r"^setup: .*python environment ready")),
     ("node_modules", re.compile(r"^make run: ")),
-    ("devnet", re.compile(r"^make run: the worker trains")),
-    ("worker_start", re.compile(r"^claiming task \d+")),
-    ("to_training", re.compile(r"^working \| task \d+ \| step [1-9]\d*/")),
+    ("devnet", re.compile(r"^make run: the service trains")),
+    ("worker_start", re.compile(r"^job task \d+: claiming task \d+")),
+    ("to_training", re.compile(r"^progress task \d+: task \d+: step [1-9]\d*/")),
 )
 
 

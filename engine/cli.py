@@ -36,6 +36,8 @@ COMMAND_MODULES = (
     "engine.commands.history",
     "engine.commands.earnings",
     "engine.commands.app",
+    "engine.commands.daemon",
+    "engine.commands.control",
 )
 
 

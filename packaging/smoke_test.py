@@ -99,9 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         run([str(gui), "--devnet", "--dev-account", "1", "--devnet-port", str(port),
              "--devnet-blob-port", str(blob_port), "--quit-after", "15"], env, timeout=180)
         app_s = time.perf_counter() - t0
+        run([str(cli), "daemon", "stop"], env)  # Quit left the engine service working; stopping it stops its devnet
         leftovers = subprocess.run(["pgrep", "-f", "--", f"--port {port}"], capture_output=True, text=True)
         if leftovers.returncode != 1:  # 1: nothing matched; 0: something did; 2+: pgrep failed
-            raise SystemExit(f"FAILED: the frozen app's devnet outlived it (pgrep: {leftovers.returncode}, "
+            raise SystemExit(f"FAILED: the frozen service's devnet outlived it (pgrep: {leftovers.returncode}, "
                              f"pids {leftovers.stdout.split()}, {leftovers.stderr.strip()})")
 
         frozen_start = startup_s([str(cli), "--version"], env)

@@ -178,7 +178,7 @@ def start_app(app: object) -> tuple[object, object]:
     """``idlegrid devnet`` on free ports, then the app's Shell with a real worker on it."""
     from eth_account import Account
 
-    from app.devnet_process import DevnetProcess
+    from engine.service.devnet_child import DevnetProcess
     from app.shell import Shell
     from engine.chain.devnet import DEV_KEYS
 

@@ -1,9 +1,10 @@
 """`idlegrid app --devnet --dev-account 1`, watched from inside (run by test_app_command.py).
 
-Builds the app exactly as ``app.main.run_app`` does, with the default engine: the engine host
-starts ``idlegrid devnet`` as a child (anvil, blob server, demo requester and verifier), the
+Builds the app exactly as ``app.main.run_app`` does: the app starts the engine service, which
+starts ``idlegrid devnet`` as its child (anvil, blob server, demo requester and verifier); the
 worker signs with dev key 1 and claims a demo task. The probe watches the dashboard until the
-job shows progress, then quits through the app's Quit path and prints one JSON line.
+job shows progress, then quits through the app's Quit path (the service goes on), then stops
+the service as ``idlegrid daemon stop`` does, and prints one JSON line.
 
 argv[1]: JSON {devnet_port, blob_port, dev_account, timeout_s}
 """
@@ -18,6 +19,8 @@ from PySide6.QtCore import QTimer
 
 from app.application import Application
 from app.shell import Shell
+from engine.service import client
+from engine.service.devnet_child import running_devnet
 
 
 def main() -> int:
@@ -40,7 +43,7 @@ def main() -> int:
             return
         seen["title"] = dash.job_panel.title.text()
         seen["bar"] = [dash.job_panel.bar.value(), dash.job_panel.bar.maximum()]
-        seen["devnet_child"] = shell.host.devnet is not None and shell.host.devnet.running()
+        seen["devnet_child"] = bool(client.request("status").get("devnet_child"))
         seen["torch"] = "torch" in sys.modules
         app.quit_requested.emit()
 
@@ -49,7 +52,9 @@ def main() -> int:
     timer.start(200)
     shell.start()
     seen["code"] = app.exec()
-    seen["devnet_after_quit"] = shell.host.devnet
+    seen["service_after_quit"] = client.is_running()
+    seen["service_stopped"] = client.stop()
+    seen["devnet_after_stop"] = running_devnet() is not None
     print(json.dumps(seen), flush=True)
     return 0
 

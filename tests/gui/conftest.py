@@ -43,6 +43,21 @@ def _clean_app(qapp: Application) -> Iterator[None]:
     qapp.processEvents()
 
 
+@pytest.fixture(autouse=True)
+def _no_service_left(qapp: Application) -> Iterator[None]:
+    """The app starts an engine service for the test's IDLEGRID_HOME and Quit leaves it
+    running (by design): after the test, every app's connection is closed (else it would start
+    the service again), then the service is stopped."""
+    yield
+    from app.engine_host import EngineHost
+    from engine.service import client
+
+    for host in qapp.findChildren(EngineHost):
+        host.stop()
+    if client.is_running():
+        client.stop(wait_s=60)
+
+
 @pytest.fixture
 def bridge(qapp: Application) -> Iterator[EngineBridge]:
     b = EngineBridge()

@@ -12,7 +12,7 @@ import pytest
 
 from engine.chain.anvil import free_port
 from engine.cli import main
-from engine.config import save_section
+from engine.config import paths, save_section
 from engine.gpu.settings import PolicySettings
 from tests.conftest import REPO
 
@@ -70,12 +70,14 @@ def test_the_app_starts_the_devnet_and_its_dashboard_shows_a_demo_job_training()
     assert "timeout" not in seen, seen["messages"]
     assert seen["devnet_child"] and seen["torch"] is False
     assert seen["title"].startswith("Task ") and 0 < seen["bar"][0] <= seen["bar"][1]
-    assert any(m.startswith("log: starting the local devnet") for m in seen["messages"])
-    assert seen["code"] == 0 and seen["devnet_after_quit"] is None   # Quit stopped the devnet child too
+    service_log = (paths().log_dir / "daemon.log").read_text()   # the app started the service, it the devnet
+    assert "log: starting the local devnet" in service_log
+    assert seen["code"] == 0 and seen["service_after_quit"] is True  # Quit leaves the service working
+    assert seen["service_stopped"] and seen["devnet_after_stop"] is False  # stopping it stops its devnet child
 
 
 @pytest.mark.slow
-def test_quit_after_stops_the_app_its_devnet_child_and_every_process_cleanly(tmp_path: Path) -> None:
+def test_quit_after_leaves_the_service_and_daemon_stop_ends_it_and_its_devnet_cleanly(tmp_path: Path) -> None:
     """What the packaging smoke test runs on the frozen build, here from source."""
     port, blob_port = free_port(), free_port()
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "IDLEGRID_HOME": str(tmp_path / "home")}
@@ -84,5 +86,8 @@ def test_quit_after_stops_the_app_its_devnet_child_and_every_process_cleanly(tmp
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
+    stopped = subprocess.run([sys.executable, "-m", "engine", "daemon", "stop"], cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=120)
+    assert stopped.stdout == "idlegrid daemon: stopped (the job was checkpointed)\n", stopped.stderr
     leftovers = subprocess.run(["pgrep", "-f", "--", f"--port {port}"], capture_output=True, text=True)
-    assert leftovers.returncode == 1, f"the devnet child (or its anvil) outlived the app: {leftovers}"
+    assert leftovers.returncode == 1, f"the devnet child (or its anvil) outlived the service: {leftovers}"

@@ -1,5 +1,5 @@
-"""The assembled app (offscreen): no tray, so the dashboard shows; engine errors reach the user;
-Quit stops the engine and closes everything."""
+"""The assembled app (offscreen): no tray, so the dashboard shows; the engine service's errors reach
+the user; Quit closes everything (the service is stopped after each test by the conftest)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def test_a_first_run_opens_the_wizard_and_starts_the_engine_only_when_it_complet
     wizard.completed.emit(None)
     dashboard = qapp.window("dashboard")                                    # the first run ends on the dashboard
     assert dashboard is not None and dashboard.isVisible()
-    qtbot.waitUntil(lambda: shell.bridge.state()[0] is EngineState.ERROR)   # unconfigured: see the next test
+    qtbot.waitUntil(lambda: shell.bridge.state()[0] is EngineState.ERROR, timeout=60_000)   # unconfigured: see the next test
     with qtbot.waitSignal(shell.quit_finished, timeout=30_000):
         qapp.quit_requested.emit()
     qtbot.waitUntil(lambda: qapp.window("wizard") is None)
@@ -49,7 +49,7 @@ def test_a_wallet_whose_key_is_gone_shows_why_the_engine_cannot_work_and_quits_c
         shell.start()
     assert qapp.window("wizard") is None
     assert shell.dashboard is not None and shell.dashboard.isVisible()     # offscreen: no tray, so the window
-    qtbot.waitUntil(lambda: shell.bridge.state()[0] is EngineState.ERROR)
+    qtbot.waitUntil(lambda: shell.bridge.state()[0] is EngineState.ERROR, timeout=60_000)
     assert shell.tray.icon_name == "tray-error"
     message, hint = error.args[0].message, error.args[0].data["hint"]
     assert message and hint
@@ -75,11 +75,12 @@ def test_saving_settings_restarts_the_engine_so_they_apply(qtbot, qapp) -> None:
     starts: list[str] = []
     shell.bridge.state_changed.connect(lambda e: starts.append(e.message) if e.data["state"] == "starting" else None)
     shell.start()
-    qtbot.waitUntil(lambda: shell.bridge.state()[0] is EngineState.ERROR and not shell.host.running())
+    qtbot.waitUntil(lambda: shell.bridge.state()[0] is EngineState.ERROR and not shell.host.running(), timeout=60_000)
+    before = len(starts)
     settings = qapp.open_window("settings")
-    settings.saved.emit(None)       # e.g. the user fixed the network after the error
-    qtbot.waitUntil(lambda: len(starts) == 2)
-    qtbot.waitUntil(lambda: shell.bridge.state()[0] is EngineState.ERROR and not shell.host.running())
+    settings.saved.emit(None)       # e.g. the user fixed the network after the error: the service rebuilds its worker
+    qtbot.waitUntil(lambda: len(starts) > before, timeout=60_000)
+    qtbot.waitUntil(lambda: shell.bridge.state()[0] is EngineState.ERROR and not shell.host.running(), timeout=60_000)
     with qtbot.waitSignal(shell.quit_finished, timeout=30_000):
         qapp.quit_requested.emit()
     qtbot.waitUntil(lambda: qapp.window("dashboard") is None)
@@ -121,14 +122,14 @@ def test_a_wrong_passphrase_is_said_plainly(qtbot, qapp, tmp_path) -> None:
     with qtbot.waitSignal(shell.bridge.error, timeout=30_000) as error:
         shell.start()
     assert ": wrong passphrase" in error.args[0].message
-    qtbot.waitUntil(lambda: not shell.host.running())
+    qtbot.waitUntil(lambda: not shell.host.running(), timeout=60_000)
 
 
 def test_cancelling_the_passphrase_leaves_the_engine_off_and_says_so(qtbot, qapp, tmp_path) -> None:
     _keystore_wallet(tmp_path)
     shell = Shell(qapp, devnet=False, gpu_backend=None, quit_app=False)
     QTimer.singleShot(100, lambda: _type_passphrase(None))
-    with qtbot.waitSignal(shell.bridge.error) as error:
+    with qtbot.waitSignal(shell.bridge.error, timeout=60_000) as error:
         shell.start()
     assert error.args[0].message.startswith("the wallet is locked: its passphrase was not given")
     assert not shell.host.was_started

@@ -1,4 +1,4 @@
-"""The app's embedded devnet: `idlegrid devnet` as a real child process, found, reused, stopped."""
+"""The embedded devnet: `idlegrid devnet` as a real child process, found, reused, stopped."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from app.devnet_process import DevnetProcess, devnet_wanted, running_devnet
-from app.errors import DevnetStartError
 from engine.chain.anvil import free_port
 from engine.chain.devnet import state_file
 from engine.chain.settings import NetworkSettings, save_network
+from engine.service.devnet_child import DevnetProcess, devnet_wanted, running_devnet
+from engine.service.errors import DevnetStartError
 
 
 @pytest.mark.slow

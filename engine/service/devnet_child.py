@@ -1,9 +1,9 @@
-"""The embedded devnet as a child process (``idlegrid devnet``), for the app's first run.
+"""The embedded devnet as a child process (``idlegrid devnet``), for the engine service.
 
-When no network is configured the app needs the local devnet. If one already answers (a
-terminal runs ``idlegrid devnet``, or an earlier app left it running) it is used as is;
-otherwise the app starts ``idlegrid devnet`` as its child, waits for its "ready" line and stops
-it with SIGINT on quit, so anvil saves the chain state. No Qt here: it is plain process work.
+When no network is configured the service needs the local devnet. If one already answers (a
+terminal runs ``idlegrid devnet``, or an earlier service left it running) it is used as is;
+otherwise the service starts ``idlegrid devnet`` as its child, waits for its "ready" line and stops
+it with SIGINT when it stops, so anvil saves the chain state. No Qt here: it is plain process work.
 """
 
 from __future__ import annotations
@@ -20,20 +20,20 @@ from typing import Any
 
 import requests
 
-from app.errors import DevnetStartError
 from engine.chain.devnet import Deployment, deployment_file
 from engine.chain.settings import load_network
 from engine.config import paths
+from engine.service.errors import DevnetStartError
 
 READY_MARK = "devnet: ready at"
 
 
 def devnet_wanted() -> bool:
-    """True when the settings name no market: the app then works on the local devnet."""
+    """True when the settings name no market: the service then works on the local devnet."""
     return load_network().market_address is None
 
 
-def _rpc(url: str, method: str, *params: object, timeout: float = 1.0) -> object:
+def _rpc(url: str, method: str, *params: str, timeout: float = 1.0) -> object:
     reply = requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)},
                           timeout=timeout)
     reply.raise_for_status()
@@ -65,7 +65,7 @@ def dev_signer(dev_account: int | None, devnet: bool) -> Any:
 
 
 class DevnetProcess:
-    """``idlegrid devnet`` run as a child of the app; its output goes to ``logs/devnet.log``."""
+    """``idlegrid devnet`` run as a child of the service; its output goes to ``logs/devnet.log``."""
 
     def __init__(self, *, port: int = 8545, blob_port: int = 8547, command: Sequence[str] | None = None) -> None:
         self.command = list(command or [sys.executable, "-m", "engine", "devnet", "--port", str(port),

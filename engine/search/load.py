@@ -3,13 +3,14 @@ in principle (each architecture has at least one valid candidate)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from engine import safejson
 from engine.errors import SpecError
+from engine.safejson import UntrustedJsonError
 from engine.search.space import (
     MAX_SPACE_BYTES,
     SPACE_VERSION,
@@ -41,16 +42,16 @@ def _loc(loc: tuple[Any, ...], body: Any) -> str:
 
 
 _ADDED = {"mlp", "cnn", "transformer", "digits", "synthetic_classification", "synthetic_regression", "text", "blob",
-          "sgd", "adam", "adamw", "constant", "warmup", "cosine", "exact", "relative"}
+          "sgd", "adam", "adamw", "constant", "warmup", "cosine", "exact", "tolerance"}
 
 
 def parse_space(data: bytes | str, origin: str = "the space file") -> SearchSpace:
     if len(data) > MAX_SPACE_BYTES:
         raise SpaceError("", f"{origin} is {len(data):,} bytes; a space file is at most {MAX_SPACE_BYTES:,}")
-    try:
-        body = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise SpaceError("", f"{origin} is not valid JSON: {e}", hint="check the commas and quotes near that spot") from None
+    try:  # a space is hostile input like a spec: limits checked before parsing (engine.safejson)
+        body = safejson.loads(data, what=origin)
+    except UntrustedJsonError as e:
+        raise SpaceError("", e.message, hint=e.hint or "check the commas and quotes near that spot") from None
     if not isinstance(body, dict):
         raise SpaceError("", f"{origin} must be a JSON object", hint="see resources/search/digits.json")
     if body.get("version", SPACE_VERSION) != SPACE_VERSION:

@@ -125,7 +125,7 @@ class BaseSpec(Strict):
     seed: Annotated[int, Field(ge=0)] = 0
     threads: Annotated[int, Field(gt=0, le=64)] = 1
     evaluation: s.Evaluation = s.Evaluation()
-    verification: s.Verification = s.ExactVerification()
+    verification: s.Verification = s.ToleranceVerification()
 
 
 class SpaceFile(Strict):

@@ -151,7 +151,7 @@ class WorkerHost:
         if self._factory is not None:
             return self._factory(self.emit, self._passphrase)
         from engine.worker import Worker
-        from engine.workerconfig import WorkerConfig
+        from engine.worker.config import WorkerConfig
 
         config = WorkerConfig.from_settings(**({"ignore_idle": True} if self.options.ignore_idle else {}))
         worker: WorkerLike = Worker.from_settings(

@@ -36,7 +36,7 @@ from engine.storage import BlobServer, HttpStore
 from engine.tasks.load import load_spec
 from engine.wallet import identity
 from engine.wallet.keys import SecretKey
-from engine.workerconfig import WorkerSettings
+from engine.worker.config import WorkerSettings
 from tests.conftest import REPO
 from tests.gui.keystores import CHEAP_SCRYPT_N, PASSPHRASE
 from tests.integration.worker.helpers import Poster, events_of, tiny_spec

@@ -82,14 +82,10 @@ def run_app(*, devnet: bool | None = None, devnet_port: int = 8545, blob_port: i
 def check_dev_account(dev_account: int, devnet: bool | None) -> None:
     """``--dev-account`` names one of anvil's 10 public keys and needs the devnet (the service
     checks again; here no window opens for a bad option)."""
-    from engine.chain.devkeys import DEV_KEYS
+    from engine.chain.devkeys import check_dev_account as check
     from engine.chain.settings import load_network
 
-    if not (devnet if devnet is not None else load_network().market_address is None):
-        raise UsageError("--dev-account needs the devnet: dev keys are public and only for the local devnet",
-                         hint="drop --dev-account to sign with your wallet, or add --devnet")
-    if not 0 <= dev_account < len(DEV_KEYS):
-        raise UsageError(f"--dev-account {dev_account} does not exist", hint=f"use 0 to {len(DEV_KEYS) - 1}")
+    check(dev_account, devnet=devnet if devnet is not None else load_network().market_address is None)
 
 
 def check_display(environ: Mapping[str, str] | None = None, platform: str = sys.platform) -> None:

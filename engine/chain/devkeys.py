@@ -27,10 +27,9 @@ DEV_KEYS = (
 FUND_ETH = 100
 
 
-def dev_signer(account: int, *, devnet: bool) -> LocalAccount:
-    """anvil's public test key number ``account`` as a signer: the one way a CLI option
-    (``--dev-account N``) becomes a signer. Refused off the devnet, since anyone can sign with
-    these keys; eth-account is imported only here, so naming the keys stays cheap."""
+def check_dev_account(account: int, *, devnet: bool) -> None:
+    """Refuse ``--dev-account N`` off the devnet (anyone can sign with these keys) or out of range;
+    pure, so the app checks its options with it before any window opens."""
     from engine.errors import UsageError
 
     if not devnet:
@@ -38,6 +37,13 @@ def dev_signer(account: int, *, devnet: bool) -> LocalAccount:
                          hint="add --devnet, or leave --dev-account out to sign with your wallet")
     if not 0 <= account < len(DEV_KEYS):
         raise UsageError(f"--dev-account {account} does not exist", hint=f"use 0 to {len(DEV_KEYS) - 1}")
+
+
+def dev_signer(account: int, *, devnet: bool) -> LocalAccount:
+    """anvil's public test key number ``account`` as a signer: the one way a CLI option
+    (``--dev-account N``) becomes a signer. eth-account is imported only here, so naming the
+    keys stays cheap."""
+    check_dev_account(account, devnet=devnet)
     from eth_account import Account
 
     return Account.from_key(DEV_KEYS[account])

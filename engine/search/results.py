@@ -10,9 +10,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.requester import format_eth
 from engine.search.space import Goal, SearchSpace
 from engine.search.state import CandidateState, SearchState
+from engine.units import format_eth
 
 FEES_WEI = 0   # the TaskMarket charges no protocol fee on a task: a requester pays reward and gas
 

@@ -30,6 +30,7 @@ from web3.types import TxReceipt
 from engine.chain.errors import (
     ContractRevert,
     GasCapExceeded,
+    GasTooHigh,
     NonceConsumed,
     RpcError,
     TransactionTimeout,
@@ -78,6 +79,7 @@ class SendPolicy:
     poll_interval: float = 0.1
     rebroadcasts: int = 3
     fee_bump: float = 1.25
+    max_fee_per_gas: int | None = None  # the user's ceiling (wei): no version is ever priced above it
 
 
 class Sender:
@@ -171,12 +173,25 @@ class Sender:
         self.broadcast(versions[-1])
         return self._wait(versions, journal)
 
-    def bump(self, prepared: PreparedTx) -> PreparedTx:
-        """The same transaction (same nonce) re-signed with fees raised by ``fee_bump``."""
+    def bump(self, prepared: PreparedTx) -> PreparedTx | None:
+        """The same transaction (same nonce) re-signed with fees raised by ``fee_bump``, and at
+        least to what today's base fee asks (a 10x spike is met in one step, not ten); None
+        when the fee ceiling leaves no room for a replacement the node would take."""
         tx = dict(prepared.tx)
+        ceiling = self.policy.max_fee_per_gas
         for key in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice"):
             if key in tx:
                 tx[key] = max(math.ceil(tx[key] * self.policy.fee_bump), tx[key] + 1)
+        if "maxFeePerGas" in tx:
+            tx["maxFeePerGas"] = max(tx["maxFeePerGas"], self._fees(prepared.function, checked=False)["maxFeePerGas"])
+        price_key = "maxFeePerGas" if "maxFeePerGas" in tx else "gasPrice"
+        if ceiling is not None and tx[price_key] > ceiling:
+            minimum = math.ceil(prepared.tx[price_key] * 1.1)  # what nodes require of a replacement
+            if minimum > ceiling:
+                return None
+            tx[price_key] = ceiling
+            if "maxPriorityFeePerGas" in tx:
+                tx["maxPriorityFeePerGas"] = min(tx["maxPriorityFeePerGas"], ceiling)
         return self._sign(tx, prepared.function, prepared.nonce)
 
     @property
@@ -190,13 +205,22 @@ class Sender:
         raw, tx_hash = _signed(self.signer.sign_transaction(tx))
         return PreparedTx(function, self.address, nonce, tx_hash, raw, tx)
 
-    def _fees(self, function: str) -> dict[str, int]:
+    def _fees(self, function: str, *, checked: bool = True) -> dict[str, int]:
+        """EIP-1559 fees that survive the base fee doubling, capped at the ceiling; a base fee
+        already over the ceiling raises :class:`GasTooHigh` (unless ``checked`` is False)."""
+        ceiling = self.policy.max_fee_per_gas
         with translated(function):
             base = self.w3.eth.get_block("latest").get("baseFeePerGas")
             if base is None:
-                return {"gasPrice": self.w3.eth.gas_price}
-            tip = self.w3.eth.max_priority_fee
-        return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip, "type": 2}
+                price = int(self.w3.eth.gas_price)
+                if checked and ceiling is not None and price > ceiling:
+                    raise GasTooHigh(function, price, ceiling)
+                return {"gasPrice": price if ceiling is None else min(price, ceiling)}
+            tip = int(self.w3.eth.max_priority_fee)
+        if checked and ceiling is not None and base + tip > ceiling:
+            raise GasTooHigh(function, base, ceiling)
+        fee = 2 * base + tip if ceiling is None else min(2 * base + tip, ceiling)
+        return {"maxFeePerGas": fee, "maxPriorityFeePerGas": min(tip, fee), "type": 2}
 
     def _wait(self, versions: list[PreparedTx], journal: Callable[[PreparedTx], None] | None) -> TxReceipt:
         first = versions[0]
@@ -206,6 +230,8 @@ class Sender:
                 return self._checked(receipt, first)
             if attempt < self.policy.rebroadcasts:
                 bumped = self.bump(versions[-1])
+                if bumped is None:  # at the ceiling: keep waiting for the versions sent
+                    continue
                 if journal is not None:
                     journal(bumped)
                 versions = [*versions, bumped]

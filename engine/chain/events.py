@@ -77,12 +77,13 @@ class EventPoller(Generic[E]):
         confirmations: int = 0,
         max_range: int = 2_000,
         first_block: int = 0,
+        reader: LogReader | None = None,
     ) -> None:
         self.w3 = w3
         self.address = address
         self.decode = decode
         self.confirmations = confirmations
-        self.reader = LogReader(w3, max_range)
+        self.reader = reader or LogReader(w3, max_range)  # shared: a window refused once stays narrow
         self.first_block = first_block  # the deploy block: nothing of the contract is older
 
     def safe_head(self) -> int:

@@ -562,8 +562,9 @@ class TaskMarket:
 
     def poller(self, confirmations: int = 0, max_range: int | None = None) -> EventPoller[MarketEvent]:
         """An :class:`EventPoller` of this market's events from its deploy block; the caller keeps the cursor."""
+        reader = self.logs if max_range is None else LogReader(self.w3, max_range)
         return EventPoller(self.w3, self.address, self.decode_log, confirmations=confirmations,
-                           max_range=max_range or self.logs.max_range, first_block=self.deploy_block)
+                           first_block=self.deploy_block, reader=reader)
 
 
 def _signature(event_abi: dict[str, Any]) -> str:

@@ -63,7 +63,7 @@ class RpcProxy:
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 status, answer = proxy.answer(body)
                 data = json.dumps(answer).encode() if answer is not None else b"Too Many Requests"

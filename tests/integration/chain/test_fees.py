@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from typing import Self
 
 import pytest
 from web3 import Web3
 
 from engine.chain.anvil import mine, revert, rpc, snapshot
 from engine.chain.errors import GasTooHigh, TransactionTimeout
-from engine.chain.sender import PreparedTx, SendPolicy, Sender
+from engine.chain.sender import PreparedTx, Sender, SendPolicy
 from tests.integration.chain.test_sender import transfer
 
 GWEI = 10**9
@@ -36,7 +37,7 @@ class Miner:
             rpc(self.w3, "anvil_setNextBlockBaseFeePerGas", hex(self.base))
             mine(self.w3)
 
-    def __enter__(self) -> "Miner":
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 

@@ -346,12 +346,13 @@ class TaskMarket:
     def __init__(
         self, w3: Web3, address: str, signer: Signer | None = None, *,
         policy: SendPolicy | None = None, artifact: Artifact | None = None,
-        deploy_block: int = 0, log_range: int = 2_000,
+        deploy_block: int = 0, log_range: int = 2_000, confirmations: int = 0,
     ) -> None:
         self.w3 = w3
         self.address = to_checksum_address(address)
         self.deploy_block = deploy_block  # no event of this market is older: scans start here
         self.logs = LogReader(w3, log_range)  # shared, so a window the node refused stays narrow
+        self.confirmations = confirmations  # the profile's depth: pollers deliver no shallower event
         self.artifact = artifact or load_artifact()
         self.contract = w3.eth.contract(address=self.address, abi=self.artifact.abi)
         self.sender = Sender(w3, signer, policy) if signer is not None else None
@@ -363,7 +364,7 @@ class TaskMarket:
     def with_signer(self, signer: Signer) -> TaskMarket:
         """The same market on the same connection, signing as ``signer``."""
         return TaskMarket(self.w3, self.address, signer, artifact=self.artifact, deploy_block=self.deploy_block,
-                          log_range=self.logs.max_range)
+                          log_range=self.logs.max_range, confirmations=self.confirmations)
 
     def sender_or_fail(self) -> Sender:
         if self.sender is None:
@@ -560,8 +561,10 @@ class TaskMarket:
     def events_in(self, receipt: TxReceipt) -> list[MarketEvent]:
         return [e for e in map(self.decode_log, receipt["logs"]) if e is not None]
 
-    def poller(self, confirmations: int = 0, max_range: int | None = None) -> EventPoller[MarketEvent]:
-        """An :class:`EventPoller` of this market's events from its deploy block; the caller keeps the cursor."""
+    def poller(self, confirmations: int | None = None, max_range: int | None = None) -> EventPoller[MarketEvent]:
+        """An :class:`EventPoller` of this market's events from its deploy block, at the
+        profile's confirmation depth unless ``confirmations`` says; the caller keeps the cursor."""
+        confirmations = self.confirmations if confirmations is None else confirmations
         reader = self.logs if max_range is None else LogReader(self.w3, max_range)
         return EventPoller(self.w3, self.address, self.decode_log, confirmations=confirmations,
                            first_block=self.deploy_block, reader=reader)
@@ -591,7 +594,8 @@ def event_fields(cls: type[MarketEvent]) -> list[str]:
 def open_market(network: NetworkSettings, signer: Signer | None = None, *,
                 policy: SendPolicy | None = None) -> TaskMarket:
     """A client of the market named in ``network`` (the [network] settings or a profile),
-    checked to exist and, where the profile records it, to run the expected code."""
+    checked to exist and, where the profile records it, to run the expected code. A profile's
+    confirmation depth applies to the event pollers (hand-written settings keep depth 0, as before)."""
     if network.market_address is None:
         raise ChainError("no TaskMarket address is configured",
                          hint="pick a network with `idlegrid network use NAME`, or run `idlegrid devnet`")
@@ -603,7 +607,8 @@ def open_market(network: NetworkSettings, signer: Signer | None = None, *,
     if network.max_fee_per_gas is not None:
         policy = replace(policy or SendPolicy(), max_fee_per_gas=network.max_fee_per_gas)
     return TaskMarket(w3, network.market_address, signer, policy=policy, deploy_block=network.deploy_block,
-                      log_range=network.log_range)
+                      log_range=network.log_range,
+                      confirmations=network.confirmations if network.profile is not None else 0)
 
 
 def check_code(w3: Web3, address: str, expected: str) -> None:

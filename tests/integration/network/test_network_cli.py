@@ -30,7 +30,8 @@ def deploy(url: str, *extra: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_deploy_writes_a_profile_that_the_settings_then_use(anvil_node: Anvil, chain) -> None:
-    done = deploy(anvil_node.url, "--yes", "--use", "--param", "jurySize=5", "--max-fee-gwei", "50")
+    done = deploy(anvil_node.url, "--yes", "--use", "--param", "jurySize=5", "--max-fee-gwei", "50",
+                  "--confirmations", "3")
     assert done.returncode == 0, done.stderr
     address, block = re.search(r"deployed TaskMarket at (0x[0-9a-fA-F]{40}) in block (\d+)", done.stdout).groups()
     profile = load_profile("local")
@@ -41,6 +42,7 @@ def test_deploy_writes_a_profile_that_the_settings_then_use(anvil_node: Anvil, c
     assert network.profile == "local" and network.market_address == address and network.deploy_block == int(block)
     market = open_market(network)
     assert market.params().jury_size == 5 and market.deploy_block == int(block)
+    assert market.poller().confirmations == 3 and market.sender is None
     listed = idlegrid("network", "list")
     assert re.search(r"^\* local +chain 31337 +market " + address, listed.stdout, re.MULTILINE), listed.stdout
 

@@ -604,8 +604,10 @@ def open_market(network: NetworkSettings, signer: Signer | None = None, *,
         raise NotDeployed(network.market_address, network.rpc_url)
     if network.code_hash is not None:
         check_code(w3, network.market_address, network.code_hash)
-    if network.max_fee_per_gas is not None:
-        policy = replace(policy or SendPolicy(), max_fee_per_gas=network.max_fee_per_gas)
+    if network.profile is not None or network.max_fee_per_gas is not None:
+        # a real chain: a fee ceiling, and (from a profile) receipts counted once deep enough
+        policy = replace(policy or SendPolicy(), max_fee_per_gas=network.max_fee_per_gas,
+                         confirmations=network.confirmations if network.profile is not None else 0)
     return TaskMarket(w3, network.market_address, signer, policy=policy, deploy_block=network.deploy_block,
                       log_range=network.log_range,
                       confirmations=network.confirmations if network.profile is not None else 0)

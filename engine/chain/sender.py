@@ -80,6 +80,7 @@ class SendPolicy:
     rebroadcasts: int = 3
     fee_bump: float = 1.25
     max_fee_per_gas: int | None = None  # the user's ceiling (wei): no version is ever priced above it
+    confirmations: int = 0  # blocks on top of a receipt before it counts; orphaned -> sent again
 
 
 class Sender:
@@ -168,8 +169,9 @@ class Sender:
             self._next_nonce = max(self._next_nonce, prepared.nonce + 1)
         for version in versions:
             receipt = self._receipt(version.tx_hash)
-            if receipt is not None:
-                return self._checked(receipt, version)
+            deep = self._deep_enough(receipt, version) if receipt is not None else None
+            if deep is not None:
+                return self._checked(deep, version)
         self.broadcast(versions[-1])
         return self._wait(versions, journal)
 
@@ -223,11 +225,25 @@ class Sender:
         return {"maxFeePerGas": fee, "maxPriorityFeePerGas": min(tip, fee), "type": 2}
 
     def _wait(self, versions: list[PreparedTx], journal: Callable[[PreparedTx], None] | None) -> TxReceipt:
+        """The receipt once ``confirmations`` blocks cover it. A receipt whose block is
+        orphaned by a reorg is not lost: the same signed bytes (every journaled version, so the
+        same nonce) go out again and are awaited; the node can mine only one of them."""
+        first = versions[0]
+        while True:
+            receipt, versions = self._mined(versions, journal)
+            deep = self._deep_enough(receipt, first)
+            if deep is not None:
+                return self._checked(deep, first)
+            for version in versions:
+                self._rebroadcast(version)
+
+    def _mined(self, versions: list[PreparedTx],
+               journal: Callable[[PreparedTx], None] | None) -> tuple[TxReceipt, list[PreparedTx]]:
         first = versions[0]
         for attempt in range(self.policy.rebroadcasts + 1):
             receipt = self._await_any(versions)
             if receipt is not None:
-                return self._checked(receipt, first)
+                return receipt, versions
             if attempt < self.policy.rebroadcasts:
                 bumped = self.bump(versions[-1])
                 if bumped is None:  # at the ceiling: keep waiting for the versions sent
@@ -237,6 +253,27 @@ class Sender:
                 versions = [*versions, bumped]
                 self._rebroadcast(bumped)
         raise TransactionTimeout(first.function, [v.tx_hash for v in versions], first.nonce)
+
+    def _deep_enough(self, receipt: TxReceipt, first: PreparedTx) -> TxReceipt | None:
+        """``receipt`` (as it stands now) once ``confirmations`` blocks are built on it; None
+        when a reorg took it off the chain. A chain that stops growing times out."""
+        if self.policy.confirmations == 0:
+            return receipt
+        tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
+        waited_from, head_seen = time.monotonic(), -1
+        while True:
+            current = self._receipt(tx_hash)
+            if current is None:
+                return None
+            with translated("eth_blockNumber"):
+                head = self.w3.eth.block_number
+            if head - current["blockNumber"] >= self.policy.confirmations:
+                return current
+            if head != head_seen:
+                waited_from, head_seen = time.monotonic(), head
+            elif time.monotonic() - waited_from > self.policy.receipt_timeout:
+                raise TransactionTimeout(first.function, [tx_hash], first.nonce)
+            time.sleep(self.policy.poll_interval)
 
     def _rebroadcast(self, prepared: PreparedTx) -> None:
         try:

@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 from eth_abi import decode as abi_decode
+from eth_typing import URI
 from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractLogicError, Web3Exception, Web3RPCError
 
@@ -102,7 +103,7 @@ class RetryingHTTPProvider(HTTPProvider):
     def _next_endpoint(self) -> None:
         """Make the endpoint after the current one current (a no-op with one endpoint)."""
         index = self.urls.index(self.endpoint_uri) if self.endpoint_uri in self.urls else -1
-        self.endpoint_uri = self.urls[(index + 1) % len(self.urls)]
+        self.endpoint_uri = URI(self.urls[(index + 1) % len(self.urls)])
 
 
 def _rate_limited(response: Any) -> bool:

@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "engine.commands.runner",
     "engine.commands.wallet",
     "engine.commands.devnet",
+    "engine.commands.network",
     "engine.commands.blobs",
     "engine.commands.requester",
     "engine.commands.search",

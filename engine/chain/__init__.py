@@ -1,9 +1,13 @@
 """engine.chain: the web3 client of the TaskMarket contract, and the local devnet (anvil).
 
-- ``rpc``: ``connect(url)`` with retry/back-off -> ``RpcUnreachable``; web3 errors translated.
-- ``sender``: nonce tracking, ``prepare``/``broadcast``/``wait``/``reconcile`` (crash-safe sends).
+- ``rpc``: ``connect(url, fallbacks=...)`` with failover, retry/back-off on failures and rate
+  limits -> ``RpcUnreachable``; web3 errors translated.
+- ``sender``: nonce tracking, ``prepare``/``broadcast``/``wait``/``reconcile`` (crash-safe sends),
+  EIP-1559 fees under a ceiling, replacements at today's base fee, receipts counted once deep.
 - ``market``: ``TaskMarket`` typed wrapper, ``Task``/``Dispute`` and one dataclass per event.
-- ``events``: ``EventPoller`` + ``EventCursor`` (caller-persisted position, confirmation depth).
+- ``events``: ``EventPoller`` + ``EventCursor`` (caller-persisted position, confirmation depth),
+  ``LogReader`` (getLogs windows halved when a provider refuses them).
 - ``anvil`` / ``devnet``: the anvil launcher, deployment, funding and ``deployment.json``.
-- ``settings``: the ``[network]`` settings section; ``errors``: the chain error types.
+- ``settings``: the ``[network]`` settings section (``profile`` names one of
+  :mod:`engine.network.profiles`); ``errors``: the chain error types.
 """

@@ -23,13 +23,12 @@ from engine.chain.anvil import DEV_CHAIN_ID, Anvil, AnvilConfig, rpc
 from engine.chain.artifact import Artifact, load_artifact
 from engine.chain.devkeys import DEV_KEYS, DEV_MNEMONIC, FUND_ETH  # noqa: F401 (re-exported)
 from engine.chain.errors import DevnetError
-from engine.chain.market import constructor_args, has_code
+from engine.chain.market import has_code
 from engine.chain.rpc import connect
-from engine.chain.sender import SendPolicy, Sender, Signer
+from engine.chain.sender import Signer
 from engine.chain.settings import NetworkSettings, load_network
 from engine.config import paths, read_settings
-
-DEPLOY_GAS_CAP = 15_000_000
+from engine.network.deploy import deploy_market as deploy
 
 
 def devnet_dir() -> Path:
@@ -83,16 +82,11 @@ def deploy_market(
     w3: Web3, deployer: Signer, *, rpc_url: str, artifact: Artifact | None = None,
     constructor: dict[str, Any] | None = None,
 ) -> Deployment:
-    """Deploy TaskMarket from the shipped artifact, signed by ``deployer``."""
-    artifact = artifact or load_artifact()
-    args = constructor_args(artifact, constructor or {})
-    factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
-    data = factory.constructor(*args.values()).data_in_transaction
-    receipt = Sender(w3, deployer, SendPolicy(gas_cap=DEPLOY_GAS_CAP)).send({"data": data}, function="constructor")
+    """Deploy TaskMarket from the shipped artifact (:mod:`engine.network.deploy`), as the devnet records it."""
+    d = deploy(w3, deployer, artifact=artifact, constructor=constructor)
     return Deployment(
-        chain_id=w3.eth.chain_id, rpc_url=rpc_url, market_address=receipt["contractAddress"],
-        deploy_block=receipt["blockNumber"], deployer=to_checksum_address(deployer.address),
-        source_sha256=artifact.source_sha256, constructor=args,
+        chain_id=d.chain_id, rpc_url=rpc_url, market_address=d.market_address, deploy_block=d.deploy_block,
+        deployer=d.deployer, source_sha256=d.source_sha256, constructor=d.constructor,
     )
 
 

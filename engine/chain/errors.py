@@ -100,3 +100,17 @@ class NotDeployed(ChainError):
 
 class DevnetError(ChainError):
     """The local devnet (anvil) cannot start or run."""
+
+
+class GasTooHigh(ChainError):
+    """The network's base fee is above the fee ceiling the user set: wait, never overpay."""
+
+    def __init__(self, function: str, base_fee: int, ceiling: int) -> None:
+        self.function = function
+        self.base_fee = base_fee
+        self.ceiling = ceiling
+        super().__init__(
+            f"waiting: gas too high for {function} (base fee {base_fee / 1e9:.3g} gwei, "
+            f"over your ceiling of {ceiling / 1e9:.3g} gwei)",
+            hint="wait for fees to fall, or raise max_fee_per_gas in the network profile",
+        )

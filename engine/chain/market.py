@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from enum import IntEnum
 from typing import Any, TypeVar
 
@@ -25,7 +25,7 @@ from web3.types import TxReceipt
 from engine.chain.artifact import Artifact, load_artifact
 from engine.chain.clock import ChainClock
 from engine.chain.errors import ArtifactError, ChainError, NotDeployed
-from engine.chain.events import EventPoller
+from engine.chain.events import EventPoller, LogReader
 from engine.chain.rpc import connect, translated
 from engine.chain.sender import PreparedTx, SendPolicy, Sender, Signer
 from engine.chain.settings import NetworkSettings
@@ -346,9 +346,13 @@ class TaskMarket:
     def __init__(
         self, w3: Web3, address: str, signer: Signer | None = None, *,
         policy: SendPolicy | None = None, artifact: Artifact | None = None,
+        deploy_block: int = 0, log_range: int = 2_000, confirmations: int = 0,
     ) -> None:
         self.w3 = w3
         self.address = to_checksum_address(address)
+        self.deploy_block = deploy_block  # no event of this market is older: scans start here
+        self.logs = LogReader(w3, log_range)  # shared, so a window the node refused stays narrow
+        self.confirmations = confirmations  # the profile's depth: pollers deliver no shallower event
         self.artifact = artifact or load_artifact()
         self.contract = w3.eth.contract(address=self.address, abi=self.artifact.abi)
         self.sender = Sender(w3, signer, policy) if signer is not None else None
@@ -359,7 +363,8 @@ class TaskMarket:
 
     def with_signer(self, signer: Signer) -> TaskMarket:
         """The same market on the same connection, signing as ``signer``."""
-        return TaskMarket(self.w3, self.address, signer, artifact=self.artifact)
+        return TaskMarket(self.w3, self.address, signer, artifact=self.artifact, deploy_block=self.deploy_block,
+                          log_range=self.logs.max_range, confirmations=self.confirmations)
 
     def sender_or_fail(self) -> Sender:
         if self.sender is None:
@@ -539,28 +544,30 @@ class TaskMarket:
                    tx_hash="0x" + bytes(log["transactionHash"]).hex(), **values)
 
     def task_events(self, cls: type[E], task_id: int, *, from_block: int = 0,
-                    max_range: int = 2_000) -> list[E]:
+                    max_range: int | None = None) -> list[E]:
         """This market's ``cls`` events of one task, oldest first (the task id is every task
-        event's first indexed topic), fetched in ``max_range``-block windows up to the head."""
+        event's first indexed topic), from ``from_block`` (never before the deploy block) up to
+        the head, in windows of at most ``max_range`` blocks that the node accepts."""
         topic0 = next(t for t, abi in self._events.items() if abi["name"] == cls.__name__)
         with translated("eth_blockNumber"):
             head = self.w3.eth.block_number
-        found: list[E] = []
-        for start in range(from_block, head + 1, max_range):
-            with translated("eth_getLogs"):
-                logs = self.w3.eth.get_logs({
-                    "address": self.address, "fromBlock": start, "toBlock": min(start + max_range - 1, head),
-                    "topics": ["0x" + topic0.hex(), "0x" + task_id.to_bytes(32, "big").hex()],
-                })
-            found.extend(e for e in map(self.decode_log, logs) if isinstance(e, cls))
-        return found
+        if max_range is not None:
+            self.logs.max_range = min(self.logs.max_range, max_range)
+        query = {"address": self.address,
+                 "topics": ["0x" + topic0.hex(), "0x" + task_id.to_bytes(32, "big").hex()]}
+        logs = self.logs.logs(query, max(from_block, self.deploy_block), head)
+        return [e for e in map(self.decode_log, logs) if isinstance(e, cls)]
 
     def events_in(self, receipt: TxReceipt) -> list[MarketEvent]:
         return [e for e in map(self.decode_log, receipt["logs"]) if e is not None]
 
-    def poller(self, confirmations: int = 0, max_range: int = 2_000) -> EventPoller[MarketEvent]:
-        """An :class:`EventPoller` of this market's events; the caller keeps the cursor."""
-        return EventPoller(self.w3, self.address, self.decode_log, confirmations=confirmations, max_range=max_range)
+    def poller(self, confirmations: int | None = None, max_range: int | None = None) -> EventPoller[MarketEvent]:
+        """An :class:`EventPoller` of this market's events from its deploy block, at the
+        profile's confirmation depth unless ``confirmations`` says; the caller keeps the cursor."""
+        confirmations = self.confirmations if confirmations is None else confirmations
+        reader = self.logs if max_range is None else LogReader(self.w3, max_range)
+        return EventPoller(self.w3, self.address, self.decode_log, confirmations=confirmations,
+                           first_block=self.deploy_block, reader=reader)
 
 
 def _signature(event_abi: dict[str, Any]) -> str:
@@ -586,11 +593,32 @@ def event_fields(cls: type[MarketEvent]) -> list[str]:
 
 def open_market(network: NetworkSettings, signer: Signer | None = None, *,
                 policy: SendPolicy | None = None) -> TaskMarket:
-    """A client of the market named in ``network`` (the [network] settings), checked to exist."""
+    """A client of the market named in ``network`` (the [network] settings or a profile),
+    checked to exist and, where the profile records it, to run the expected code. A profile's
+    confirmation depth applies to the event pollers (hand-written settings keep depth 0, as before)."""
     if network.market_address is None:
         raise ChainError("no TaskMarket address is configured",
-                         hint="set network.market_address in the settings, or run `idlegrid devnet`")
-    w3 = connect(network.rpc_url, expected_chain_id=network.chain_id)
+                         hint="pick a network with `idlegrid network use NAME`, or run `idlegrid devnet`")
+    w3 = connect(network.rpc_url, expected_chain_id=network.chain_id, fallbacks=network.rpc_fallbacks)
     if not has_code(w3, network.market_address):
         raise NotDeployed(network.market_address, network.rpc_url)
-    return TaskMarket(w3, network.market_address, signer, policy=policy)
+    if network.code_hash is not None:
+        check_code(w3, network.market_address, network.code_hash)
+    if network.profile is not None or network.max_fee_per_gas is not None:
+        # a real chain: a fee ceiling, and (from a profile) receipts counted once deep enough
+        policy = replace(policy or SendPolicy(), max_fee_per_gas=network.max_fee_per_gas,
+                         confirmations=network.confirmations if network.profile is not None else 0)
+    return TaskMarket(w3, network.market_address, signer, policy=policy, deploy_block=network.deploy_block,
+                      log_range=network.log_range,
+                      confirmations=network.confirmations if network.profile is not None else 0)
+
+
+def check_code(w3: Web3, address: str, expected: str) -> None:
+    """Refuse a market whose runtime code is not the one the profile was made for."""
+    with translated("eth_getCode"):
+        actual = "0x" + keccak(bytes(w3.eth.get_code(to_checksum_address(address)))).hex()
+    if actual.lower() != expected.lower():
+        raise ChainError(f"the contract at {address} is not the TaskMarket this network profile names "
+                         f"(code hash {actual[:18]}…, expected {expected[:18]}…)",
+                         hint="the profile is stale or the node serves another chain: re-add the profile "
+                              "with `idlegrid network add`")

@@ -1,7 +1,9 @@
 """The connection to an Ethereum node: retry with back-off, and web3 errors turned into ours.
 
-``connect(url)`` gives a ``Web3`` whose every request is retried on connection failures
-(exponential back-off) and then fails with :class:`RpcUnreachable`; ``translated(function)``
+``connect(url)`` gives a ``Web3`` whose every request is retried on connection failures and
+rate limits (exponential back-off) and then fails with :class:`RpcUnreachable`; with
+``fallbacks`` a failing endpoint hands over to the next one at once (a public network's
+providers fail one at a time), and back-off starts only once every endpoint failed; ``translated(function)``
 turns the errors web3 raises while a call runs into :class:`ContractRevert` / :class:`RpcError`,
 so no caller ever sees a raw web3 traceback.
 """
@@ -9,17 +11,24 @@ so no caller ever sees a raw web3 traceback.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 from eth_abi import decode as abi_decode
+from eth_typing import URI
 from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractLogicError, Web3Exception, Web3RPCError
 
-from engine.chain.errors import ChainError, ContractRevert, RpcError, RpcUnreachable, WrongChain
+from engine.chain.errors import (
+    ChainError,
+    ContractRevert,
+    RpcError,
+    RpcUnreachable,
+    WrongChain,
+)
 
 ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
@@ -45,34 +54,62 @@ class RetryPolicy:
 _TRANSIENT = (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)
 
 
-class RetryingHTTPProvider(HTTPProvider):
-    """An HTTP provider that retries every request on transient failures, then raises ours."""
+# what providers answer when a client asks too often (HTTP 429 is handled by its status)
+_RATE_LIMITED = ("rate limit", "too many requests", "exceeded its compute units", "request limit")
 
-    def __init__(self, url: str, policy: RetryPolicy) -> None:
+
+class RetryingHTTPProvider(HTTPProvider):
+    """An HTTP provider that retries every request on transient failures and rate limits,
+    moving on to the next of its endpoints first, then raises ours."""
+
+    def __init__(self, url: str, policy: RetryPolicy, fallbacks: Sequence[str] = ()) -> None:
         super().__init__(
             url,
             request_kwargs={"timeout": policy.request_timeout},
             exception_retry_configuration=None,
         )
         self.policy = policy
+        self.urls = list(dict.fromkeys([url, *fallbacks]))
 
     def make_request(self, method: Any, params: Any) -> Any:
         delays = self.policy.delays()
+        failed_here = 0
         while True:
             try:
-                return super().make_request(method, params)
+                response = super().make_request(method, params)
+                if not _rate_limited(response):
+                    return response
+                cause = "rate limited"
             except _TRANSIENT as e:
                 cause = _short(e)
             except requests.HTTPError as e:
-                if e.response is not None and e.response.status_code < 500:
-                    raise RpcError(str(method), f"HTTP {e.response.status_code}") from None
-                cause = _short(e)
+                status = e.response.status_code if e.response is not None else 500
+                if status < 500 and status != 429:
+                    raise RpcError(str(method), f"HTTP {status}") from None
+                cause = "rate limited (HTTP 429)" if status == 429 else _short(e)
             except ValueError as e:
                 raise RpcError(str(method), f"the answer is not JSON-RPC ({e})") from None
+            failed_here += 1
+            if failed_here < len(self.urls):
+                self._next_endpoint()
+                continue
+            failed_here = 0
             delay = next(delays, None)
             if delay is None:
-                raise RpcUnreachable(str(self.endpoint_uri), self.policy.attempts, cause)
+                raise RpcUnreachable(", ".join(self.urls), self.policy.attempts, cause)
+            self._next_endpoint()
             time.sleep(delay)
+
+    def _next_endpoint(self) -> None:
+        """Make the endpoint after the current one current (a no-op with one endpoint)."""
+        index = self.urls.index(self.endpoint_uri) if self.endpoint_uri in self.urls else -1
+        self.endpoint_uri = URI(self.urls[(index + 1) % len(self.urls)])
+
+
+def _rate_limited(response: Any) -> bool:
+    error = response.get("error") if isinstance(response, dict) else None
+    message = str(error.get("message", "")).lower() if isinstance(error, dict) else ""
+    return any(s in message for s in _RATE_LIMITED)
 
 
 def _short(e: BaseException) -> str:
@@ -84,9 +121,11 @@ def _short(e: BaseException) -> str:
     return text.splitlines()[0][:200] if text else type(e).__name__
 
 
-def connect(url: str, *, expected_chain_id: int | None = None, policy: RetryPolicy | None = None) -> Web3:
-    """A ``Web3`` on ``url``; checks the node answers (and serves ``expected_chain_id``)."""
-    w3 = Web3(RetryingHTTPProvider(url, policy or RetryPolicy()))
+def connect(url: str, *, expected_chain_id: int | None = None, policy: RetryPolicy | None = None,
+            fallbacks: Sequence[str] = ()) -> Web3:
+    """A ``Web3`` on ``url`` (then ``fallbacks`` in turn when it fails); checks the node answers
+    (and serves ``expected_chain_id``)."""
+    w3 = Web3(RetryingHTTPProvider(url, policy or RetryPolicy(), fallbacks))
     with translated("eth_chainId"):
         chain_id = w3.eth.chain_id
     if expected_chain_id is not None and chain_id != expected_chain_id:

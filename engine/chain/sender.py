@@ -30,6 +30,7 @@ from web3.types import TxReceipt
 from engine.chain.errors import (
     ContractRevert,
     GasCapExceeded,
+    GasTooHigh,
     NonceConsumed,
     RpcError,
     TransactionTimeout,
@@ -78,6 +79,8 @@ class SendPolicy:
     poll_interval: float = 0.1
     rebroadcasts: int = 3
     fee_bump: float = 1.25
+    max_fee_per_gas: int | None = None  # the user's ceiling (wei): no version is ever priced above it
+    confirmations: int = 0  # blocks on top of a receipt before it counts; orphaned -> sent again
 
 
 class Sender:
@@ -166,17 +169,31 @@ class Sender:
             self._next_nonce = max(self._next_nonce, prepared.nonce + 1)
         for version in versions:
             receipt = self._receipt(version.tx_hash)
-            if receipt is not None:
-                return self._checked(receipt, version)
+            deep = self._deep_enough(receipt, version) if receipt is not None else None
+            if deep is not None:
+                return self._checked(deep, version)
         self.broadcast(versions[-1])
         return self._wait(versions, journal)
 
-    def bump(self, prepared: PreparedTx) -> PreparedTx:
-        """The same transaction (same nonce) re-signed with fees raised by ``fee_bump``."""
+    def bump(self, prepared: PreparedTx) -> PreparedTx | None:
+        """The same transaction (same nonce) re-signed with fees raised by ``fee_bump``, and at
+        least to what today's base fee asks (a 10x spike is met in one step, not ten); None
+        when the fee ceiling leaves no room for a replacement the node would take."""
         tx = dict(prepared.tx)
+        ceiling = self.policy.max_fee_per_gas
         for key in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice"):
             if key in tx:
                 tx[key] = max(math.ceil(tx[key] * self.policy.fee_bump), tx[key] + 1)
+        if "maxFeePerGas" in tx:
+            tx["maxFeePerGas"] = max(tx["maxFeePerGas"], self._fees(prepared.function, checked=False)["maxFeePerGas"])
+        price_key = "maxFeePerGas" if "maxFeePerGas" in tx else "gasPrice"
+        if ceiling is not None and tx[price_key] > ceiling:
+            minimum = math.ceil(prepared.tx[price_key] * 1.1)  # what nodes require of a replacement
+            if minimum > ceiling:
+                return None
+            tx[price_key] = ceiling
+            if "maxPriorityFeePerGas" in tx:
+                tx["maxPriorityFeePerGas"] = min(tx["maxPriorityFeePerGas"], ceiling)
         return self._sign(tx, prepared.function, prepared.nonce)
 
     @property
@@ -190,27 +207,73 @@ class Sender:
         raw, tx_hash = _signed(self.signer.sign_transaction(tx))
         return PreparedTx(function, self.address, nonce, tx_hash, raw, tx)
 
-    def _fees(self, function: str) -> dict[str, int]:
+    def _fees(self, function: str, *, checked: bool = True) -> dict[str, int]:
+        """EIP-1559 fees that survive the base fee doubling, capped at the ceiling; a base fee
+        already over the ceiling raises :class:`GasTooHigh` (unless ``checked`` is False)."""
+        ceiling = self.policy.max_fee_per_gas
         with translated(function):
             base = self.w3.eth.get_block("latest").get("baseFeePerGas")
             if base is None:
-                return {"gasPrice": self.w3.eth.gas_price}
-            tip = self.w3.eth.max_priority_fee
-        return {"maxFeePerGas": 2 * base + tip, "maxPriorityFeePerGas": tip, "type": 2}
+                price = int(self.w3.eth.gas_price)
+                if checked and ceiling is not None and price > ceiling:
+                    raise GasTooHigh(function, price, ceiling)
+                return {"gasPrice": price if ceiling is None else min(price, ceiling)}
+            tip = int(self.w3.eth.max_priority_fee)
+        if checked and ceiling is not None and base + tip > ceiling:
+            raise GasTooHigh(function, base, ceiling)
+        fee = 2 * base + tip if ceiling is None else min(2 * base + tip, ceiling)
+        return {"maxFeePerGas": fee, "maxPriorityFeePerGas": min(tip, fee), "type": 2}
 
     def _wait(self, versions: list[PreparedTx], journal: Callable[[PreparedTx], None] | None) -> TxReceipt:
+        """The receipt once ``confirmations`` blocks cover it. A receipt whose block is
+        orphaned by a reorg is not lost: the same signed bytes (every journaled version, so the
+        same nonce) go out again and are awaited; the node can mine only one of them."""
+        first = versions[0]
+        while True:
+            receipt, versions = self._mined(versions, journal)
+            deep = self._deep_enough(receipt, first)
+            if deep is not None:
+                return self._checked(deep, first)
+            for version in versions:
+                self._rebroadcast(version)
+
+    def _mined(self, versions: list[PreparedTx],
+               journal: Callable[[PreparedTx], None] | None) -> tuple[TxReceipt, list[PreparedTx]]:
         first = versions[0]
         for attempt in range(self.policy.rebroadcasts + 1):
             receipt = self._await_any(versions)
             if receipt is not None:
-                return self._checked(receipt, first)
+                return receipt, versions
             if attempt < self.policy.rebroadcasts:
                 bumped = self.bump(versions[-1])
+                if bumped is None:  # at the ceiling: keep waiting for the versions sent
+                    continue
                 if journal is not None:
                     journal(bumped)
                 versions = [*versions, bumped]
                 self._rebroadcast(bumped)
         raise TransactionTimeout(first.function, [v.tx_hash for v in versions], first.nonce)
+
+    def _deep_enough(self, receipt: TxReceipt, first: PreparedTx) -> TxReceipt | None:
+        """``receipt`` (as it stands now) once ``confirmations`` blocks are built on it; None
+        when a reorg took it off the chain. A chain that stops growing times out."""
+        if self.policy.confirmations == 0:
+            return receipt
+        tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
+        waited_from, head_seen = time.monotonic(), -1
+        while True:
+            current = self._receipt(tx_hash)
+            if current is None:
+                return None
+            with translated("eth_blockNumber"):
+                head = self.w3.eth.block_number
+            if head - current["blockNumber"] >= self.policy.confirmations:
+                return current
+            if head != head_seen:
+                waited_from, head_seen = time.monotonic(), head
+            elif time.monotonic() - waited_from > self.policy.receipt_timeout:
+                raise TransactionTimeout(first.function, [tx_hash], first.nonce)
+            time.sleep(self.policy.poll_interval)
 
     def _rebroadcast(self, prepared: PreparedTx) -> None:
         try:

@@ -34,6 +34,7 @@ class WorkerSettings(BaseModel):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     deadline_margin: float = Field(2.0, ge=1.0, le=100.0)
     warm_runner: bool = True
+    max_gas_share: float = Field(0.25, gt=0.0, le=1.0)  # skip a task whose gas would eat more of its reward
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class WorkerConfig:
     max_spec_bytes: int = 1_000_000
     jobs_dir: Path | None = None
     blob_cache_dir: Path | None = None
+    max_gas_share: float = 0.25  # engine/network/gas.py: wait while a job's gas is over this share of its reward
     warm_runner: bool = True  # keep one runner with torch loaded, ready to train (engine/runner/pool.py)
 
     @classmethod
@@ -65,7 +67,8 @@ class WorkerConfig:
         s = load_section(SECTION, WorkerSettings)
         config = cls(min_wei_per_hour=s.min_wei_per_hour, flops_per_second=s.flops_per_second,
                      max_memory_mb=s.max_memory_mb, auto_withdraw=s.auto_withdraw, device=s.device,
-                     deadline_margin=s.deadline_margin, warm_runner=s.warm_runner)
+                     deadline_margin=s.deadline_margin, warm_runner=s.warm_runner,
+                     max_gas_share=s.max_gas_share)
         return replace(config, **overrides)  # type: ignore[arg-type]
 
     def jobs_root(self) -> Path:

@@ -8,6 +8,7 @@ from engine.chain.market import Challenged, MarketEvent, Task, TaskPosted, TaskR
 from engine.errors import SpecError
 from engine.events import EngineState, Kind
 from engine.gpu.policy import Action
+from engine.network.gas import gas_too_high
 from engine.roles.results import ResultFormatError, parse_blob_uri
 from engine.storage.errors import BlobCorrupt, BlobNotFound, BlobTooLarge
 from engine.tasks.posted import BadPostedSpec, evaluate_posted_spec
@@ -76,6 +77,7 @@ class Discovery(JobMachine):
             self._set_state(EngineState.PAUSED if decision.action is Action.PAUSE else EngineState.WAITING,
                             decision.reason)
             return False
+        gas_price, waiting = self.market.gas_price(), None
         for task_id in sorted(self._candidates):
             self._candidates.discard(task_id)
             if task_id in self._skipped:
@@ -86,12 +88,18 @@ class Discovery(JobMachine):
             task = self.market.get_task(task_id)
             if task.status is not TaskStatus.OPEN or self._now() > task.deadline:
                 continue
+            reason = gas_too_high(task.reward, gas_price, max_share=self.config.max_gas_share,
+                                  ceiling=self.market.sender_or_fail().policy.max_fee_per_gas)
+            if reason is not None:
+                waiting = reason
+                self._candidates.add(task_id)  # still worth it once gas falls
+                continue
             job = self._evaluate(task)
             if job is not None:
                 self._claim(job, task)
                 return True
-        self._idle("looking for tasks")
-        return True
+        self._idle(waiting or "looking for tasks")
+        return waiting is None  # waiting for gas to fall: nothing to do until the next poll
 
     def _evaluate(self, task: Task) -> Job | None:
         """The job to claim for ``task``, or None (the reason is logged) when it must not be."""

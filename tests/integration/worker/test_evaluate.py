@@ -37,11 +37,25 @@ def test_a_spec_over_this_machines_memory_is_never_claimed_and_the_reason_is_log
 
 
 def test_a_task_paying_under_the_minimum_rate_is_skipped(make_worker, poster) -> None:
-    task_id = poster.post(reward=1000)
+    task_id = poster.post(reward=10**16)
     events = Recorder()
-    settle(make_worker(listener=events, min_wei_per_hour=10**18))
+    settle(make_worker(listener=events, min_wei_per_hour=10**30))
     assert "below your minimum" in skipped(events, task_id)
     assert poster.market.get_task(task_id).status == TaskStatus.OPEN
+
+
+def test_a_task_whose_gas_would_eat_its_reward_waits_with_gas_too_high_and_stays_a_candidate(
+        make_worker, poster) -> None:
+    task_id = poster.post(reward=10**15)   # 400k gas at 1-2 gwei is 4-8e14 wei: over a quarter of it
+    events = Recorder()
+    worker = make_worker(listener=events)
+    settle(worker)
+    assert poster.market.get_task(task_id).status == TaskStatus.OPEN
+    assert worker.status().reason.startswith("waiting: gas too high")
+    assert "over your 25% limit" in worker.status().reason
+    assert task_id in worker._candidates  # claimed once gas falls, not skipped for good
+    settle(make_worker(listener=events, max_gas_share=1.0, min_wei_per_hour=10**30))  # a share that allows it
+    assert "below your minimum" in skipped(events, task_id)
 
 
 def test_a_task_too_long_for_its_training_timeout_is_skipped(make_worker, poster) -> None:

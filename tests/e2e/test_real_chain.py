@@ -1,0 +1,184 @@
+"""The lifecycle on a chain that behaves like a public one, run from a network profile.
+
+A fresh anvil mines a block every 2 s (no automine). ``idlegrid network deploy`` deploys
+TaskMarket through two provider-like proxies that refuse ``eth_getLogs`` over 10 blocks, and
+writes the profile the requester uses; the worker's home gets it with ``idlegrid network add``.
+Both sign with a keystore wallet: no ``--devnet``, no devnet deployment anywhere. Once the task
+is claimed, the first endpoint dies and the base fee jumps to 10x (held there for longer than
+the sender's receipt timeout): the worker's commit, priced for the old fee, is stuck and must be
+replaced (same nonce, a higher fee under the profile's ceiling). The honest worker is then paid
+and withdraws, and the ledger balances to the wei.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from web3 import Web3
+
+from engine.chain.anvil import Anvil, AnvilConfig, free_port, rpc, time_travel
+from engine.chain.market import ResultSubmitted, TaskMarket, TaskStatus
+from engine.chain.rpc import connect
+from engine.storage.server import BlobServer
+from tests.e2e.actors import HONEST, REQUESTER, Actor
+from tests.e2e.ledger import Ledger, LedgerReport
+from tests.e2e.procs import Procs, wait_until
+from tests.e2e.specs import (
+    CLAIM_TIMEOUT,
+    REWARD,
+    STAKE,
+    TRAIN_TIMEOUT,
+    WINDOW,
+    tiny_digits,
+)
+from tests.rpcproxy import RpcProxy
+from tests.specs import write
+
+GWEI = 10**9
+BASE = GWEI                 # the base fee the chain is held at
+SPIKE = 10 * BASE           # ... and jumps to mid-job
+SPIKE_SECONDS = 45          # longer than the sender's 30 s receipt timeout: the commit must be replaced
+CEILING_GWEI = 100
+PASSPHRASE = "correct horse battery staple"
+
+
+@dataclass
+class Run:
+    w3: Web3
+    market: TaskMarket
+    task_id: int
+    report: LedgerReport
+    commit_tx: dict
+    proxies: list[RpcProxy]
+    homes: dict[str, Path]
+
+
+class BaseFee:
+    """Holds the chain's base fee at ``target`` by setting the next block's before each one."""
+
+    def __init__(self, w3: Web3) -> None:
+        self.w3, self.target = w3, BASE
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            rpc(self.w3, "anvil_setNextBlockBaseFeePerGas", hex(self.target))
+
+    def start(self) -> BaseFee:
+        rpc(self.w3, "anvil_setNextBlockBaseFeePerGas", hex(self.target))
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def cli(actor: Actor, *args: str, stdin: str | None = None) -> str:
+    """One ``idlegrid`` command as ``actor``, to completion; its output."""
+    done = subprocess.run([sys.executable, "-m", "engine", *args], check=False, env=actor.env(), input=stdin,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"idlegrid {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def home(root: Path, name: str, index: int) -> Actor:
+    actor = Actor(name, index, root / "homes" / name, {
+        "gpu": {"backend": "cpu", "allow_cpu": True}, "policy": {"run_when": "always", "pause_on_battery": False},
+    }).write_settings()
+    passphrase = actor.home / "passphrase"
+    passphrase.write_text(PASSPHRASE + "\n", encoding="utf-8")
+    cli(actor, "wallet", "import", "--hex", "--keystore", str(actor.home / "key.json"),
+        "--passphrase-file", str(passphrase), "--scrypt-n", "1024", stdin=actor.key + "\n")
+    return actor
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    root = tmp_path_factory.mktemp("realchain")
+    procs = Procs(root / "logs")
+    anvil = Anvil(AnvilConfig(port=free_port(), block_time=2, log_file=root / "anvil.log")).start()
+    blobs = BlobServer(root / "blobs").start()
+    proxies = [RpcProxy(anvil.url, max_log_range=10).start() for _ in range(2)]
+    fee = BaseFee(connect(anvil.url)).start()
+    try:
+        yield play(root, procs, connect(anvil.url), blobs.url, proxies, fee)
+    finally:
+        procs.close()
+        fee.stop()
+        for proxy in proxies:
+            proxy.kill()
+        blobs.stop()
+        anvil.stop()
+
+
+def play(root: Path, procs: Procs, w3: Web3, blob_url: str, proxies: list[RpcProxy], fee: BaseFee) -> Run:
+    requester, worker = home(root, "requester", REQUESTER), home(root, "honest", HONEST)
+    endpoints = [a for p in proxies for a in ("--rpc", p.url)]
+    common = [*endpoints, "--name", "testchain", "--blob-url", blob_url, "--max-fee-gwei", str(CEILING_GWEI),
+              "--confirmations", "1", "--use"]
+    out = cli(requester, "network", "deploy", *common, "--dev-account", "0", "--yes")
+    address, block = re.search(r"deployed TaskMarket at (0x[0-9a-fA-F]{40}) in block (\d+)", out).groups()
+    cli(worker, "network", "add", *common, "--market", address, "--deploy-block", block)
+    market = TaskMarket(w3, address)
+    rpc(w3, "anvil_mine", hex(40))   # some history: a scan from the deploy block spans more than 10 blocks
+    ledger = Ledger(market, {"requester": requester.address, "honest": worker.address})
+
+    spec = write(root / "spec.json", tiny_digits("realchain-digits", seed=1))
+    out = cli(requester, "requester", "post", str(spec), "--reward", str(REWARD / 10**18),
+              "--stake", str(STAKE / 10**18), "--window", str(WINDOW), "--claim-timeout", str(CLAIM_TIMEOUT),
+              "--train-timeout", str(TRAIN_TIMEOUT), "--passphrase-file", str(requester.home / "passphrase"))
+    task_id = int(re.search(r"posted task (\d+)", out).group(1))
+
+    procs.idlegrid("honest", worker, "worker", "--ignore-idle", "--auto-withdraw",
+                   "--passphrase-file", str(worker.home / "passphrase"))
+    wait_until(lambda: market.get_task(task_id).status == TaskStatus.CLAIMED, 240, "the worker to claim",
+               procs=procs)
+    proxies[0].kill()                       # the first endpoint dies mid-job
+    fee.target = SPIKE                      # and the base fee jumps 10x
+    spiked_at = time.monotonic()
+    wait_until(lambda: market.get_task(task_id).status == TaskStatus.SUBMITTED, 240,
+               "the worker to commit through the spike", procs=procs)
+    time.sleep(max(0.0, SPIKE_SECONDS - (time.monotonic() - spiked_at)))
+    fee.target = BASE
+    (submitted,) = market.task_events(ResultSubmitted, task_id)
+    commit_tx = dict(w3.eth.get_transaction(submitted.tx_hash))
+    time_travel(w3, WINDOW + 1)
+    wait_until(lambda: market.get_task(task_id).status == TaskStatus.FINALIZED, 180, "the task to finalize",
+               procs=procs)
+    wait_until(lambda: market.credits(worker.address) == 0, 120, "the worker to withdraw", procs=procs)
+    procs.stop_all()
+    return Run(w3, market, task_id, ledger.report(), commit_tx, proxies,
+               {"requester": requester.home, "honest": worker.home})
+
+
+def test_the_honest_worker_is_paid_and_the_ledger_balances(run: Run) -> None:
+    assert run.report.imbalance == 0, run.report.table()
+    assert run.report.gained("honest") == REWARD, run.report.table()
+    assert run.report.gained("requester") == -REWARD, run.report.table()
+
+
+def test_the_stuck_commit_was_replaced_under_the_ceiling_once(run: Run) -> None:
+    assert run.commit_tx["maxFeePerGas"] > SPIKE                # priced for the spike: a replacement
+    assert run.commit_tx["maxFeePerGas"] <= CEILING_GWEI * GWEI  # never above the profile's ceiling
+    assert len(run.market.task_events(ResultSubmitted, run.task_id)) == 1
+
+
+def test_the_dead_endpoint_was_failed_over_and_log_windows_narrowed(run: Run) -> None:
+    assert run.proxies[1].requests > 0
+    assert run.proxies[0].refused_ranges + run.proxies[1].refused_ranges > 0
+
+
+def test_no_devnet_deployment_was_used(run: Run) -> None:
+    for path in run.homes.values():
+        assert not (path / "data" / "devnet" / "deployment.json").exists()
+        assert (path / "config" / "networks" / "testchain.json").exists()

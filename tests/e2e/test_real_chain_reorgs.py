@@ -1,0 +1,149 @@
+"""The lifecycle on a 2 s block-time chain whose recent blocks are reorganised away.
+
+The worker's claim, commit and payout (finalize) are each mined and then orphaned, by reorgs
+of depth 1, 2 and 3 (``anvil_reorg``, which drops the blocks' transactions as a real reorg
+may). The profile asks for 3 confirmations, so the worker counts none of them until it is 3
+blocks deep, sees it vanish and sends the very same signed transaction again. The task ends
+paid, each event appears once, the worker signed exactly one transaction per step, and the
+ledger balances to the wei.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from web3 import Web3
+
+from engine.chain.anvil import Anvil, AnvilConfig, free_port, rpc, time_travel
+from engine.chain.market import (
+    ResultSubmitted,
+    TaskClaimed,
+    TaskFinalized,
+    TaskMarket,
+    TaskStatus,
+)
+from engine.chain.rpc import connect
+from engine.storage.server import BlobServer
+from tests.e2e.actors import HONEST, REQUESTER
+from tests.e2e.ledger import Ledger, LedgerReport
+from tests.e2e.procs import Procs, wait_until
+from tests.e2e.specs import (
+    CLAIM_TIMEOUT,
+    REWARD,
+    STAKE,
+    TRAIN_TIMEOUT,
+    WINDOW,
+    tiny_digits,
+)
+from tests.e2e.test_real_chain import cli, home
+from tests.specs import write
+
+PLAN = {0: 1, 1: 2, 2: 3}   # the worker's nonce -> the depth of the reorg that orphans it (claim, commit, finalize)
+
+
+@dataclass
+class Reorgs:
+    """Watches ``address``; once its transaction ``nonce`` is mined, builds blocks on it and
+    orphans it with a reorg of the planned depth."""
+
+    w3: Web3
+    address: str
+    done: dict[int, int] = field(default_factory=dict)   # nonce -> depth actually reorged
+    orphaned: dict[int, bool] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            mined = self.w3.eth.get_transaction_count(self.address)
+            for nonce, depth in PLAN.items():
+                if nonce not in self.done and mined == nonce + 1:
+                    self._orphan(nonce, depth, self.w3.eth.block_number)
+
+    def _orphan(self, nonce: int, depth: int, mined_in: int) -> None:
+        if depth > 1:
+            rpc(self.w3, "anvil_mine", hex(depth - 1))
+        actual = self.w3.eth.block_number - mined_in + 1
+        rpc(self.w3, "anvil_reorg", actual, [])
+        self.done[nonce] = actual
+        self.orphaned[nonce] = self.w3.eth.get_transaction_count(self.address) == nonce
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@dataclass
+class Run:
+    market: TaskMarket
+    task_id: int
+    report: LedgerReport
+    reorgs: Reorgs
+    worker_nonce: int
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    root = tmp_path_factory.mktemp("reorgs")
+    procs = Procs(root / "logs")
+    anvil = Anvil(AnvilConfig(port=free_port(), block_time=2, log_file=root / "anvil.log")).start()
+    blobs = BlobServer(root / "blobs").start()
+    try:
+        yield play(root, procs, connect(anvil.url), anvil.url, blobs.url)
+    finally:
+        procs.close()
+        blobs.stop()
+        anvil.stop()
+
+
+def play(root, procs: Procs, w3: Web3, url: str, blob_url: str) -> Run:
+    requester, worker = home(root, "requester", REQUESTER), home(root, "honest", HONEST)
+    common = ["--rpc", url, "--name", "reorgchain", "--blob-url", blob_url, "--confirmations", "3", "--use"]
+    out = cli(requester, "network", "deploy", *common, "--dev-account", "0", "--yes")
+    address, block = re.search(r"deployed TaskMarket at (0x[0-9a-fA-F]{40}) in block (\d+)", out).groups()
+    cli(worker, "network", "add", *common, "--market", address, "--deploy-block", block)
+    market = TaskMarket(w3, address)
+    ledger = Ledger(market, {"requester": requester.address, "honest": worker.address})
+    spec = write(root / "spec.json", tiny_digits("reorg-digits", seed=2))
+    out = cli(requester, "requester", "post", str(spec), "--reward", str(REWARD / 10**18),
+              "--stake", str(STAKE / 10**18), "--window", str(WINDOW), "--claim-timeout", str(CLAIM_TIMEOUT),
+              "--train-timeout", str(TRAIN_TIMEOUT), "--passphrase-file", str(requester.home / "passphrase"))
+    task_id = int(re.search(r"posted task (\d+)", out).group(1))
+
+    reorgs = Reorgs(w3, worker.address)
+    try:
+        procs.idlegrid("honest", worker, "worker", "--ignore-idle", "--auto-withdraw",
+                       "--passphrase-file", str(worker.home / "passphrase"))
+        wait_until(lambda: market.get_task(task_id).status == TaskStatus.SUBMITTED and 1 in reorgs.done, 300,
+                   "the worker to commit through two reorgs", procs=procs)
+        time_travel(w3, WINDOW + 1)
+        wait_until(lambda: market.get_task(task_id).status == TaskStatus.FINALIZED and 2 in reorgs.done, 240,
+                   "the task to finalize through a reorg", procs=procs)
+        wait_until(lambda: market.credits(worker.address) == 0, 120, "the worker to withdraw", procs=procs)
+    finally:
+        reorgs.stop()
+    procs.stop_all()
+    return Run(market, task_id, ledger.report(), reorgs, w3.eth.get_transaction_count(worker.address))
+
+
+def test_claim_commit_and_payout_were_each_orphaned_by_reorgs_of_depth_1_to_3(run: Run) -> None:
+    assert run.reorgs.done == PLAN
+    assert all(run.reorgs.orphaned[n] for n in PLAN), run.reorgs.orphaned
+
+
+def test_nothing_was_lost_or_doubled(run: Run) -> None:
+    for cls in (TaskClaimed, ResultSubmitted, TaskFinalized):
+        assert len(run.market.task_events(cls, run.task_id)) == 1, cls.__name__
+    assert run.worker_nonce == 4   # claim, commit, finalize, withdraw: one transaction each
+
+
+def test_the_honest_worker_is_paid_and_the_ledger_balances(run: Run) -> None:
+    assert run.report.imbalance == 0, run.report.table()
+    assert run.report.gained("honest") == REWARD, run.report.table()

@@ -21,8 +21,8 @@ from typing import Any, Protocol
 from PySide6.QtCore import QObject, Qt, Signal
 
 from app.bridge import EngineBridge
-from app.errors import AppError
 from app.devnet_process import DevnetProcess, dev_signer, devnet_wanted, running_devnet
+from app.errors import AppError
 from engine.errors import IdlegridError
 from engine.events import EngineEvent, EngineState, Kind, Listener
 
@@ -157,7 +157,9 @@ class EngineHost(QObject):
         except Exception as e:  # IdlegridError: the user's to fix; anything else: a bug, logged in full
             error = e if isinstance(e, IdlegridError) else unexpected(e)
             self.bridge.report(error)
-            emit(EngineEvent(Kind.STATE, error.message, data={"state": EngineState.ERROR.value, "reason": error.message}))
+            emit(
+                EngineEvent(Kind.STATE, error.message, data={"state": EngineState.ERROR.value, "reason": error.message})
+            )
         finally:
             emit(EngineEvent(Kind.LOG, "engine stopped"))
             self.finished.emit()

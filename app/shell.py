@@ -9,6 +9,7 @@ stop the worker and the devnet child off the GUI thread, then leave the event lo
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import threading
 from collections.abc import Callable
@@ -68,10 +69,19 @@ class Shell(QObject):
 
     quit_finished = Signal()  # the engine stopped; the app leaves its event loop next
 
-    def __init__(self, app: Application, *, devnet: bool | None = None, devnet_port: int = 8545,
-                 blob_port: int = 8547, dev_account: int | None = None, worker_factory: WorkerFactory | None = None, history: Any | None = None,
-                 gpu_backend: Callable[[], GpuBackend] | None | _DefaultGpu = DEFAULT_GPU,
-                 quit_app: bool = True) -> None:
+    def __init__(
+        self,
+        app: Application,
+        *,
+        devnet: bool | None = None,
+        devnet_port: int = 8545,
+        blob_port: int = 8547,
+        dev_account: int | None = None,
+        worker_factory: WorkerFactory | None = None,
+        history: Any | None = None,
+        gpu_backend: Callable[[], GpuBackend] | _DefaultGpu | None = DEFAULT_GPU,
+        quit_app: bool = True,
+    ) -> None:
         super().__init__(app)
         self.app = app
         self.bridge = EngineBridge(self)
@@ -205,10 +215,8 @@ class Shell(QObject):
         """Stop listening to the app-wide signals: the Application outlives this shell (tests
         build several shells on one Application)."""
         for signal, slot in ((self.app.activate_requested, self._activate), (self.app.quit_requested, self.quit)):
-            try:
+            with contextlib.suppress(RuntimeError, TypeError):  # already disconnected
                 signal.disconnect(slot)
-            except (RuntimeError, TypeError):
-                pass  # already disconnected
 
     def quit(self) -> None:
         """Checkpoint and stop the engine (in a thread: the GUI stays responsive), then quit."""

@@ -11,6 +11,7 @@ background thread: the GUI never waits on a node.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -84,8 +85,12 @@ class Prompts:
         self.parent = parent
 
     def export_path(self) -> Path | None:
-        name, _ = QFileDialog.getSaveFileName(self.parent, "Export the wallet", str(Path.home() / "idlegrid-wallet.json"),
-                                              "Keystore files (*.json);;All files (*)")
+        name, _ = QFileDialog.getSaveFileName(
+            self.parent,
+            "Export the wallet",
+            str(Path.home() / "idlegrid-wallet.json"),
+            "Keystore files (*.json);;All files (*)",
+        )
         return Path(name) if name else None
 
     def import_path(self) -> Path | None:
@@ -244,10 +249,8 @@ class WalletWindow(QWidget):
                 result = (answer.failed, e)
             except Exception as e:  # an untranslated library error: still a message
                 result = (answer.failed, IdlegridError(f"reading the balance failed: {type(e).__name__}: {e}"))
-            try:
+            with contextlib.suppress(RuntimeError):  # the window was closed and deleted meanwhile
                 result[0].emit(address, result[1])  # type: ignore[attr-defined]
-            except RuntimeError:
-                pass  # the window was closed and deleted meanwhile
 
         threading.Thread(target=run, name="idlegrid-balance", daemon=True).start()
 

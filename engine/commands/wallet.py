@@ -156,10 +156,7 @@ def _export(args: argparse.Namespace) -> int:
 def _read_hex_key() -> SecretKey:
     from engine.wallet.keys import SecretKey
 
-    if sys.stdin.isatty():
-        text = getpass.getpass("Private key (hex, not shown): ")
-    else:
-        text = sys.stdin.readline()
+    text = getpass.getpass("Private key (hex, not shown): ") if sys.stdin.isatty() else sys.stdin.readline()
     return SecretKey.from_hex(text)
 
 

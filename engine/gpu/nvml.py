@@ -8,6 +8,7 @@ pid-to-name lookup are injectable, so the field mapping is tested without a GPU.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable, Collection
@@ -54,7 +55,7 @@ def probe_nvml(
     *,
     name_of: Callable[[int], str] = process_name,
     clock: Callable[[], float] = time.time,
-) -> "NvmlBackend | NoGpu":
+) -> NvmlBackend | NoGpu:
     """An initialised :class:`NvmlBackend`, or :class:`NoGpu` saying why there is none."""
     if nvml is None:
         try:
@@ -185,10 +186,8 @@ class NvmlBackend:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            try:
+            with contextlib.suppress(self._nvml.NVMLError):
                 self._nvml.nvmlShutdown()
-            except self._nvml.NVMLError:
-                pass
 
 
 def _foreign_utilization(device_util: float | None, processes: tuple[GpuProcess, ...]) -> float | None:

@@ -49,7 +49,9 @@ def end(conn: sqlite3.Connection, key: str, result: str) -> None:
     text_value(result, "journal result")
     row = _open_row(conn, key, "end")
     now = time.time()
-    conn.execute("UPDATE journal SET ended_at = ?, updated_at = ?, result = ? WHERE id = ?", (now, now, result, row["id"]))
+    conn.execute(
+        "UPDATE journal SET ended_at = ?, updated_at = ?, result = ? WHERE id = ?", (now, now, result, row["id"])
+    )
 
 
 def open_entries(conn: sqlite3.Connection) -> list[JournalEntry]:

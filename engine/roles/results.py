@@ -85,7 +85,7 @@ class ResultManifest:
         return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
     @classmethod
-    def from_bytes(cls, raw: bytes) -> "ResultManifest":
+    def from_bytes(cls, raw: bytes) -> ResultManifest:
         try:
             body = json.loads(raw)
         except ValueError as e:

@@ -67,7 +67,7 @@ class Control:
                 raise StopRequested()
 
 
-def _read_commands(inp: TextIO, control: Control, starts: "queue.Queue[dict | None]", channel: Channel) -> None:
+def _read_commands(inp: TextIO, control: Control, starts: queue.Queue[dict | None], channel: Channel) -> None:
     for line in inp:
         if not line.strip():
             continue

@@ -50,7 +50,9 @@ def parse_space(data: bytes | str, origin: str = "the space file") -> SearchSpac
     try:
         body = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise SpaceError("", f"{origin} is not valid JSON: {e}", hint="check the commas and quotes near that spot") from None
+        raise SpaceError(
+            "", f"{origin} is not valid JSON: {e}", hint="check the commas and quotes near that spot"
+        ) from None
     if not isinstance(body, dict):
         raise SpaceError("", f"{origin} must be a JSON object", hint="see resources/search/digits.json")
     if body.get("version", SPACE_VERSION) != SPACE_VERSION:
@@ -62,7 +64,9 @@ def parse_space(data: bytes | str, origin: str = "the space file") -> SearchSpac
         err = e.errors(include_url=False)[0]
         path = _loc(err["loc"], body)
         hint = None if err["type"] == "literal_error" else _HINTS.get(err["type"]) or _expected(err)
-        problem = "is not a known field" if err["type"] == "extra_forbidden" else err["msg"].replace("Value error, ", "")
+        problem = (
+            "is not a known field" if err["type"] == "extra_forbidden" else err["msg"].replace("Value error, ", "")
+        )
         raise SpaceError(path, problem, hint=hint) from None
     except SpecError as e:
         raise SpaceError(f"base.{e.path}", e.problem, hint=e.hint) from None

@@ -36,11 +36,11 @@ class SecretKey:
         self.address: str = account.address
 
     @classmethod
-    def generate(cls) -> "SecretKey":
+    def generate(cls) -> SecretKey:
         return cls(bytes(Account.create().key))
 
     @classmethod
-    def from_hex(cls, text: str) -> "SecretKey":
+    def from_hex(cls, text: str) -> SecretKey:
         """Parse 64 hex digits (optionally 0x-prefixed); the error never echoes the input."""
         match = _HEX_KEY.fullmatch(text.strip())
         if not match:

@@ -144,7 +144,9 @@ def decrypt(path: Path, passphrase: str) -> SecretKey:
     del raw
     declared = data.get("address")
     if declared and to_checksum_address(declared) != key.address:
-        raise KeystoreFormatError(path, f"it declares address {to_checksum_address(declared)} but holds the key of {key.address}")
+        raise KeystoreFormatError(
+            path, f"it declares address {to_checksum_address(declared)} but holds the key of {key.address}"
+        )
     return key
 
 

@@ -76,7 +76,7 @@ class Signer:
 
         return SignAndSendRawMiddlewareBuilder.build(self._account)
 
-    def attach(self, w3: "Web3") -> None:
+    def attach(self, w3: Web3) -> None:
         """Install :meth:`middleware` in ``w3`` and make this address its default account."""
         w3.middleware_onion.inject(self.middleware(), name="idlegrid_signer", layer=0)
         w3.eth.default_account = self.address

@@ -51,7 +51,7 @@ def _to(wizard: FirstRunWizard, page_type: type) -> None:
             return
         before = wizard.currentId()
         wizard.next()
-        assert wizard.currentId() != before, getattr(wizard.currentPage(), "error_label").text()
+        assert wizard.currentId() != before, wizard.currentPage().error_label.text()
     raise AssertionError(f"never reached {page_type.__name__}")
 
 

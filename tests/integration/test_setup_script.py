@@ -37,8 +37,8 @@ def test_a_fresh_clone_is_set_up_from_the_locks_and_a_second_run_changes_nothing
     locked = {line.split(" ")[0] for line in (clone / "requirements/app.lock").read_text().splitlines()
               if "==" in line and not line.startswith(("#", " "))}
     names = ("pyside6-essentials", "optuna", "ruff", "mypy")  # the app, the search, and the checks `make lint` runs
-    versions = run([".venv/bin/python", "-c", "import sys, importlib.metadata as m; "
-                    "print(*(m.version(n) for n in sys.argv[1:]))", *names], clone).split()
+    script = "import sys, importlib.metadata as m; print(*(m.version(n) for n in sys.argv[1:]))"
+    versions = run([".venv/bin/python", "-c", script, *names], clone).split()
     assert {f"{n}=={v}" for n, v in zip(names, versions, strict=True)} <= locked
     second = run(["tools/setup.sh"], clone)
     assert "building the shared environment" not in second and "creating .venv" not in second

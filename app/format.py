@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from engine.events import EngineState
-from engine.units import WEI_PER_ETH, format_eth  # noqa: F401 (WEI_PER_ETH: the dashboard's chart scale)
+from engine.units import format_eth
 
 STATE_WORDS = {
     EngineState.STARTING: "Starting",

@@ -14,11 +14,15 @@ import signal
 import socket
 import sys
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from app import require_qt
 from app.errors import AlreadyRunning, NoDisplayError
 from engine.commands.app import add_arguments
 from engine.errors import IdlegridError, UsageError
+
+if TYPE_CHECKING:
+    from app.application import Application
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,7 +92,7 @@ def check_display(environ: Mapping[str, str] | None = None, platform: str = sys.
         raise NoDisplayError()
 
 
-def _quit_on_signals(app: Application) -> None:  # noqa: F821 (imported lazily above)
+def _quit_on_signals(app: Application) -> None:
     """Ctrl-C and SIGTERM take the Quit path (checkpoint first). Python runs signal handlers
     only when it gets control, so the signal also writes to a socket Qt watches: no polling."""
     from PySide6.QtCore import QSocketNotifier

@@ -186,7 +186,7 @@ class WalletPage(_Page):
 
     def _apply(self) -> str:
         if self.keep.isChecked():
-            return identity.current().address  # type: ignore[return-value]
+            return identity.current().address
         path = Path(self.file.text().strip()).expanduser()
         if self.import_.isChecked():
             if self.backend is not None:

@@ -81,7 +81,6 @@ def run(args: argparse.Namespace) -> int:
             stack.close()
             say(f"stopped; chain state saved in {state_file()}")
             return 0
-    return 0
 
 
 class _BlockClock:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 STANDARD_SCRYPT_N = 262144  # geth's standard, as engine.wallet.keystore (a test checks they agree)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "wallet", help="the worker's Ethereum key (OS keyring or keystore file)",
         description="Create, show, export, import and delete the wallet key. It lives in the OS "

@@ -17,7 +17,7 @@ from typing import Any
 
 import psutil
 
-from engine.gpu.monitor import DeviceSnapshot, GpuProcess, GpuSnapshot, NoGpu
+from engine.gpu.monitor import BackendKind, DeviceSnapshot, GpuProcess, GpuSnapshot, NoGpu
 
 MIB = 1024 * 1024
 _LIB = "nvml.dll" if sys.platform.startswith("win") else "libnvidia-ml.so.1"
@@ -59,9 +59,10 @@ def probe_nvml(
     """An initialised :class:`NvmlBackend`, or :class:`NoGpu` saying why there is none."""
     if nvml is None:
         try:
-            import pynvml as nvml
+            import pynvml
         except ImportError:
             return NoGpu("nvidia-ml-py is not installed", "pip install nvidia-ml-py")
+        nvml = pynvml
     try:
         nvml.nvmlInit()
     except nvml.NVMLError as e:
@@ -84,7 +85,7 @@ def _text(value: Any) -> str:
 class NvmlBackend:
     """Snapshots of every NVIDIA device; build it with :func:`probe_nvml`."""
 
-    kind = "nvml"
+    kind: BackendKind = "nvml"
 
     def __init__(
         self,

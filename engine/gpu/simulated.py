@@ -39,7 +39,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.gpu.errors import TimelineError
-from engine.gpu.monitor import DeviceSnapshot, GpuProcess, GpuSnapshot
+from engine.gpu.monitor import BackendKind, DeviceSnapshot, GpuProcess, GpuSnapshot
 
 Curve = list[tuple[float, float]]
 
@@ -150,7 +150,7 @@ class ManualClock:
 class SimulatedBackend:
     """A :class:`~engine.gpu.monitor.GpuBackend` playing a :class:`Timeline`; t = 0 at creation."""
 
-    kind = "simulated"
+    kind: BackendKind = "simulated"
 
     def __init__(self, timeline: Timeline, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.timeline = timeline

@@ -185,6 +185,7 @@ class DemoActors:
             self.say("demo verifier: not available in this build (engine.verifier is missing)")
         else:
             self.verifier.start()
+            assert self.verifier.process is not None  # start() spawned it
             self.say(f"demo verifier: dev account {DEMO_VERIFIER_ACCOUNT}, pid {self.verifier.process.pid}, "
                      f"log {self.verifier.log_path}")
         return self

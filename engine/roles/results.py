@@ -111,4 +111,5 @@ class ResultManifest:
         return self.leaves[index]
 
     def to_json(self) -> dict[str, Any]:
-        return json.loads(self.to_bytes())
+        data: dict[str, Any] = json.loads(self.to_bytes())
+        return data

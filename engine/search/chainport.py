@@ -10,7 +10,8 @@ from pathlib import Path
 from engine.chain.events import EventCursor
 from engine.chain.market import MarketEvent, TaskPosted
 from engine.history.records import JobRecord
-from engine.requester import ROLE, Requester
+from engine.requester import Requester
+from engine.requester.terms import ROLE
 from engine.search.port import Posted, Result, Terms
 from engine.tasks.load import CheckedSpec, canonical_json
 

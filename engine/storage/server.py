@@ -154,14 +154,19 @@ class _Handler(BaseHTTPRequestHandler):
     # -- one log line per request ------------------------------------------------------------
 
     def handle_one_request(self) -> None:
-        self._status: int | None = None
-        self._bytes = 0
+        self._reset_counters()
         started = time.monotonic()
         super().handle_one_request()
-        if self._status is not None:
+        if self._status is not None:  # set by log_request() while the request was handled
             path = getattr(self, "path", "")[:200]  # unset when the request line was garbage
             log.info('%s "%s %s" %d %d bytes %.1f ms', self.client_address[0], self.command or "-",
                      path, self._status, self._bytes, (time.monotonic() - started) * 1000)
+
+    def _reset_counters(self) -> None:
+        """The per-request counters log_request() and the routes fill in. A method of its own: set
+        inline, a type checker would take them as still None after the request was handled."""
+        self._status: int | None = None
+        self._bytes = 0
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         self._status = int(code) if isinstance(code, int) else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,7 +48,7 @@ def canonical_json(spec: s.TaskSpec) -> bytes:
     return json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":")).encode()
 
 
-def _loc(loc: tuple) -> str:
+def _loc(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -100,7 +101,7 @@ _TYPE_HINTS = {
 }
 
 
-def parse(data: bytes | str | dict, origin: str = "spec") -> s.TaskSpec:
+def parse(data: bytes | str | dict[str, Any], origin: str = "spec") -> s.TaskSpec:
     """Fields only: JSON syntax and each field's type and range."""
     if isinstance(data, (bytes, str)):
         try:

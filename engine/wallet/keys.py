@@ -55,7 +55,8 @@ class SecretKey:
         return self._raw.hex()
 
     def account(self) -> LocalAccount:
-        return Account.from_key(self._raw)
+        account: LocalAccount = Account.from_key(self._raw)
+        return account
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SecretKey) and hmac.compare_digest(self._raw, other._raw)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.idlegrid-installed
 
-.PHONY: setup run test bench system-deps clean contracts package package-test screenshots
+.PHONY: setup run test lint bench system-deps clean contracts package package-test screenshots
 
 setup: $(STAMP) node_modules/.installed
 
@@ -29,6 +29,11 @@ screenshots: setup system-deps
 
 test: setup system-deps
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# ruff and mypy, configured in pyproject.toml and installed by setup from the lock (the dev extra).
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: setup
 	@for b in bench/[a-z]*.py; do m=$$(basename $$b .py); echo "== bench.$$m"; $(PY) -m bench.$$m || exit 1; done

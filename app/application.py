@@ -46,6 +46,7 @@ class Application(QApplication):
 
     activate_requested = Signal()   # bring the dashboard forward (a second launch, the tray)
     quit_requested = Signal()       # leave the app (the engine service goes on unless set to stop)
+    _signal_sockets: tuple[object, ...]  # set by app.main: the Ctrl-C / SIGTERM wake-up sockets, kept alive
 
     def __init__(self, argv: Sequence[str] | None = None) -> None:
         none_guard.guard()  # PySide6 6.12 on Python 3.11 would crash with none_dealloc (see the module)

@@ -24,7 +24,9 @@ PROGRESS_BACKLOG = 512
 class EngineBridge(QObject):
     """Re-emits engine events as Qt signals in the GUI thread; remembers the latest of each."""
 
-    event = Signal(object)          # every EngineEvent, in order
+    # every EngineEvent, in order. The name shadows QObject.event() for Python callers (Qt's own
+    # event dispatch goes through the C++ virtual); kept since the panels and probes subscribe to it.
+    event = Signal(object)  # type: ignore[assignment]
     state_changed = Signal(object)  # Kind.STATE: data["state"] is an EngineState value, data["reason"]
     progress = Signal(object)       # Kind.PROGRESS (the newest PROGRESS_BACKLOG when the GUI lags)
     job = Signal(object)            # Kind.JOB

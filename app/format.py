@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from engine.events import EngineState
-from engine.units import WEI_PER_ETH, format_eth  # noqa: F401 (WEI_PER_ETH: the dashboard's chart scale)
+from engine.units import format_eth
 
 STATE_WORDS = {
     EngineState.STARTING: "Starting",
@@ -33,7 +33,7 @@ def duration(seconds: float | None) -> str:
     """A short human duration: 45 s, 12 min, 3 h 05 min, 2 d 4 h."""
     if seconds is None or seconds != seconds or seconds < 0:
         return "–"
-    s = int(round(seconds))
+    s = round(seconds)
     if s < 60:
         return f"{s} s"
     if s < 3600:

@@ -8,16 +8,21 @@ one's dashboard forward and exits), builds the :class:`~app.shell.Shell` and run
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
 import sys
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from app import require_qt
 from app.errors import AlreadyRunning, NoDisplayError
 from engine.commands.app import add_arguments
 from engine.errors import IdlegridError, UsageError
+
+if TYPE_CHECKING:
+    from app.application import Application
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,7 +100,7 @@ def check_display(environ: Mapping[str, str] | None = None, platform: str = sys.
         raise NoDisplayError()
 
 
-def _quit_on_signals(app: "Application") -> None:  # noqa: F821 (imported lazily above)
+def _quit_on_signals(app: Application) -> None:
     """Ctrl-C and SIGTERM take the Quit path (checkpoint first). Python runs signal handlers
     only when it gets control, so the signal also writes to a socket Qt watches: no polling."""
     from PySide6.QtCore import QSocketNotifier
@@ -107,10 +112,8 @@ def _quit_on_signals(app: "Application") -> None:  # noqa: F821 (imported lazily
     notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
 
     def drain() -> None:
-        try:
+        with contextlib.suppress(OSError):
             reader.recv(64)
-        except OSError:
-            pass
 
     notifier.activated.connect(drain)
     app._signal_sockets = (reader, writer, notifier)  # kept alive as long as the app

@@ -13,6 +13,7 @@ A test may pass ``worker_factory``: the service then runs inside this process wi
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import threading
 from collections.abc import Callable
@@ -73,11 +74,19 @@ class Shell(QObject):
 
     quit_finished = Signal()  # the engine stopped; the app leaves its event loop next
 
-    def __init__(self, app: Application, *, devnet: bool | None = None, devnet_port: int = 8545,
-                 blob_port: int = 8547, dev_account: int | None = None,
-                 worker_factory: Callable[[Any], Any] | None = None, history: Any | None = None,
-                 gpu_backend: Callable[[], GpuBackend] | None | _DefaultGpu = DEFAULT_GPU,
-                 quit_app: bool = True) -> None:
+    def __init__(
+        self,
+        app: Application,
+        *,
+        devnet: bool | None = None,
+        devnet_port: int = 8545,
+        blob_port: int = 8547,
+        dev_account: int | None = None,
+        worker_factory: Callable[[Any], Any] | None = None,
+        history: Any | None = None,
+        gpu_backend: Callable[[], GpuBackend] | _DefaultGpu | None = DEFAULT_GPU,
+        quit_app: bool = True,
+    ) -> None:
         super().__init__(app)
         self.app = app
         self.bridge = EngineBridge(self)
@@ -230,10 +239,8 @@ class Shell(QObject):
         """Stop listening to the app-wide signals: the Application outlives this shell (tests
         build several shells on one Application)."""
         for signal, slot in ((self.app.activate_requested, self._activate), (self.app.quit_requested, self.quit)):
-            try:
+            with contextlib.suppress(RuntimeError, TypeError):  # already disconnected
                 signal.disconnect(slot)
-            except (RuntimeError, TypeError):
-                pass  # already disconnected
 
     def quit(self, stop_service: bool | None = None) -> None:
         """Leave the app; the engine service keeps working unless ``stop_service`` (default: the

@@ -174,7 +174,7 @@ class AppState(QObject):
                       eta_s=float(eta) if eta is not None else None)
         points = self.now.points
         if loss is not None:
-            points = tuple(p for p in points if p[0] < step) + ((step, loss),)  # a resumed run repeats steps
+            points = (*(p for p in points if p[0] < step), (step, loss))  # a resumed run repeats steps
             if len(points) > MAX_POINTS:
                 points = points[::2]
         self._set(job=job, points=points)

@@ -11,10 +11,12 @@ background thread: the GUI never waits on a node.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication
@@ -45,6 +47,9 @@ from engine.wallet.errors import (
     WalletExistsError,
 )
 
+if TYPE_CHECKING:
+    from eth_typing import ChecksumAddress
+
 
 @dataclass(frozen=True)
 class Balance:
@@ -64,7 +69,7 @@ def read_balance(address: str, *, timeout: float = 5.0) -> Balance:
     w3 = connect(network.rpc_url, expected_chain_id=network.chain_id,
                  policy=RetryPolicy(attempts=2, first_delay=0.2, request_timeout=timeout))
     with translated("eth_getBalance"):
-        wei = w3.eth.get_balance(address)
+        wei = w3.eth.get_balance(cast("ChecksumAddress", address))  # checked by the wallet
         chain_id = w3.eth.chain_id
     credits = None
     if network.market_address is not None:
@@ -84,8 +89,12 @@ class Prompts:
         self.parent = parent
 
     def export_path(self) -> Path | None:
-        name, _ = QFileDialog.getSaveFileName(self.parent, "Export the wallet", str(Path.home() / "idlegrid-wallet.json"),
-                                              "Keystore files (*.json);;All files (*)")
+        name, _ = QFileDialog.getSaveFileName(
+            self.parent,
+            "Export the wallet",
+            str(Path.home() / "idlegrid-wallet.json"),
+            "Keystore files (*.json);;All files (*)",
+        )
         return Path(name) if name else None
 
     def import_path(self) -> Path | None:
@@ -244,10 +253,8 @@ class WalletWindow(QWidget):
                 result = (answer.failed, e)
             except Exception as e:  # an untranslated library error: still a message
                 result = (answer.failed, IdlegridError(f"reading the balance failed: {type(e).__name__}: {e}"))
-            try:
+            with contextlib.suppress(RuntimeError):  # the window was closed and deleted meanwhile
                 result[0].emit(address, result[1])  # type: ignore[attr-defined]
-            except RuntimeError:
-                pass  # the window was closed and deleted meanwhile
 
         threading.Thread(target=run, name="idlegrid-balance", daemon=True).start()
 
@@ -321,7 +328,7 @@ class WalletWindow(QWidget):
             return self._act(lambda: bring(True)) if self.prompts.confirm(question) else None
 
     def _act(self, action: Callable[[], object], *, changes: bool = True,
-             reraise: tuple[type[Exception], ...] = ()):  # type: ignore[no-untyped-def]
+             reraise: tuple[type[Exception], ...] = ()) -> Any:
         """Run a wallet action; an error is shown (not raised), success refreshes the window."""
         self._clear_error()
         self.status_label.clear()
@@ -346,7 +353,7 @@ class WalletWindow(QWidget):
         self.last_error = error
         self.error_label.setText(error.message + (f"\n{error.hint}" if error.hint else ""))
         app = QApplication.instance()
-        if dialog and hasattr(app, "show_error"):
+        if dialog and app is not None and hasattr(app, "show_error"):
             app.show_error(error, self)
 
 

@@ -109,11 +109,11 @@ class WalletPage(_Page):
         super().__init__("Your wallet", "Rewards are paid to this address. The key never leaves this computer.")
         self.scrypt_n = scrypt_n
         self.keep = QRadioButton(objectName="keepWallet")
-        self.create = QRadioButton(objectName="createWallet")
+        self.create_new = QRadioButton(objectName="createWallet")
         self.import_ = QRadioButton("Import a keystore file (geth, MetaMask, an idlegrid export)",
                                     objectName="importWallet")
         group = QButtonGroup(self)
-        for button in (self.keep, self.create, self.import_):
+        for button in (self.keep, self.create_new, self.import_):
             group.addButton(button)
         self.backend_label = QLabel(wordWrap=True, objectName="keyringBackend")
         self.file = QLineEdit(objectName="keystorePath")
@@ -132,10 +132,10 @@ class WalletPage(_Page):
         self.file_fields = QWidget()
         self.file_fields.setLayout(form)
         layout = QVBoxLayout(self)
-        for w in (self.keep, self.create, self.import_, self.file_fields, self.backend_label, self.error_label):
+        for w in (self.keep, self.create_new, self.import_, self.file_fields, self.backend_label, self.error_label):
             layout.addWidget(w)
         layout.addStretch(1)
-        for button in (self.keep, self.create, self.import_):
+        for button in (self.keep, self.create_new, self.import_):
             button.toggled.connect(self._mode_changed)
         self.browse.clicked.connect(self._browse)
 
@@ -153,15 +153,15 @@ class WalletPage(_Page):
             existing = None
         self.keep.setText(f"Keep my wallet {existing}" if existing else "")
         self.keep.setVisible(existing is not None)
-        self.create.setText("Create a new wallet" + (" (kept in the OS keyring)" if self.backend
+        self.create_new.setText("Create a new wallet" + (" (kept in the OS keyring)" if self.backend
                                                        else " (kept in an encrypted keystore file)"))
-        (self.keep if existing else self.create).setChecked(True)
+        (self.keep if existing else self.create_new).setChecked(True)
         if not self.file.text():
             self.file.setText(str(Path.home() / "idlegrid-wallet.json"))
         self._mode_changed()
 
     def _mode_changed(self) -> None:
-        to_file = self.create.isChecked() and self.backend is None
+        to_file = self.create_new.isChecked() and self.backend is None
         self.file_fields.setVisible(to_file or self.import_.isChecked())
         self.passphrase_again.setVisible(to_file)
         self.passphrase_again_label.setVisible(to_file)
@@ -186,7 +186,7 @@ class WalletPage(_Page):
 
     def _apply(self) -> str:
         if self.keep.isChecked():
-            return identity.current().address  # type: ignore[return-value]
+            return identity.current().address
         path = Path(self.file.text().strip()).expanduser()
         if self.import_.isChecked():
             if self.backend is not None:

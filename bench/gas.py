@@ -47,7 +47,9 @@ def happy_path(requester: TaskMarket, worker: TaskMarket, *, finish: bool = True
     return task_id, {name: r["gasUsed"] for name, r in receipts.items()}
 
 
-def dispute_path(market: TaskMarket, challenger: TaskMarket, verifiers: list[TaskMarket], task_id: int) -> dict[str, int]:
+def dispute_path(
+    market: TaskMarket, challenger: TaskMarket, verifiers: list[TaskMarket], task_id: int
+) -> dict[str, int]:
     """Challenge a submitted task, draw the jury, commit and reveal votes, resolve: gas per call."""
     gas = {"challenge": challenger.challenge(task_id, 3, TREE.leaves[3], TREE.proof(3), TREE.leaves[4],
                                              TREE.proof(4)).send()["gasUsed"]}

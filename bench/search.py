@@ -91,9 +91,17 @@ class Network:
 
         home = self.root / name
         d = self.deployment
-        settings = {"network": {"rpc_url": d.rpc_url, "market_address": d.market_address, "blob_url": d.blob_url,
-                                "chain_id": d.chain_id, "confirmations": 0},
-                    "gpu": {"backend": "cpu", "allow_cpu": True}, "policy": {"run_when": "always", "pause_on_battery": False}}
+        settings = {
+            "network": {
+                "rpc_url": d.rpc_url,
+                "market_address": d.market_address,
+                "blob_url": d.blob_url,
+                "chain_id": d.chain_id,
+                "confirmations": 0,
+            },
+            "gpu": {"backend": "cpu", "allow_cpu": True},
+            "policy": {"run_when": "always", "pause_on_battery": False},
+        }
         (home / "config").mkdir(parents=True, exist_ok=True)
         (home / "config" / "settings.toml").write_text(tomli_w.dumps(settings), encoding="utf-8")
         d.save(home / "data" / "devnet" / "deployment.json")

@@ -52,7 +52,7 @@ class Paths:
     def log_dir(self) -> Path:
         return self.data_dir / "logs"
 
-    def ensure(self) -> "Paths":
+    def ensure(self) -> Paths:
         for d in (self.config_dir, self.data_dir, self.cache_dir):
             d.mkdir(parents=True, exist_ok=True)
         return self

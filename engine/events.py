@@ -8,9 +8,10 @@ Qt signal. One small frozen type keeps that boundary easy to test and to log as 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Callable, Mapping
+from typing import Any
 
 
 class Kind(str, Enum):

@@ -85,7 +85,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"FAILED: --version printed {version!r}, expected {__version__}")
         run([str(cli), "task", "validate", str(SPEC)], env)
 
-        frozen = json.loads(run([str(cli), "train", str(SPEC), "--out", str(home / "frozen")], env).stdout.splitlines()[-1])
+        frozen = json.loads(
+            run([str(cli), "train", str(SPEC), "--out", str(home / "frozen")], env).stdout.splitlines()[-1]
+        )
         source = json.loads(run([sys.executable, "-m", "engine", "train", str(SPEC), "--out", str(home / "source")],
                                 {**env, "PYTHONPATH": str(REPO)}).stdout.splitlines()[-1])
         if frozen["merkle_root"] != source["merkle_root"]:

@@ -200,10 +200,9 @@ def start_app(app: object) -> tuple[object, object]:
 
 def app_shots(shots: Shots, app: object, shell: object) -> None:
     """Dashboard mid-job, history, settings and wallet of the running app."""
+    from app import theme
     from app.settings import SettingsDialog
     from app.wallet_window import WalletWindow
-
-    from app import theme
 
     dashboard = app.open_window("dashboard")  # type: ignore[attr-defined]
     progress: list[object] = []

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from app.bridge import EngineBridge
 from app.charts import BarChart
-from app.format import WEI_PER_ETH, eth
+from app.format import eth
 from app.profit import (
     EarningsSettings,
     Period,
@@ -39,6 +39,7 @@ from app.profit import (
 )
 from engine.errors import IdlegridError
 from engine.events import EngineEvent
+from engine.units import WEI_PER_ETH
 
 ROWS = ("pending", "claimable", "withdrawn", "slashed", "gas_paid")
 TITLES = {"pending": "Pending (in the challenge window)", "claimable": "Ready to withdraw", "withdrawn": "Withdrawn",
@@ -85,7 +86,7 @@ class Receipt(QDialog):
         self.hash.setMinimumWidth(self.hash.fontMetrics().horizontalAdvance(tx_hash) + 24)
         copy = QPushButton("Copy hash")
         copy.setAccessibleName("Copy the transaction hash")
-        copy.clicked.connect(lambda: (self.hash.selectAll(), self.hash.copy()))
+        copy.clicked.connect(self._copy_hash)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.accept)
         layout = QVBoxLayout(self)
@@ -94,6 +95,10 @@ class Receipt(QDialog):
         layout.addWidget(self.hash)
         layout.addWidget(copy)
         layout.addWidget(buttons)
+
+    def _copy_hash(self) -> None:
+        self.hash.selectAll()
+        self.hash.copy()
 
 
 class EarningsPanel(QWidget):
@@ -133,12 +138,12 @@ class EarningsPanel(QWidget):
         self.power_note.setObjectName("powerNote")
         self.power_note.setWordWrap(True)
         totals = QGridLayout()
-        for i, row in enumerate(ROWS):
-            self.labels[row] = QLabel("–")
-            self.labels[row].setObjectName(f"earnings_{row}")
-            self.labels[row].setAccessibleName(TITLES[row])
-            totals.addWidget(QLabel(TITLES[row]), i // 2, 2 * (i % 2))
-            totals.addWidget(self.labels[row], i // 2, 2 * (i % 2) + 1)
+        for i, name in enumerate(ROWS):
+            self.labels[name] = QLabel("–")
+            self.labels[name].setObjectName(f"earnings_{name}")
+            self.labels[name].setAccessibleName(TITLES[name])
+            totals.addWidget(QLabel(TITLES[name]), i // 2, 2 * (i % 2))
+            totals.addWidget(self.labels[name], i // 2, 2 * (i % 2) + 1)
         self.withdraw_button = QPushButton("Withdraw")
         self.withdraw_button.setObjectName("withdrawButton")
         self.withdraw_button.setAccessibleName("Withdraw your earnings to your wallet")

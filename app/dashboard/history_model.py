@@ -1,7 +1,8 @@
 """The jobs table: a QAbstractTableModel over engine.history's JobRecords, sortable and filterable.
 
 Each column has a display text and a sort key, so sorting by reward or loss is numeric, not
-alphabetical. Keys are compared in Python (wei amounts exceed what a QVariant integer holds). :class:`JobFilter` matches the filter text against every column.
+alphabetical. Keys are compared in Python (wei amounts exceed what a QVariant integer holds).
+:class:`JobFilter` matches the filter text against every column.
 ``set_jobs`` keeps rows that did not change, so a refresh does not lose the selection.
 """
 
@@ -18,6 +19,7 @@ from app.format import eth
 
 RECORD_ROLE = Qt.ItemDataRole.UserRole
 Index = QModelIndex | QPersistentModelIndex
+_ROOT = QModelIndex()  # the invalid index: the parent of every row in a flat table
 
 
 def _when(ts: float | None) -> str:
@@ -63,10 +65,10 @@ class JobsModel(QAbstractTableModel):
         super().__init__(parent)
         self._jobs: list[Any] = []
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802 (Qt's name)
+    def rowCount(self, parent: Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(self._jobs)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802
+    def columnCount(self, parent: Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(COLUMNS)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -81,7 +83,7 @@ class JobsModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+    def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
             return COLUMNS[section].title
@@ -114,7 +116,7 @@ class JobFilter(QSortFilterProxyModel):
         self.setFilterKeyColumn(-1)
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
 
-    def lessThan(self, left: Index, right: Index) -> bool:  # noqa: N802
+    def lessThan(self, left: Index, right: Index) -> bool:
         key = COLUMNS[left.column()].key
         a, b = key(self.source.record(left.row())), key(self.source.record(right.row()))
         try:

@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
 from app.dashboard.history_model import RECORD_ROLE, JobFilter, JobsModel, job_key
 from app.format import chain_words, duration, eth
 
-
 OUTCOME_WORDS = {
     "paid": "Paid", "slashed": "Lost: a jury ruled against the result (stake slashed)",
     "expired": "Lost: the deadline passed before the result was committed", "upheld": "Paid: won a dispute",

@@ -22,8 +22,8 @@ from app.state import AppState, Now, task_words
 class JobPanel(QGroupBox):
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__("Current job", parent)
-        self.title = QLabel("No job yet")
-        self.title.setObjectName("jobTitle")
+        self.job_title = QLabel("No job yet")
+        self.job_title.setObjectName("jobTitle")
         self.state = QLabel("Starting")
         self.state.setObjectName("jobState")
         self.state.setWordWrap(True)
@@ -44,7 +44,7 @@ class JobPanel(QGroupBox):
         self.chart = LineChart("Loss (lower is better)", "step")
         self.chart.setMinimumHeight(120)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.title)
+        layout.addWidget(self.job_title)
         layout.addWidget(self.bar)
         layout.addLayout(form)
         layout.addWidget(self.chart, 1)
@@ -57,10 +57,10 @@ class JobPanel(QGroupBox):
         job = now.job
         self.state.setText(now.headline)
         if job is None:
-            self.title.setText("No job yet")
+            self.job_title.setText("No job yet")
         else:
             what = task_words(job.name).capitalize()
-            self.title.setText(f"Task {job.task_id}: {what}" if now.working else f"Last job: task {job.task_id}")
+            self.job_title.setText(f"Task {job.task_id}: {what}" if now.working else f"Last job: task {job.task_id}")
         if now.working and job is not None and job.steps:
             self.bar.setRange(0, job.steps)
             self.bar.setValue(min(job.step, job.steps))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -60,7 +61,7 @@ class SavedSettings:
     autostart: bool
 
 
-def _load(name: str, model: type, problems: list[ConfigError]):  # type: ignore[no-untyped-def]
+def _load(name: str, model: type[Any], problems: list[ConfigError]) -> Any:
     try:
         return load_section(name, model)
     except ConfigError as e:
@@ -245,5 +246,5 @@ class SettingsDialog(QDialog):
         self.error_label.setText(error.message + (f"\n{error.hint}" if error.hint else ""))
         self.error_label.show()
         app = QApplication.instance()
-        if dialog and hasattr(app, "show_error"):
+        if dialog and app is not None and hasattr(app, "show_error"):
             app.show_error(error, self)

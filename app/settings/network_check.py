@@ -9,6 +9,7 @@ request, since a person is waiting.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from app.settings.errors import NotATaskMarket, SettingsInputError
 from engine.chain.errors import ChainError, NotDeployed
@@ -16,6 +17,9 @@ from engine.chain.market import TaskMarket
 from engine.chain.rpc import RetryPolicy, connect, translated
 from engine.chain.settings import NetworkSettings
 from engine.storage.http import HttpStore
+
+if TYPE_CHECKING:
+    from eth_typing import ChecksumAddress
 
 SECTION = "Network"
 CODE_PROBE = 2048  # bytes of runtime code compared with the shipped contract (immutables come after)
@@ -46,7 +50,7 @@ def check_network(network: NetworkSettings, *, timeout: float = 5.0) -> NetworkR
     policy = RetryPolicy(attempts=2, first_delay=0.2, request_timeout=timeout)
     w3 = connect(network.rpc_url, expected_chain_id=network.chain_id, policy=policy)
     with translated("eth_getCode"):
-        code = w3.eth.get_code(network.market_address)
+        code = w3.eth.get_code(cast("ChecksumAddress", network.market_address))
         block = w3.eth.block_number
         chain_id = w3.eth.chain_id
     if len(code) == 0:

@@ -8,6 +8,7 @@ through :class:`NetworkCheck`'s signals.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 
@@ -68,10 +69,8 @@ class NetworkCheck(QObject):
 
     def _answer(self, signal: object, *args: object) -> None:
         self.running = False
-        try:
+        with contextlib.suppress(RuntimeError):  # the window was closed and deleted while the check ran
             signal.emit(*args)  # type: ignore[attr-defined]
-        except RuntimeError:
-            pass  # the window was closed and deleted while the check ran: nobody is waiting
 
 
 class NetworkForm(QWidget):

@@ -135,6 +135,7 @@ class PolicyForm(QWidget):
                 or getattr(widget, "textChanged", None)
             if isinstance(widget, QComboBox):
                 signal = widget.currentIndexChanged
+            assert signal is not None, f"{type(widget).__name__} has no change signal"
             signal.connect(self._edited)
         self.preset.currentIndexChanged.connect(self._preset_picked)
         self.load(PolicySettings(), GpuSettings())
@@ -179,11 +180,13 @@ class PolicyForm(QWidget):
         self.advanced = QWidget(objectName="advancedSettings")
         advanced = QVBoxLayout(self.advanced)
         advanced.setContentsMargins(0, 0, 0, 0)
+        boxes = []
         for title, form in (("When", when), ("Other programs", others), ("GPU", gpu), ("Allowed hours", hours)):
             box = QGroupBox(title)
             box.setLayout(form)
             advanced.addWidget(box)
-        self.others_box = advanced.itemAt(1).widget()
+            boxes.append(box)
+        self.others_box = boxes[1]
         self.advanced.hide()
         self.advanced_button = QPushButton("Show advanced settings", objectName="advancedButton", checkable=True)
         self.advanced_button.toggled.connect(self._show_advanced)

@@ -81,7 +81,6 @@ def run(args: argparse.Namespace) -> int:
             stack.close()
             say(f"stopped; chain state saved in {state_file()}")
             return 0
-    return 0
 
 
 class _BlockClock:
@@ -109,7 +108,7 @@ class _BlockClock:
         try:
             if time.time() - clock.latest() >= self.IDLE_BLOCK_S:
                 clock.mine()
-        except Exception as e:  # noqa: BLE001 (a missed tick is harmless; anvil's own death is checked by the caller)
+        except Exception as e:
             say(f"could not mine an idle block: {e}")
 
 
@@ -123,8 +122,10 @@ def _check_blob_port(host: str, port: int) -> None:
         try:
             s.bind((host, port))
         except OSError:
-            raise DevnetError(f"port {port} on {host} (the blob server) is already in use",
-                              hint=f"stop what listens there, or pick another port (`idlegrid devnet --blob-port {port + 1}`)") from None
+            raise DevnetError(
+                f"port {port} on {host} (the blob server) is already in use",
+                hint=f"stop what listens there, or pick another port (`idlegrid devnet --blob-port {port + 1}`)",
+            ) from None
 
 
 def _start_blob_server(host: str, port: int) -> BlobServer:

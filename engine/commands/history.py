@@ -69,7 +69,8 @@ def _show(found: list[JobRecord], args: argparse.Namespace, path: Path, *, any_j
         print(f"no jobs match {_filters(args)} (run `idlegrid history` without filters to see them all)")
         return 0
     networks = {(job.chain_id, job.market) for job in found}
-    header, rows = JOB_HEADER, [job_row(job) for job in found]
+    header: tuple[str, ...] = JOB_HEADER
+    rows = [job_row(job) for job in found]
     if len(networks) > 1:  # say which network each job was on only when it differs
         header = (*JOB_HEADER, "NETWORK")
         rows = [(*row, f"{job.chain_id}:{short_address(job.market)}") for row, job in zip(rows, found)]

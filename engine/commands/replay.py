@@ -22,7 +22,7 @@ def replay(args: argparse.Namespace) -> int:
     return 0 if result.match else 1
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("replay", help="recompute checkpoint I+1 from checkpoint I and compare",
                        description="Replay segment I of a trained job: load checkpoint I (checked against "
                                    "the job's tree), train to checkpoint I+1 and judge it as the spec says: "

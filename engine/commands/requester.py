@@ -35,13 +35,27 @@ def register(subparsers: Any) -> None:
 
     post = sub.add_parser("post", parents=[account_options()], help="validate, upload and post a task spec")
     post.add_argument("spec", type=Path, metavar="SPEC", help="the task spec (JSON)")
-    post.add_argument("--reward", required=True, metavar="ETH", help="reward escrowed for the worker, in ETH (e.g. 0.05)")
-    post.add_argument("--stake", metavar="ETH", help="stake a worker must lock to claim, in ETH (default: a tenth of the reward)")
-    post.add_argument("--window", type=int, metavar="SECONDS", help="challenge window after the result (default 3600 s)")
-    post.add_argument("--claim-timeout", type=int, metavar="SECONDS", help="how long the task waits for a worker (default 86400 s)")
-    post.add_argument("--train-timeout", type=int, metavar="SECONDS",
-                      help="how long a worker has to commit after claiming (default 4 x the spec's max_seconds, at least 1800 s)")
-    post.add_argument("--data", type=Path, metavar="FILE", help="the dataset file a blob-dataset spec names (checked, then uploaded)")
+    post.add_argument(
+        "--reward", required=True, metavar="ETH", help="reward escrowed for the worker, in ETH (e.g. 0.05)"
+    )
+    post.add_argument(
+        "--stake", metavar="ETH", help="stake a worker must lock to claim, in ETH (default: a tenth of the reward)"
+    )
+    post.add_argument(
+        "--window", type=int, metavar="SECONDS", help="challenge window after the result (default 3600 s)"
+    )
+    post.add_argument(
+        "--claim-timeout", type=int, metavar="SECONDS", help="how long the task waits for a worker (default 86400 s)"
+    )
+    post.add_argument(
+        "--train-timeout",
+        type=int,
+        metavar="SECONDS",
+        help="how long a worker has to commit after claiming (default 4 x the spec's max_seconds, at least 1800 s)",
+    )
+    post.add_argument(
+        "--data", type=Path, metavar="FILE", help="the dataset file a blob-dataset spec names (checked, then uploaded)"
+    )
     post.set_defaults(func=_post)
 
     status = sub.add_parser("status", parents=[account_options()], help="your tasks, or one task in detail")
@@ -49,16 +63,24 @@ def register(subparsers: Any) -> None:
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
     status.set_defaults(func=_status)
 
-    results = sub.add_parser("results", parents=[account_options()], help="download a task's result and check it against the chain")
+    results = sub.add_parser(
+        "results", parents=[account_options()], help="download a task's result and check it against the chain"
+    )
     results.add_argument("task_id", type=int, metavar="ID")
-    results.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the checkpoint and metrics.json")
+    results.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="folder for the checkpoint and metrics.json"
+    )
     results.set_defaults(func=_results)
 
-    cancel = sub.add_parser("cancel", parents=[account_options()], help="cancel an unclaimed task; its reward is credited back")
+    cancel = sub.add_parser(
+        "cancel", parents=[account_options()], help="cancel an unclaimed task; its reward is credited back"
+    )
     cancel.add_argument("task_id", type=int, metavar="ID")
     cancel.set_defaults(func=_cancel)
 
-    withdraw = sub.add_parser("withdraw", parents=[account_options()], help="send your credits (refunds, forfeited stakes) to the wallet")
+    withdraw = sub.add_parser(
+        "withdraw", parents=[account_options()], help="send your credits (refunds, forfeited stakes) to the wallet"
+    )
     withdraw.set_defaults(func=_withdraw)
 
 
@@ -97,8 +119,10 @@ def open_requester(args: argparse.Namespace, *, blobs_needed: bool = False) -> I
 
     network = network_settings(devnet=args.devnet)
     if network.blob_url is None and blobs_needed:
-        raise UsageError("no blob server is configured, so the spec cannot be published",
-                         hint="set network.blob_url in the settings, or run `idlegrid devnet` (it serves blobs) and add --devnet")
+        raise UsageError(
+            "no blob server is configured, so the spec cannot be published",
+            hint="set network.blob_url in the settings, or run `idlegrid devnet` (it serves blobs) and add --devnet",
+        )
     market = open_market(network, _signer(args, network.chain_id))
     blobs = paths().ensure().blobs_dir
     store = open_store(network.blob_url, cache=blobs) if network.blob_url else LocalStore(blobs)
@@ -139,7 +163,10 @@ def _status(args: argparse.Namespace) -> int:
     elif args.task_id is not None:
         _detail(views[0])
     elif not views:
-        print("no tasks posted from this wallet on this market yet (post one with `idlegrid requester post SPEC --reward ETH`)")
+        print(
+            "no tasks posted from this wallet on this market yet "
+            "(post one with `idlegrid requester post SPEC --reward ETH`)"
+        )
     else:
         _table(views)
     return 0
@@ -158,7 +185,9 @@ def _table(views: list[TaskView]) -> None:
 
 
 def _deadline_label(v: TaskView) -> str:
-    label = {"open": "claim by", "claimed": "submit by", "submitted": "window ends", "challenged": "disputed"}.get(v.state)
+    label = {"open": "claim by", "claimed": "submit by", "submitted": "window ends", "challenged": "disputed"}.get(
+        v.state
+    )
     return f"{label} {_when(v.deadline)}" if label and v.deadline else "-"
 
 
@@ -176,15 +205,17 @@ def _detail(v: TaskView) -> None:
         ("merkle root", f"{v.merkle_root} ({v.num_leaves} leaves)" if v.merkle_root else "-"),
         ("deadline", _deadline_label(v)),
         ("window end", _when(v.window_end) if v.window_end else "-"),
-        ("terms", f"claim timeout {v.claim_timeout} s, train timeout {v.train_timeout} s, "
-                  f"challenge window {v.challenge_window} s"),
+        ("terms", (f"claim timeout {v.claim_timeout} s, train timeout {v.train_timeout} s, "
+                   f"challenge window {v.challenge_window} s")),
     ]
     d = v.dispute
     if d is None:
         lines.append(("dispute", "none"))
     else:
         jury = ", ".join(_short(j) for j in d.jury) or "not drawn yet"
-        lines.append(("dispute", f"segment {d.segment} challenged by {d.challenger} with a {format_eth(d.bond)} ETH bond"))
+        lines.append(
+            ("dispute", f"segment {d.segment} challenged by {d.challenger} with a {format_eth(d.bond)} ETH bond")
+        )
         lines.append(("jury", f"{jury}; votes honest {d.honest_votes}, cheat {d.cheat_votes}"))
     width = max(len(k) for k, _ in lines)
     for key, value in lines:

@@ -17,7 +17,7 @@ def run(args: argparse.Namespace) -> int:
     return serve(sys.stdin, proto)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("runner", help="the training subprocess (JSON lines on stdin/stdout)",
                        description="The training process the engine spawns. Reads JSON-line commands "
                                    "(start, pause, resume, stop) on stdin and writes events on stdout; "

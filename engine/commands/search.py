@@ -26,7 +26,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("space", type=Path, metavar="SPACE", help="the search-space file (see docs/search.md)")
     p.add_argument("--budget", type=int, required=True, metavar="N", help="candidates to evaluate on the market")
     p.add_argument("--population", type=int, default=10, metavar="P", help="evolution: candidates kept (default 10)")
-    p.add_argument("--sample", type=int, default=3, metavar="S", help="evolution: candidates drawn to pick a parent (default 3)")
+    p.add_argument(
+        "--sample", type=int, default=3, metavar="S", help="evolution: candidates drawn to pick a parent (default 3)"
+    )
     p.add_argument("--parallel", type=int, default=2, metavar="K", help="candidates posted at once (default 2)")
     p.add_argument("--sampler", choices=("evolution", "tpe", "nsga2", "random"), default="evolution",
                    help="the Optuna sampler (default: evolution, regularized aging evolution)")
@@ -37,9 +39,19 @@ def register(subparsers: Any) -> None:
     p.add_argument("--claim-timeout", type=int, default=3600, metavar="SECONDS",
                    help="a task nobody claims in this time is cancelled and reposted (default 3600 s)")
     p.add_argument("--train-timeout", type=int, metavar="SECONDS", help="time a worker has after claiming")
-    p.add_argument("--max-attempts", type=int, default=3, metavar="N", help="posts per candidate before it is dropped (default 3)")
-    p.add_argument("--poll", type=float, default=1.0, metavar="SECONDS", help="pause between event scans when nothing happens (default 1 s, doubling up to 4 s while quiet)")
-    p.add_argument("--out", type=Path, metavar="DIR", help="the search folder (default: <data dir>/searches/<space name>)")
+    p.add_argument(
+        "--max-attempts", type=int, default=3, metavar="N", help="posts per candidate before it is dropped (default 3)"
+    )
+    p.add_argument(
+        "--poll",
+        type=float,
+        default=1.0,
+        metavar="SECONDS",
+        help="pause between event scans when nothing happens (default 1 s, doubling up to 4 s while quiet)",
+    )
+    p.add_argument(
+        "--out", type=Path, metavar="DIR", help="the search folder (default: <data dir>/searches/<space name>)"
+    )
     p.add_argument("--devnet", action="store_true", help="use the local devnet (`idlegrid devnet`)")
     p.add_argument("--dev-account", type=int, metavar="N", help="with --devnet: sign with anvil's test account N")
     p.add_argument("--passphrase-file", type=Path, metavar="FILE", help="the wallet keystore's passphrase file")

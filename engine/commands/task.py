@@ -27,7 +27,7 @@ def validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("task", help="work with task specs", description="Work with task specs.")
     tsub = p.add_subparsers(dest="task_command", metavar="ACTION", required=True)
     v = tsub.add_parser("validate", help="check a spec; exit 0 with a summary or 2 with the error",

@@ -23,7 +23,9 @@ def train(args: argparse.Namespace) -> int:
     meta_dry_run(checked)
     out = args.out or paths().jobs_dir / f"{checked.spec.name}-{checked.sha256[:12]}"
     bar = None if args.quiet else ProgressBar()
-    hooks = Hooks(on_progress=(lambda p: bar.update(p.step, p.steps, p.loss, p.samples_per_s, p.eta_s)) if bar else None)
+    hooks = Hooks(
+        on_progress=(lambda p: bar.update(p.step, p.steps, p.loss, p.samples_per_s, p.eta_s)) if bar else None
+    )
     device = pick_device(args.device)
     require_fits(checked, device_memory(device))  # before the first allocation, not in torch's allocator
     trainer = Trainer(checked, out, device=device, hooks=hooks,
@@ -38,12 +40,15 @@ def train(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a task locally and print its Merkle root",
-                       description="Train a task spec deterministically into a job folder. Progress goes "
-                                   "to stderr; the last stdout line is JSON with merkle_root, leaves, steps, "
-                                   "final_loss, metrics, out and arithmetic (the CPU or GPU arithmetic the "
-                                   "root was computed with: roots agree bit for bit only within one). Re-running with the same --out resumes.")
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train a task locally and print its Merkle root",
+        description="Train a task spec deterministically into a job folder. Progress goes "
+        "to stderr; the last stdout line is JSON with merkle_root, leaves, steps, "
+        "final_loss, metrics, out and arithmetic (the CPU or GPU arithmetic the "
+        "root was computed with: roots agree bit for bit only within one). Re-running with the same --out resumes.",
+    )
     p.add_argument("spec", help="path to the spec JSON file")
     p.add_argument("--out", type=Path, help="job folder (default: <data dir>/jobs/<name>-<spec hash>)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",

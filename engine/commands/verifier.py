@@ -61,7 +61,7 @@ def register(subparsers: Any) -> None:
 
 def _history_option(p: argparse.ArgumentParser, *, suppress: bool = False) -> None:
     """The verifier's own history database; a sub-command's copy must not reset the parent's."""
-    default = {"default": argparse.SUPPRESS} if suppress else {}
+    default: dict[str, Any] = {"default": argparse.SUPPRESS} if suppress else {}
     p.add_argument("--history", type=Path, metavar="FILE", **default,
                    help="the history database (default: yours; with --dev-account, one of that account's own)")
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 STANDARD_SCRYPT_N = 262144  # geth's standard, as engine.wallet.keystore (a test checks they agree)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "wallet", help="the worker's Ethereum key (OS keyring or keystore file)",
         description="Create, show, export, import and delete the wallet key. It lives in the OS "
@@ -156,10 +156,7 @@ def _export(args: argparse.Namespace) -> int:
 def _read_hex_key() -> SecretKey:
     from engine.wallet.keys import SecretKey
 
-    if sys.stdin.isatty():
-        text = getpass.getpass("Private key (hex, not shown): ")
-    else:
-        text = sys.stdin.readline()
+    text = getpass.getpass("Private key (hex, not shown): ") if sys.stdin.isatty() else sys.stdin.readline()
     return SecretKey.from_hex(text)
 
 

@@ -88,5 +88,5 @@ def leaf_hash(tensors: Mapping[str, np.ndarray]) -> bytes:
         code, arr = canonical(np.asarray(tensors[name]), name)
         h.update(leaf_prefix(name, code, arr.shape, arr.nbytes))
         if arr.nbytes:
-            h.update(arr.reshape(-1).view(np.uint8))
+            h.update(arr.reshape(-1).view(np.uint8).data)
     return h.digest()

@@ -6,9 +6,9 @@ been idle; ``on_battery`` whether we run on battery; :class:`~engine.gpu.policy.
 turns all of that into a :class:`~engine.gpu.policy.Decision` to run, pause or wait.
 """
 
+from engine.gpu.backend import open_backend
 from engine.gpu.errors import GpuError, TimelineError
 from engine.gpu.monitor import DeviceSnapshot, GpuBackend, GpuProcess, GpuSnapshot, NoGpu
-from engine.gpu.backend import open_backend
 from engine.gpu.policy import Action, Decision, IdlePolicy, Rule
 from engine.gpu.power import on_battery
 from engine.gpu.settings import GpuSettings, PolicySettings, load_gpu_settings, load_policy_settings

@@ -12,7 +12,7 @@ from collections.abc import Callable, Collection
 
 import psutil
 
-from engine.gpu.monitor import DeviceSnapshot, GpuSnapshot, NoGpu
+from engine.gpu.monitor import BackendKind, DeviceSnapshot, GpuSnapshot, NoGpu
 
 MIB = 1024 * 1024
 
@@ -20,7 +20,7 @@ MIB = 1024 * 1024
 class NoGpuBackend:
     """Snapshots with no device and the reason why, so the app can say it."""
 
-    kind = "none"
+    kind: BackendKind = "none"
 
     def __init__(self, no_gpu: NoGpu, *, clock: Callable[[], float] = time.time) -> None:
         self.no_gpu = no_gpu
@@ -36,7 +36,7 @@ class NoGpuBackend:
 class CpuBackend:
     """CPU mode: the CPU as device 0, utilisation and memory from psutil."""
 
-    kind = "cpu"
+    kind: BackendKind = "cpu"
 
     def __init__(self, no_gpu: NoGpu, *, clock: Callable[[], float] = time.time) -> None:
         self.no_gpu = no_gpu

@@ -8,6 +8,7 @@ pid-to-name lookup are injectable, so the field mapping is tested without a GPU.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from collections.abc import Callable, Collection
@@ -16,7 +17,7 @@ from typing import Any
 
 import psutil
 
-from engine.gpu.monitor import DeviceSnapshot, GpuProcess, GpuSnapshot, NoGpu
+from engine.gpu.monitor import BackendKind, DeviceSnapshot, GpuProcess, GpuSnapshot, NoGpu
 
 MIB = 1024 * 1024
 _LIB = "nvml.dll" if sys.platform.startswith("win") else "libnvidia-ml.so.1"
@@ -54,13 +55,14 @@ def probe_nvml(
     *,
     name_of: Callable[[int], str] = process_name,
     clock: Callable[[], float] = time.time,
-) -> "NvmlBackend | NoGpu":
+) -> NvmlBackend | NoGpu:
     """An initialised :class:`NvmlBackend`, or :class:`NoGpu` saying why there is none."""
     if nvml is None:
         try:
-            import pynvml as nvml
+            import pynvml
         except ImportError:
             return NoGpu("nvidia-ml-py is not installed", "pip install nvidia-ml-py")
+        nvml = pynvml
     try:
         nvml.nvmlInit()
     except nvml.NVMLError as e:
@@ -83,7 +85,7 @@ def _text(value: Any) -> str:
 class NvmlBackend:
     """Snapshots of every NVIDIA device; build it with :func:`probe_nvml`."""
 
-    kind = "nvml"
+    kind: BackendKind = "nvml"
 
     def __init__(
         self,
@@ -185,10 +187,8 @@ class NvmlBackend:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            try:
+            with contextlib.suppress(self._nvml.NVMLError):
                 self._nvml.nvmlShutdown()
-            except self._nvml.NVMLError:
-                pass
 
 
 def _foreign_utilization(device_util: float | None, processes: tuple[GpuProcess, ...]) -> float | None:

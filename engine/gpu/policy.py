@@ -245,7 +245,9 @@ class IdlePolicy:
         if denied or others:
             self._foreign_seen_at, self._foreign_seen = now, _names(denied + others)
             if denied:
-                return _Block(Rule.DENY_LIST, Action.PAUSE, f"paused: {_names(denied)} uses the GPU (deny-listed)", True)
+                return _Block(
+                    Rule.DENY_LIST, Action.PAUSE, f"paused: {_names(denied)} uses the GPU (deny-listed)", True
+                )
             return _Block(Rule.FOREIGN_PROCESS, Action.PAUSE, f"paused: {_names(others)} uses the GPU", True)
         if self._foreign_seen_at is None:
             return None
@@ -256,7 +258,8 @@ class IdlePolicy:
         return _Block(
             Rule.FOREIGN_PROCESS,
             Action.PAUSE,
-            f"paused: {self._foreign_seen} left the GPU {_ago(gone)}; resuming after {self.settings.resume_after_s:g} s",
+            f"paused: {self._foreign_seen} left the GPU {_ago(gone)}; "
+            f"resuming after {self.settings.resume_after_s:g} s",
             True,
         )
 
@@ -278,7 +281,10 @@ class IdlePolicy:
                 return None  # a blip: do not stop running work for it
             self._util_paused = True
             return _Block(
-                Rule.FOREIGN_UTILIZATION, Action.PAUSE, f"paused: {what} {util:.0f} % of {unit} (limit {limit:g} %)", True
+                Rule.FOREIGN_UTILIZATION,
+                Action.PAUSE,
+                f"paused: {what} {util:.0f} % of {unit} (limit {limit:g} %)",
+                True,
             )
         self._util_high_since = None
         if not self._util_paused:

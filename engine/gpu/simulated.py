@@ -28,6 +28,7 @@ backend is used only when asked for (``[gpu] backend = "simulated:<file>"``).
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import tomllib
@@ -38,7 +39,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.gpu.errors import TimelineError
-from engine.gpu.monitor import DeviceSnapshot, GpuProcess, GpuSnapshot
+from engine.gpu.monitor import BackendKind, DeviceSnapshot, GpuProcess, GpuSnapshot
 
 Curve = list[tuple[float, float]]
 
@@ -74,7 +75,7 @@ class SimProcess(BaseModel):
     utilization: float = Field(0.0, ge=0, le=100)
 
     @model_validator(mode="after")
-    def _stop_after_start(self) -> "SimProcess":
+    def _stop_after_start(self) -> SimProcess:
         if self.stop is not None and self.stop <= self.start:
             raise ValueError(f"stop ({self.stop:g}) must come after start ({self.start:g})")
         return self
@@ -106,7 +107,9 @@ def load_timeline(path: Path | str) -> Timeline:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise TimelineError(path, "file not found", hint='check the path in [gpu] backend = "simulated:<file>"') from None
+        raise TimelineError(
+            path, "file not found", hint='check the path in [gpu] backend = "simulated:<file>"'
+        ) from None
     except OSError as e:
         raise TimelineError(path, f"cannot be read: {e.strerror}") from None
     try:
@@ -125,7 +128,7 @@ def at(curve: Curve, t: float) -> float:
     """The curve's value at ``t``: linear between points, flat before the first and after the last."""
     if t <= curve[0][0]:
         return curve[0][1]
-    for (t0, v0), (t1, v1) in zip(curve, curve[1:]):
+    for (t0, v0), (t1, v1) in itertools.pairwise(curve):
         if t <= t1:
             return v1 if t1 == t0 else v0 + (v1 - v0) * (t - t0) / (t1 - t0)
     return curve[-1][1]
@@ -147,7 +150,7 @@ class ManualClock:
 class SimulatedBackend:
     """A :class:`~engine.gpu.monitor.GpuBackend` playing a :class:`Timeline`; t = 0 at creation."""
 
-    kind = "simulated"
+    kind: BackendKind = "simulated"
 
     def __init__(self, timeline: Timeline, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.timeline = timeline
@@ -155,7 +158,7 @@ class SimulatedBackend:
         self._start = clock()
 
     @classmethod
-    def from_file(cls, path: Path | str, *, clock: Callable[[], float] = time.monotonic) -> "SimulatedBackend":
+    def from_file(cls, path: Path | str, *, clock: Callable[[], float] = time.monotonic) -> SimulatedBackend:
         return cls(load_timeline(path), clock=clock)
 
     def elapsed(self) -> float:

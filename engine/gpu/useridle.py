@@ -102,7 +102,7 @@ class X11Idle:
             try:
                 if not xss.XScreenSaverQueryInfo(display, x11.XDefaultRootWindow(display), info):
                     return None
-                return info.contents.idle / 1000.0
+                return float(info.contents.idle) / 1000.0
             finally:
                 x11.XFree(info)
         finally:
@@ -175,7 +175,7 @@ class WindowsIdle:
         if not self._user32.GetLastInputInfo(ctypes.byref(info)):
             return None
         ticks = self._kernel32.GetTickCount() & 0xFFFFFFFF
-        return ((ticks - info.dwTime) & 0xFFFFFFFF) / 1000.0  # the tick count wraps after 49.7 days
+        return float((ticks - info.dwTime) & 0xFFFFFFFF) / 1000.0  # the tick count wraps after 49.7 days
 
 
 class MacIdle:

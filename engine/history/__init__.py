@@ -20,7 +20,19 @@ from engine.history.records import Earnings, JobRecord, JournalEntry
 from engine.history.store import History, default_path
 
 __all__ = [
-    "Earnings", "History", "HistoryBusy", "HistoryClosed", "HistoryCorrupt", "HistoryError", "HistoryTooNew",
-    "HistoryUnavailable", "InvalidRecord", "JobRecord", "JournalEntry", "JournalError", "LEDGER_KINDS",
-    "PENDING_STATES", "default_path",
+    "LEDGER_KINDS",
+    "PENDING_STATES",
+    "Earnings",
+    "History",
+    "HistoryBusy",
+    "HistoryClosed",
+    "HistoryCorrupt",
+    "HistoryError",
+    "HistoryTooNew",
+    "HistoryUnavailable",
+    "InvalidRecord",
+    "JobRecord",
+    "JournalEntry",
+    "JournalError",
+    "default_path",
 ]

@@ -36,7 +36,7 @@ def market_address(market: Any) -> str:
     """The market contract address, checksummed, so one market is one key however it was spelled."""
     if not isinstance(market, str) or not _ADDRESS.fullmatch(market):
         raise InvalidRecord(f"market {market!r} is not a contract address (0x + 40 hex digits)")
-    from eth_utils import to_checksum_address
+    from eth_utils.address import to_checksum_address
 
     return str(to_checksum_address(market))
 

@@ -165,7 +165,7 @@ class Database:
             version = int(conn.execute("PRAGMA data_version").fetchone()[0])
         except sqlite3.Error as e:
             raise self._translate(e) from None
-        return version + self._local.commits
+        return version + int(self._local.commits)
 
     # schema ------------------------------------------------------------------------------------
 

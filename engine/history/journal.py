@@ -31,7 +31,8 @@ def begin(conn: sqlite3.Connection, key: str, action: str, payload: dict[str, An
 
 
 def _open_row(conn: sqlite3.Connection, key: str, verb: str) -> sqlite3.Row:
-    row = conn.execute("SELECT id, payload FROM journal WHERE key = ? AND ended_at IS NULL", (key,)).fetchone()
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT id, payload FROM journal WHERE key = ? AND ended_at IS NULL", (key,)).fetchone()
     if row is None:
         raise JournalError(f"cannot {verb} journal entry {key!r}: no open entry has that key",
                            hint="journal_begin it before the side effect; journal_open() lists open entries")
@@ -49,7 +50,9 @@ def end(conn: sqlite3.Connection, key: str, result: str) -> None:
     text_value(result, "journal result")
     row = _open_row(conn, key, "end")
     now = time.time()
-    conn.execute("UPDATE journal SET ended_at = ?, updated_at = ?, result = ? WHERE id = ?", (now, now, result, row["id"]))
+    conn.execute(
+        "UPDATE journal SET ended_at = ?, updated_at = ?, result = ? WHERE id = ?", (now, now, result, row["id"])
+    )
 
 
 def open_entries(conn: sqlite3.Connection) -> list[JournalEntry]:

@@ -46,8 +46,10 @@ def add(conn: sqlite3.Connection, chain_id: int, market: str, task_id: int | Non
     """One ledger entry; False when this (task, kind, tx) was already recorded."""
     amount = wei_text(amount_wei, f"ledger amount ({kind})", signed=True)
     cursor = conn.execute(
-        "INSERT OR IGNORE INTO ledger (chain_id, market, task_id, kind, amount, tx_hash, at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (chain_id, market, task_id, check_kind(kind), amount, tx_hash, time.time() if at is None else float(at)))
+        "INSERT OR IGNORE INTO ledger (chain_id, market, task_id, kind, amount, tx_hash, at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (chain_id, market, task_id, check_kind(kind), amount, tx_hash, time.time() if at is None else float(at)),
+    )
     return cursor.rowcount == 1
 
 

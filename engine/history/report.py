@@ -8,6 +8,7 @@ from datetime import datetime
 from engine.history.records import JobRecord
 from engine.units import format_eth
 
+
 def eth(wei: int | None, digits: int = 6) -> str:
     """Wei as ether with up to ``digits`` decimals, trailing zeros dropped: ``1.5``, ``0``, ``<0.000001``."""
     if wei is None:

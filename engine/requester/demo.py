@@ -10,6 +10,7 @@ process and lets Ctrl-C end it cleanly.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -128,7 +129,7 @@ class DemoVerifier:
     def command(self) -> list[str]:
         return idlegrid_command("verifier", "--devnet", "--dev-account", str(self.account))
 
-    def start(self) -> "DemoVerifier":
+    def start(self) -> DemoVerifier:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
         self.process = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=self._log,
@@ -157,10 +158,8 @@ class DemoVerifier:
 
 
 def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signum)
-    except ProcessLookupError:
-        pass
 
 
 class DemoActors:
@@ -177,7 +176,7 @@ class DemoActors:
                                         name="demo-requester", daemon=True)
         self._verifier_exit_reported = False
 
-    def start(self) -> "DemoActors":
+    def start(self) -> DemoActors:
         self._thread.start()
         address = self.requester.requester.address
         self.say(f"demo requester: dev account {DEMO_REQUESTER_ACCOUNT} ({address}) keeps "
@@ -186,6 +185,7 @@ class DemoActors:
             self.say("demo verifier: not available in this build (engine.verifier is missing)")
         else:
             self.verifier.start()
+            assert self.verifier.process is not None  # start() spawned it
             self.say(f"demo verifier: dev account {DEMO_VERIFIER_ACCOUNT}, pid {self.verifier.process.pid}, "
                      f"log {self.verifier.log_path}")
         return self

@@ -120,8 +120,10 @@ class Requester:
     def _upload_dataset(self, dataset: Any, data: Path | None) -> None:
         if not isinstance(dataset, s.BlobData):
             if data is not None:
-                raise DatasetMismatch(f"--data {data} was given, but the spec's dataset is {dataset.kind!r}, not a blob",
-                                      hint="leave --data out for this spec")
+                raise DatasetMismatch(
+                    f"--data {data} was given, but the spec's dataset is {dataset.kind!r}, not a blob",
+                    hint="leave --data out for this spec",
+                )
             return
         if data is not None:
             self._check_dataset_file(data, dataset)
@@ -161,8 +163,10 @@ class Requester:
         balance = self.market.balance(self.address)
         if balance < reward:
             raise RequesterError(
-                f"your wallet {self.address} holds {format_eth(balance)} ETH, less than the reward of {format_eth(reward)} ETH",
-                hint="fund the wallet (on the devnet: `idlegrid devnet --fund ADDRESS`), or lower --reward")
+                f"your wallet {self.address} holds {format_eth(balance)} ETH, "
+                f"less than the reward of {format_eth(reward)} ETH",
+                hint="fund the wallet (on the devnet: `idlegrid devnet --fund ADDRESS`), or lower --reward",
+            )
         call.simulate()
 
     def _record_post(self, posted: TaskPosted, receipt: TxReceipt, spec: s.TaskSpec | None) -> None:

@@ -44,7 +44,9 @@ def parse_eth(text: str, what: str, *, minimum_wei: int = 1) -> int:
         raise AmountError(f"{what} {text} ETH is too small: it must be at least {format_eth(minimum_wei)} ETH",
                           hint="give a positive amount in ETH, e.g. 0.05")
     if wei > MAX_AMOUNT:
-        raise AmountError(f"{what} {text} ETH is too large: the market holds at most {format_eth(MAX_AMOUNT)} ETH per amount")
+        raise AmountError(
+            f"{what} {text} ETH is too large: the market holds at most {format_eth(MAX_AMOUNT)} ETH per amount"
+        )
     return int(wei)
 
 

@@ -85,7 +85,7 @@ class ResultManifest:
         return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
     @classmethod
-    def from_bytes(cls, raw: bytes) -> "ResultManifest":
+    def from_bytes(cls, raw: bytes) -> ResultManifest:
         try:
             body = json.loads(raw)
         except ValueError as e:
@@ -111,4 +111,5 @@ class ResultManifest:
         return self.leaves[index]
 
     def to_json(self) -> dict[str, Any]:
-        return json.loads(self.to_bytes())
+        data: dict[str, Any] = json.loads(self.to_bytes())
+        return data

@@ -53,7 +53,7 @@ class TxJournal:
     unfinished entry for :meth:`reconcile` to take over.
     """
 
-    def __init__(self, history: "History", market: TaskMarket, *, role: str) -> None:
+    def __init__(self, history: History, market: TaskMarket, *, role: str) -> None:
         self.history = history
         self.market = market
         self.role = role

@@ -6,6 +6,7 @@ SIGINT, then terminate the whole process group.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -55,7 +56,7 @@ class RunnerProcess:
     def _read_stderr(self) -> None:
         assert self.proc.stderr is not None
         for line in self.proc.stderr:
-            self.stderr_tail = (self.stderr_tail + [line.rstrip()])[-20:]
+            self.stderr_tail = ([*self.stderr_tail, line.rstrip()])[-20:]
 
     def send(self, cmd: str, **fields: Any) -> None:
         if self.proc.poll() is not None or self.proc.stdin is None:
@@ -109,10 +110,8 @@ class RunnerProcess:
     def stop(self, timeout: float = 30.0) -> int:
         """Ask the runner to save and exit; escalate if it does not. Returns its exit code."""
         if self.proc.poll() is None:
-            try:
+            with contextlib.suppress(RunnerError):
                 self.send("stop")
-            except RunnerError:
-                pass
             for sig, wait in ((None, timeout), (signal.SIGINT, 5.0), (signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
                 if sig is not None:
                     self._signal_group(sig)
@@ -131,19 +130,15 @@ class RunnerProcess:
         self._close()
 
     def _signal_group(self, sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def _close(self) -> None:
         if self.proc.stdin and not self.proc.stdin.closed:
-            try:
+            with contextlib.suppress(OSError):
                 self.proc.stdin.close()
-            except OSError:
-                pass
 
-    def __enter__(self) -> "RunnerProcess":
+    def __enter__(self) -> RunnerProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:

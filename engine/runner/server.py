@@ -59,15 +59,14 @@ class Control:
         with self.cond:
             if self.paused and not self.stopping:
                 self.channel.send("paused", step=step)
-                while self.paused and not self.stopping:
-                    self.cond.wait()
+                self.cond.wait_for(lambda: not self.paused or self.stopping)
                 if not self.stopping:
                     self.channel.send("resumed", step=step)
             if self.stopping:
                 raise StopRequested()
 
 
-def _read_commands(inp: TextIO, control: Control, starts: "queue.Queue[dict | None]", channel: Channel) -> None:
+def _read_commands(inp: TextIO, control: Control, starts: queue.Queue[dict[str, Any] | None], channel: Channel) -> None:
     for line in inp:
         if not line.strip():
             continue
@@ -90,7 +89,7 @@ def _read_commands(inp: TextIO, control: Control, starts: "queue.Queue[dict | No
     starts.put(None)
 
 
-def _train(msg: dict, channel: Channel, control: Control) -> int:
+def _train(msg: dict[str, Any], channel: Channel, control: Control) -> int:
     from engine.tasks.load import load_spec
     from engine.training.datasets import LocalBlobs
     from engine.training.determinism import arithmetic, pick_device
@@ -136,7 +135,7 @@ def _preload() -> None:
 def serve(inp: TextIO, out: TextIO) -> int:
     channel = Channel(out)
     control = Control(channel)
-    starts: queue.Queue[dict | None] = queue.Queue()
+    starts: queue.Queue[dict[str, Any] | None] = queue.Queue()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: control.stop())
     threading.Thread(target=_read_commands, args=(inp, control, starts, channel), daemon=True).start()

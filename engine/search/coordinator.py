@@ -109,8 +109,10 @@ class Coordinator:
             self.state.set_meta(settings=settings, cursor=self.market.head(), start_block=self.market.head(),
                                 started_at=time.time())
         elif known != settings:
-            raise SearchMismatch(f"the search folder {self.state.path.parent} holds a search of another space, sampler "
-                                 "or market", hint="give another --out folder, or the same space and --sampler as before")
+            raise SearchMismatch(
+                f"the search folder {self.state.path.parent} holds a search of another space, sampler or market",
+                hint="give another --out folder, or the same space and --sampler as before",
+            )
         self._cursor = int(self.state.meta("cursor"))
         self.market.recover()
         for row in self.state.candidates():
@@ -224,7 +226,9 @@ class Coordinator:
 
     def _track(self, task: TaskRow) -> None:
         self._task_of[task.task_id] = task.candidate_id
-        deadline = task.submit_deadline if task.state == TaskState.CLAIMED and task.submit_deadline else task.claim_deadline
+        deadline = (
+            task.submit_deadline if task.state == TaskState.CLAIMED and task.submit_deadline else task.claim_deadline
+        )
         if task.state in (TaskState.OPEN, TaskState.CLAIMED):
             self._deadline[task.task_id] = deadline
 
@@ -284,7 +288,11 @@ class Coordinator:
         self.study.enqueue_trial(row.params)
         self._trials[cid] = self.study.ask(self._dists)
         self._in_flight.add(row.spec_sha)
-        self._best = max(self._done.values(), default=None) if self.space.goal == Goal.MAXIMIZE else min(self._done.values(), default=None)
+        self._best = (
+            max(self._done.values(), default=None)
+            if self.space.goal == Goal.MAXIMIZE
+            else min(self._done.values(), default=None)
+        )
 
     def _record_best(self, sha: str, value: float) -> None:
         self._done[sha] = value

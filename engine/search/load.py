@@ -63,7 +63,9 @@ def parse_space(data: bytes | str, origin: str = "the space file") -> SearchSpac
         err = e.errors(include_url=False)[0]
         path = _loc(err["loc"], body)
         hint = None if err["type"] == "literal_error" else _HINTS.get(err["type"]) or _expected(err)
-        problem = "is not a known field" if err["type"] == "extra_forbidden" else err["msg"].replace("Value error, ", "")
+        problem = (
+            "is not a known field" if err["type"] == "extra_forbidden" else err["msg"].replace("Value error, ", "")
+        )
         raise SpaceError(path, problem, hint=hint) from None
     except SpecError as e:
         raise SpaceError(f"base.{e.path}", e.problem, hint=e.hint) from None

@@ -100,7 +100,7 @@ class SimulatedMarket:
     def result(self, task_id: int) -> Result:
         task = self.tasks[task_id]
         honest = self.fitness(task.spec)
-        return Result({k: 1.0 for k in honest} if task.cheat else honest, f"worker-{task.worker}")
+        return Result(dict.fromkeys(honest, 1.0) if task.cheat else honest, f"worker-{task.worker}")
 
     def cancel(self, task_id: int) -> int:
         task = self.tasks[task_id]
@@ -157,7 +157,9 @@ class SimulatedMarket:
         task.state, task.worker = "claimed", worker
         task.submit_deadline = self.clock + (task.terms.train_timeout or 3 * self.train_s)
         task.finish_at = self.clock + self.train_s
-        self._emit(TaskClaimed, task_id=task.task_id, worker=str(worker), stake=0, submit_deadline=int(task.submit_deadline))
+        self._emit(
+            TaskClaimed, task_id=task.task_id, worker=str(worker), stake=0, submit_deadline=int(task.submit_deadline)
+        )
         if not lost:                     # a lost claim never submits; its worker is free again at once
             self._busy[worker] = task.task_id
 

@@ -140,7 +140,10 @@ class SpaceFile(Strict):
 
     @model_validator(mode="after")
     def _values_unique(self) -> SpaceFile:
-        for where, model in [("choices", self.choices), *((f"architectures.{k}", a) for k, a in self.architectures.items())]:
+        for where, model in [
+            ("choices", self.choices),
+            *((f"architectures.{k}", a) for k, a in self.architectures.items()),
+        ]:
             for field, values in model.__dict__.items():
                 if isinstance(values, list) and len(set(values)) != len(values):
                     raise ValueError(f"{where}.{field} lists a value twice")
@@ -268,7 +271,7 @@ def _mlp(features: int, depth: int, width: int, out: int, act: str, dropout: flo
     for _ in range(depth):
         layers += [{"type": "Linear", "in_features": size, "out_features": width}, *_hidden(act, dropout)]
         size = width
-    return layers + [{"type": "Linear", "in_features": size, "out_features": out}]
+    return [*layers, {"type": "Linear", "in_features": size, "out_features": out}]
 
 
 def _cnn(x_shape: tuple[int, ...], own: dict[str, Value], out: int, act: str, dropout: float) -> list[dict[str, Any]]:
@@ -289,14 +292,20 @@ def _cnn(x_shape: tuple[int, ...], own: dict[str, Value], out: int, act: str, dr
     if hidden:
         layers += [{"type": "Linear", "in_features": size, "out_features": hidden}, *_hidden(act, dropout)]
         size = hidden
-    return layers + [{"type": "Linear", "in_features": size, "out_features": out}]
+    return [*layers, {"type": "Linear", "in_features": size, "out_features": out}]
 
 
 def _transformer(x_shape: tuple[int, ...], own: dict[str, Value], vocab: int, dropout: float) -> list[dict[str, Any]]:
     dim, heads = int(own["dim"]), int(own["heads"])
     if dim % heads:
         raise SpecError("candidate", f"dim {dim} is not divisible by heads {heads}")
-    block = {"type": "TransformerBlock", "dim": dim, "heads": heads, "ff_dim": dim * int(own["ff_mult"]), "dropout": dropout}
+    block = {
+        "type": "TransformerBlock",
+        "dim": dim,
+        "heads": heads,
+        "ff_dim": dim * int(own["ff_mult"]),
+        "dropout": dropout,
+    }
     return [{"type": "Embedding", "num_embeddings": vocab, "embedding_dim": dim},
             {"type": "PositionalEmbedding", "max_len": x_shape[-1], "dim": dim},
             *([block] * int(own["blocks"])),

@@ -122,16 +122,28 @@ class SearchState:
     def add_candidate(self, params: Params, spec_sha: str) -> int:
         """Journal a candidate about to be posted (state ``posting``); its id."""
         with self._tx() as db:
-            cur = db.execute("INSERT INTO candidates (params, spec_sha, state, attempts, asked_at) VALUES (?, ?, ?, 1, ?)",
-                             (json.dumps(params, sort_keys=True), spec_sha, CandidateState.POSTING.value, time.time()))
+            cur = db.execute(
+                "INSERT INTO candidates (params, spec_sha, state, attempts, asked_at) VALUES (?, ?, ?, 1, ?)",
+                (json.dumps(params, sort_keys=True), spec_sha, CandidateState.POSTING.value, time.time()),
+            )
             return int(cur.lastrowid or 0)
 
     def posted(self, candidate_id: int, task: TaskRow) -> None:
         with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO tasks (task_id, candidate_id, state, posted_block, claim_deadline, reward, "
-                       "gas, posted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (task.task_id, candidate_id, task.state.value, task.posted_block, task.claim_deadline,
-                        str(task.reward), str(task.gas), task.posted_at))
+            db.execute(
+                "INSERT OR IGNORE INTO tasks (task_id, candidate_id, state, posted_block, claim_deadline, reward, "
+                "gas, posted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    task.task_id,
+                    candidate_id,
+                    task.state.value,
+                    task.posted_block,
+                    task.claim_deadline,
+                    str(task.reward),
+                    str(task.gas),
+                    task.posted_at,
+                ),
+            )
             db.execute("UPDATE candidates SET state = ? WHERE id = ?", (CandidateState.POSTED.value, candidate_id))
 
     def set_candidate(self, candidate_id: int, state: CandidateState, **fields: Any) -> None:
@@ -175,7 +187,9 @@ class SearchState:
         if candidate_id is None:
             rows = self._db.execute("SELECT * FROM tasks ORDER BY task_id").fetchall()
         else:
-            rows = self._db.execute("SELECT * FROM tasks WHERE candidate_id = ? ORDER BY task_id", (candidate_id,)).fetchall()
+            rows = self._db.execute(
+                "SELECT * FROM tasks WHERE candidate_id = ? ORDER BY task_id", (candidate_id,)
+            ).fetchall()
         return [_task(r) for r in rows]
 
     def live_task(self, candidate_id: int) -> TaskRow | None:

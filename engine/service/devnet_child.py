@@ -33,7 +33,7 @@ def devnet_wanted() -> bool:
     return load_network().market_address is None
 
 
-def _rpc(url: str, method: str, *params: str, timeout: float = 1.0) -> object:
+def _rpc(url: str, method: str, *params: str | int, timeout: float = 1.0) -> object:
     reply = requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)},
                           timeout=timeout)
     reply.raise_for_status()

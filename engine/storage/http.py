@@ -3,9 +3,9 @@
 It speaks the four routes of :mod:`engine.storage.server` (any server that speaks them will
 do). Requests reuse keep-alive connections (:mod:`engine.storage.connections`); uploads go out
 with ``sendfile`` (the kernel copies the file to the socket) and downloads are read into one
-reused 1 MiB buffer, so no body is held whole in memory or copied chunk by chunk. The network is not trusted: every download
-is hashed as it arrives and only a body with the right hash is kept; a corrupt or truncated
-body, a refused or reset connection, a timeout or a 5xx answer is retried ``retries`` times
+reused 1 MiB buffer, so no body is held whole in memory or copied chunk by chunk. The network is
+not trusted: every download is hashed as it arrives and only a body with the right hash is kept; a
+corrupt or truncated body, a refused or reset connection, a timeout or a 5xx answer is retried ``retries`` times
 with exponential back-off, and then reported as :class:`BlobCorrupt` (the last attempt got
 wrong bytes) or :class:`StorageUnavailable`. A 404 or a size over a limit is not retried.
 """
@@ -67,7 +67,7 @@ class HttpStore:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise StorageLocationError(base_url, "is not an http:// or https:// URL")
         try:
-            parts.port
+            _ = parts.port  # urllib checks the port only when asked for it
         except ValueError:
             raise StorageLocationError(base_url, "has a bad port") from None
         if timeout <= 0 or retries < 0 or backoff < 0:

@@ -16,6 +16,7 @@ could see two different bodies (request smuggling).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -79,7 +80,7 @@ class BlobServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    def start(self) -> "BlobServer":
+    def start(self) -> BlobServer:
         if self._httpd is not None:
             return self
         remove_stale_partials(self.store.root)
@@ -101,7 +102,7 @@ class BlobServer:
         self._httpd = self._thread = None
         log.info("stopped serving %s", self.store.root)
 
-    def __enter__(self) -> "BlobServer":
+    def __enter__(self) -> BlobServer:
         return self.start()
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
@@ -153,20 +154,26 @@ class _Handler(BaseHTTPRequestHandler):
     # -- one log line per request ------------------------------------------------------------
 
     def handle_one_request(self) -> None:
-        self._status: int | None = None
-        self._bytes = 0
+        self._reset_counters()
         started = time.monotonic()
         super().handle_one_request()
-        if self._status is not None:
+        if self._status is not None:  # set by log_request() while the request was handled
             path = getattr(self, "path", "")[:200]  # unset when the request line was garbage
             log.info('%s "%s %s" %d %d bytes %.1f ms', self.client_address[0], self.command or "-",
                      path, self._status, self._bytes, (time.monotonic() - started) * 1000)
+
+    def _reset_counters(self) -> None:
+        """The per-request counters log_request() and the routes fill in. A method of its own: set
+        inline, a type checker would take them as still None after the request was handled."""
+        self._status: int | None = None
+        self._bytes = 0
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         self._status = int(code) if isinstance(code, int) else None
 
     def log_message(self, format: str, *args: object) -> None:
-        log.debug("%s " + format, self.client_address[0], *args)
+        # http.server's format string takes the args: prefixing it keeps the formatting lazy
+        log.debug("%s " + format, self.client_address[0], *args)  # noqa: G003
 
     # -- routes ------------------------------------------------------------------------------
 
@@ -236,7 +243,8 @@ class _Handler(BaseHTTPRequestHandler):
         if sha is None:
             return
         try:
-            f = open(self.server.store.path(sha), "rb")
+            # closed by the `with f` below; opened apart so that only a missing blob is a 404
+            f = open(self.server.store.path(sha), "rb")  # noqa: SIM115
         except FileNotFoundError:
             self._reply(HTTPStatus.NOT_FOUND, f"blob {sha} not found\n")
             return
@@ -302,10 +310,10 @@ class _Handler(BaseHTTPRequestHandler):
     def _refuse_too_large(self, length: int) -> None:
         self.close_connection = True
         if length <= DRAIN_LIMIT:
-            try:
-                self.rfile.read(length)  # so the client reads our answer instead of a reset connection
-            except OSError:
-                pass  # the client gave up first: nobody is left to answer
+            # read it so the client reads our answer instead of a reset connection; an OSError means
+            # the client gave up first, and nobody is left to answer
+            with contextlib.suppress(OSError):
+                self.rfile.read(length)
         self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _too_large_text(length, self.server.max_size))
 
     def _content_length(self) -> int | None:

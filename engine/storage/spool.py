@@ -103,7 +103,7 @@ class FileSpool(_Spool):
             self._file.close()
             self.temp.unlink(missing_ok=True)
 
-    def __enter__(self) -> "FileSpool":
+    def __enter__(self) -> FileSpool:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,

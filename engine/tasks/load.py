@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -47,7 +48,7 @@ def canonical_json(spec: s.TaskSpec) -> bytes:
     return json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":")).encode()
 
 
-def _loc(loc: tuple) -> str:
+def _loc(loc: tuple[int | str, ...]) -> str:
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -79,7 +80,9 @@ def _from_validation_error(e: ValidationError) -> SpecError:
     field = str(ctx.get("discriminator", "")).strip("'")
     if kind == "union_tag_invalid":
         where = f"{path}.{field}" if path else field
-        return SpecError(where, f"{ctx.get('tag', '?')!r} is not supported", hint=f"valid: {ctx.get('expected_tags', '')}")
+        return SpecError(
+            where, f"{ctx.get('tag', '?')!r} is not supported", hint=f"valid: {ctx.get('expected_tags', '')}"
+        )
     if kind == "union_tag_not_found":
         return SpecError(f"{path}.{field}" if path else field, "is required")
     if kind == "missing":
@@ -98,13 +101,15 @@ _TYPE_HINTS = {
 }
 
 
-def parse(data: bytes | str | dict, origin: str = "spec") -> s.TaskSpec:
+def parse(data: bytes | str | dict[str, Any], origin: str = "spec") -> s.TaskSpec:
     """Fields only: JSON syntax and each field's type and range."""
     if isinstance(data, (bytes, str)):
         try:
             data = loads(data, limits=SPEC_LIMITS, what=origin)
         except UntrustedJsonError as e:
-            raise SpecError("", e.message, hint="a spec is a small JSON object: see resources/tasks/ for examples") from None
+            raise SpecError(
+                "", e.message, hint="a spec is a small JSON object: see resources/tasks/ for examples"
+            ) from None
     if not isinstance(data, dict):
         raise SpecError("", f"{origin} must be a JSON object")
     version = data.get("version", s.SPEC_VERSION)
@@ -158,11 +163,17 @@ def check(spec: s.TaskSpec) -> CheckedSpec:
     _check_output(spec, info, layers[-1].shape)
     est = estimate(spec, layers)
     if est.params > spec.limits.max_params:
-        raise SpecError("limits.max_params", f"the model has {est.params:,} parameters, over the limit {spec.limits.max_params:,}",
-                        hint="raise the limit or shrink the model")
+        raise SpecError(
+            "limits.max_params",
+            f"the model has {est.params:,} parameters, over the limit {spec.limits.max_params:,}",
+            hint="raise the limit or shrink the model",
+        )
     if est.memory_mb > spec.limits.max_memory_mb:
-        raise SpecError("limits.max_memory_mb", f"training needs about {est.memory_mb:,.0f} MB, over the limit {spec.limits.max_memory_mb:,}",
-                        hint="raise the limit, or lower batch_size or the model size")
+        raise SpecError(
+            "limits.max_memory_mb",
+            f"training needs about {est.memory_mb:,.0f} MB, over the limit {spec.limits.max_memory_mb:,}",
+            hint="raise the limit, or lower batch_size or the model size",
+        )
     return CheckedSpec(spec, info, layers, est, hashlib.sha256(canonical_json(spec)).hexdigest())
 
 

@@ -12,7 +12,7 @@ ways), floats must be finite, and every number has a ceiling the trainer can hon
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import Strict as StrictType
@@ -114,17 +114,25 @@ class TransformerBlock(Strict):
     causal: bool = True
 
     @model_validator(mode="after")
-    def _heads_divide_dim(self) -> "TransformerBlock":
+    def _heads_divide_dim(self) -> TransformerBlock:
         if self.dim % self.heads:
             raise ValueError(f"dim {self.dim} is not divisible by heads {self.heads}")
         return self
 
 
 Layer = Annotated[
-    Union[
-        Linear, Conv2d, MaxPool2d, Flatten, ReLU, GELU, Tanh, Dropout, LayerNorm, Embedding,
-        PositionalEmbedding, TransformerBlock,
-    ],
+    Linear
+    | Conv2d
+    | MaxPool2d
+    | Flatten
+    | ReLU
+    | GELU
+    | Tanh
+    | Dropout
+    | LayerNorm
+    | Embedding
+    | PositionalEmbedding
+    | TransformerBlock,
     Field(discriminator="type"),
 ]
 LAYER_TYPES = (
@@ -186,7 +194,7 @@ class BlobData(Strict):
 
 
 Dataset = Annotated[
-    Union[DigitsData, SyntheticClassificationData, SyntheticRegressionData, TextData, BlobData],
+    DigitsData | SyntheticClassificationData | SyntheticRegressionData | TextData | BlobData,
     Field(discriminator="kind"),
 ]
 
@@ -223,7 +231,7 @@ class AdamW(Strict):
     weight_decay: Decay = 0.01
 
 
-Optimizer = Annotated[Union[Sgd, Adam, AdamW], Field(discriminator="kind")]
+Optimizer = Annotated[Sgd | Adam | AdamW, Field(discriminator="kind")]
 
 
 class ConstantSchedule(Strict):
@@ -246,7 +254,7 @@ class CosineSchedule(Strict):
 
 
 Schedule = Annotated[
-    Union[ConstantSchedule, WarmupSchedule, CosineSchedule], Field(discriminator="kind")
+    ConstantSchedule | WarmupSchedule | CosineSchedule, Field(discriminator="kind")
 ]
 
 # --- evaluation, limits, verification ---------------------------------------------------
@@ -286,7 +294,7 @@ class ToleranceVerification(Strict):
 
 
 Verification = Annotated[
-    Union[ExactVerification, ToleranceVerification], Field(discriminator="mode")
+    ExactVerification | ToleranceVerification, Field(discriminator="mode")
 ]
 
 # --- the spec -----------------------------------------------------------------------------

@@ -41,12 +41,20 @@ def _passphrase(value: Passphrase | None, path: Path) -> str:
     return value() if callable(value) else value
 
 
-def current() -> WalletSettings:
+@dataclass(frozen=True)
+class ActiveWallet:
+    """The [wallet] settings of a wallet that exists: its address is known."""
+
+    address: str
+    keystore: Path | None
+
+
+def current() -> ActiveWallet:
     """The [wallet] settings of an existing wallet, or :class:`NoWalletError`."""
     wallet = settings.load()
     if wallet.address is None:
         raise NoWalletError(paths().settings_file)
-    return wallet
+    return ActiveWallet(wallet.address, wallet.keystore)
 
 
 def info() -> WalletInfo:
@@ -84,10 +92,10 @@ def load_key(passphrase: Passphrase | None = None) -> SecretKey:
                 hint="point the wallet at the right file with `idlegrid wallet import --keystore FILE --replace`",
             )
         return key
-    key = store.load(wallet.address)
-    if key is None:
+    stored = store.load(wallet.address)
+    if stored is None:
         raise _missing_from_keyring(wallet.address)
-    return key
+    return stored
 
 
 def load_signer(passphrase: Passphrase | None = None, *, chain_id: int | None = None) -> Signer:

@@ -36,11 +36,11 @@ class SecretKey:
         self.address: str = account.address
 
     @classmethod
-    def generate(cls) -> "SecretKey":
+    def generate(cls) -> SecretKey:
         return cls(bytes(Account.create().key))
 
     @classmethod
-    def from_hex(cls, text: str) -> "SecretKey":
+    def from_hex(cls, text: str) -> SecretKey:
         """Parse 64 hex digits (optionally 0x-prefixed); the error never echoes the input."""
         match = _HEX_KEY.fullmatch(text.strip())
         if not match:
@@ -55,7 +55,8 @@ class SecretKey:
         return self._raw.hex()
 
     def account(self) -> LocalAccount:
-        return Account.from_key(self._raw)
+        account: LocalAccount = Account.from_key(self._raw)
+        return account
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, SecretKey) and hmac.compare_digest(self._raw, other._raw)

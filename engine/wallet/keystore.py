@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from eth_account import Account
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from engine.safejson import JsonLimits, UntrustedJsonError, loads
@@ -114,7 +114,7 @@ def read(path: Path) -> dict[str, Any]:
     except OSError as e:
         raise KeystoreFormatError(path, f"cannot be read: {e.strerror or e}") from None
     try:
-        data = loads(raw, limits=KEYSTORE_LIMITS, what="the file")
+        data: dict[str, Any] = loads(raw, limits=KEYSTORE_LIMITS, what="the file")
     except UntrustedJsonError as e:
         raise KeystoreFormatError(path, e.message.removeprefix("the file ")) from None
     _validate(data, path)
@@ -144,7 +144,9 @@ def decrypt(path: Path, passphrase: str) -> SecretKey:
     del raw
     declared = data.get("address")
     if declared and to_checksum_address(declared) != key.address:
-        raise KeystoreFormatError(path, f"it declares address {to_checksum_address(declared)} but holds the key of {key.address}")
+        raise KeystoreFormatError(
+            path, f"it declares address {to_checksum_address(declared)} but holds the key of {key.address}"
+        )
     return key
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from eth_account.datastructures import SignedMessage, SignedTransaction
 from eth_account.messages import encode_defunct
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from engine.wallet.errors import WalletError
 from engine.wallet.keys import SecretKey
@@ -76,10 +76,10 @@ class Signer:
 
         return SignAndSendRawMiddlewareBuilder.build(self._account)
 
-    def attach(self, w3: "Web3") -> None:
+    def attach(self, w3: Web3) -> None:
         """Install :meth:`middleware` in ``w3`` and make this address its default account."""
         w3.middleware_onion.inject(self.middleware(), name="idlegrid_signer", layer=0)
-        w3.eth.default_account = self.address
+        w3.eth.default_account = to_checksum_address(self.address)  # already checksummed: unchanged
 
     def __repr__(self) -> str:
         return f"Signer(address={self.address}, chain_id={self.chain_id})"

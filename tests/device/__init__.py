@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def nvml_missing() -> str | None:
     """Why real NVML is unusable here (None: it works and sees at least one GPU)."""
     from engine.gpu.monitor import NoGpu
@@ -22,7 +22,7 @@ def nvml_missing() -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cuda_missing() -> str | None:
     """Why torch cannot train on CUDA here (None: ``torch.cuda.is_available()``)."""
     try:

@@ -20,7 +20,7 @@ import pytest
 from engine.tasks.load import load_spec
 from engine.training.jobdir import JobDir
 from engine.training.replay import replay_job_segment
-from engine.training.trainer import TrainResult, Trainer
+from engine.training.trainer import Trainer, TrainResult
 from tests.conftest import REPO, TASKS
 from tests.device import cuda_missing
 from tests.specs import quick_mlp, write
@@ -33,7 +33,7 @@ pytestmark = [
 ]
 
 # long enough that a runner is surely stopped or killed mid-job, short on a GPU
-LONG = dict(steps=6000, checkpoint_every=250)
+LONG = {"steps": 6000, "checkpoint_every": 250}
 
 
 def train(spec: Path, out: Path, device: str = DEVICE) -> tuple[TrainResult, float]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -143,7 +143,7 @@ def test_our_cuda_allocation_is_listed_as_our_process(backend, cuda_allocation, 
 
 def test_idle_policy_decides_on_a_real_snapshot(backend, figures) -> None:
     snap = backend.snapshot(own_pids={os.getpid()})
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     for settings, idle in ((PolicySettings(), 3600.0), (PolicySettings(run_when="always"), None),
                            (PolicySettings(), 0.0)):
         policy = IdlePolicy(settings)

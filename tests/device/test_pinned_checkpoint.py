@@ -39,7 +39,9 @@ def test_a_cuda_checkpoint_is_pinned_waited_for_and_equal_to_a_blocking_copy(tmp
     packed.write(tmp_path / "ckpt.safetensors")
     assert ckpt.read(tmp_path / "ckpt.safetensors").leaf == packed.leaf()
 
-    live = [t.detach().reshape(-1).view(torch.uint8) for t in ckpt.state_tensors(model, optimizer).values() if t.is_cuda]
+    live = [
+        t.detach().reshape(-1).view(torch.uint8) for t in ckpt.state_tensors(model, optimizer).values() if t.is_cuda
+    ]
     torch.cuda.synchronize()
     started = time.perf_counter()
     torch.cat(live).cpu()  # what the packer did before: the training thread waits for the copy

@@ -53,13 +53,13 @@ class Actor:
         env.update(IDLEGRID_HOME=str(self.home), PYTHONUNBUFFERED="1")
         return env
 
-    def write_settings(self) -> "Actor":
+    def write_settings(self) -> Actor:
         path = self.home / "config" / "settings.toml"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(tomli_w.dumps(self.settings), encoding="utf-8")
         return self
 
-    def write_deployment(self, deployment: Deployment) -> "Actor":
+    def write_deployment(self, deployment: Deployment) -> Actor:
         """What ``--devnet`` reads (``<data>/devnet/deployment.json``): the commands accept
         ``--dev-account N`` only on a devnet, and this is the test network's."""
         deployment.save(self.data_dir / "devnet" / "deployment.json")

@@ -66,5 +66,5 @@ def settle_disputes(net: TestNet, procs: Procs, task_ids: list[int], *, timeout:
         return t.status != TaskStatus.CHALLENGED or t.dispute_id != watched[task_id]
 
     for task_id in task_ids:
-        wait_until(lambda: resolved(task_id), timeout, f"the dispute of task {task_id} to be resolved",
+        wait_until(lambda task_id=task_id: resolved(task_id), timeout, f"the dispute of task {task_id} to be resolved",
                    procs=procs, every=0.5)

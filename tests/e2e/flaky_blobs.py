@@ -69,7 +69,7 @@ class FlakyBlobProxy:
             self.corrupted[sha256] += 1
             return True
 
-    def start(self) -> "FlakyBlobProxy":
+    def start(self) -> FlakyBlobProxy:
         self._thread.start()
         return self
 
@@ -78,7 +78,7 @@ class FlakyBlobProxy:
         self._httpd.server_close()
         self._thread.join()
 
-    def __enter__(self) -> "FlakyBlobProxy":
+    def __enter__(self) -> FlakyBlobProxy:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -61,7 +61,7 @@ class Ledger:
         owed = sum(self.market.credits(a) + self.market.verifier_stake(a) for a in self.accounts.values())
         return self.w3.eth.get_balance(self.market.address) - owed
 
-    def report(self) -> "LedgerReport":
+    def report(self) -> LedgerReport:
         last = self.w3.eth.block_number
         gas = gas_by_sender(self.w3, self.first_block, last)
         after = {name: holdings(self.market, a) for name, a in self.accounts.items()}

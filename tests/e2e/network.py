@@ -34,7 +34,7 @@ class TestNet:
         self.deployment: Deployment | None = None
         self._head_time = 0
 
-    def start(self) -> "TestNet":
+    def start(self) -> TestNet:
         self.anvil.start()
         self.w3 = connect(self.anvil.url)
         self.blobs.start()
@@ -46,7 +46,7 @@ class TestNet:
         self.blobs.stop()
         self.anvil.stop()
 
-    def __enter__(self) -> "TestNet":
+    def __enter__(self) -> TestNet:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -8,6 +8,7 @@ a test started, stops them all at teardown and renders their logs when a test fa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -23,7 +24,7 @@ from tests.e2e.actors import Actor
 REPO = Path(__file__).resolve().parents[2]
 IDLEGRID = [sys.executable, "-m", "engine"]
 LOG_TAIL = 6_000
-OPEN: list["Procs"] = []
+OPEN: list[Procs] = []
 
 
 class Proc:
@@ -34,7 +35,7 @@ class Proc:
         self.popen: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
-    def start(self) -> "Proc":
+    def start(self) -> Proc:
         assert not self.alive(), f"{self.name} is already running"
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
@@ -74,10 +75,8 @@ class Proc:
         if self.alive():
             victims = [psutil.Process(self.pid), *self.descendants()]
             for p in victims:
-                try:
+                with contextlib.suppress(psutil.NoSuchProcess):
                     p.kill()
-                except psutil.NoSuchProcess:
-                    pass
             self.popen.wait()
             psutil.wait_procs(victims, timeout=10)
 
@@ -95,10 +94,8 @@ class Proc:
                 os.killpg(self.pid, signal.SIGKILL)
                 self.popen.wait()
             for p in kids:
-                try:
+                with contextlib.suppress(psutil.NoSuchProcess):
                     p.kill()
-                except psutil.NoSuchProcess:
-                    pass
         _reap_group(self.pid)
         return self.popen.returncode
 
@@ -115,10 +112,8 @@ class Proc:
 
 def _reap_group(pgid: int) -> None:
     """Children left behind in the group (a runner whose parent died) are killed too."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 class Procs:

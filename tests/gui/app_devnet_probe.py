@@ -41,7 +41,7 @@ def main() -> int:
             return
         if dash is None or shell.quitting or dash.job_panel.bar.value() == 0:
             return
-        seen["title"] = dash.job_panel.title.text()
+        seen["title"] = dash.job_panel.job_title.text()
         seen["bar"] = [dash.job_panel.bar.value(), dash.job_panel.bar.maximum()]
         seen["devnet_child"] = bool(client.request("status").get("devnet_child"))
         seen["torch"] = "torch" in sys.modules

@@ -107,7 +107,7 @@ def main() -> int:
         elif name == "resumed" and "committed" in seen["job_states"]:
             rows = [dash.history_panel.model.record(r) for r in range(dash.history_panel.model.rowCount())]
             if any(r.task_id == task_id and r.state == "committed" for r in rows):
-                seen["job_panel"] = {"title": panel.title.text(), "bar": [panel.bar.value(), panel.bar.maximum()],
+                seen["job_panel"] = {"title": panel.job_title.text(), "bar": [panel.bar.value(), panel.bar.maximum()],
                                      "loss": panel.loss.text(), "points": len(now.points)}
                 say("committed")
                 threading.Thread(target=wait_for_line, daemon=True).start()

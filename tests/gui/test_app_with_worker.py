@@ -71,7 +71,10 @@ def test_the_app_shows_a_real_job_from_claim_to_withdrawal_and_never_imports_tor
     assert seen["torch_after_start"] is False and seen["torch_after_job"] is False
     assert seen["paused_line"] == "Paused: by you"
     # committed: training is over, so the panel shows the last job (no stale 100 %), or still the job
-    assert seen["job_panel"]["title"] in (f"Last job: task {task_id}", f"Task {task_id}: {task_words(spec['name']).capitalize()}")
+    assert seen["job_panel"]["title"] in (
+        f"Last job: task {task_id}",
+        f"Task {task_id}: {task_words(spec['name']).capitalize()}",
+    )
     assert seen["job_panel"]["points"] >= 2 and seen["job_panel"]["loss"] != "–"
     assert [s for s in ("claimed", "training", "committed", "paid") if s in seen["job_states"]] == [
         "claimed", "training", "committed", "paid"]

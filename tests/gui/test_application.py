@@ -22,7 +22,7 @@ def test_a_second_launch_brings_the_first_ones_dashboard_forward_and_exits(qtbot
     assert qapp.claim_single_instance()
     with qtbot.waitSignal(qapp.activate_requested, timeout=30_000):
         second = _second_launch()
-    out, err = second.communicate(timeout=30)
+    _out, err = second.communicate(timeout=30)
     assert second.returncode == 0
     assert "idlegrid is already running: its dashboard was brought forward" in err
 

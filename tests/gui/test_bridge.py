@@ -12,10 +12,14 @@ from engine.wallet.errors import WalletError
 from tests.gui.conftest import progress_event, state_event
 
 
-def test_events_from_an_engine_thread_arrive_in_the_gui_thread_on_their_kind_signal(qtbot, bridge: EngineBridge) -> None:
+def test_events_from_an_engine_thread_arrive_in_the_gui_thread_on_their_kind_signal(
+    qtbot, bridge: EngineBridge
+) -> None:
     got: list[tuple[str, object, bool]] = []
     for name in ("state_changed", "job", "notice", "log"):
-        getattr(bridge, name).connect(lambda e, n=name: got.append((n, e.message, QThread.currentThread() is bridge.thread())))
+        getattr(bridge, name).connect(
+            lambda e, n=name: got.append((n, e.message, QThread.currentThread() is bridge.thread()))
+        )
     events = [state_event(EngineState.WAITING, "waiting for idle"), EngineEvent(Kind.JOB, "claimed", 3),
               EngineEvent(Kind.NOTICE, "paid", 3), EngineEvent(Kind.LOG, "hello")]
     t = threading.Thread(target=lambda: [bridge.listener(e) for e in events])
@@ -41,7 +45,11 @@ def test_a_reported_error_becomes_an_error_event_with_its_hint(qtbot, bridge: En
     with qtbot.waitSignal(bridge.error) as blocker:
         bridge.report(WalletError("no wallet yet", hint="create one: idlegrid wallet create"))
     event = blocker.args[0]
-    assert (event.kind, event.message, event.data["hint"]) == (Kind.ERROR, "no wallet yet", "create one: idlegrid wallet create")
+    assert (event.kind, event.message, event.data["hint"]) == (
+        Kind.ERROR,
+        "no wallet yet",
+        "create one: idlegrid wallet create",
+    )
 
 
 def test_an_unknown_state_value_reads_as_error(qtbot, bridge: EngineBridge) -> None:

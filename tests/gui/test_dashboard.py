@@ -29,8 +29,13 @@ def test_the_job_panel_shows_progress_loss_speed_eta_and_the_loss_curve(qtbot, b
     for step, loss in ((100, 2.0), (200, 1.0), (300, 0.5)):
         emit(progress_event(7, step, 600, loss, rate=12345.6, eta=90))
     qtbot.waitUntil(lambda: panel.bar.value() == 300)
-    assert panel.title.text() == "Task 7: Training a digits model"
-    assert (panel.bar.maximum(), panel.loss.text(), panel.speed.text(), panel.eta.text()) == (600, "0.5000", "12,346", "1 min")
+    assert panel.job_title.text() == "Task 7: Training a digits model"
+    assert (panel.bar.maximum(), panel.loss.text(), panel.speed.text(), panel.eta.text()) == (
+        600,
+        "0.5000",
+        "12,346",
+        "1 min",
+    )
     qtbot.waitUntil(lambda: len(panel.chart.xs) == 3)
     assert panel.chart.xs == [100, 200, 300] and panel.chart.ys == [2.0, 1.0, 0.5]
 

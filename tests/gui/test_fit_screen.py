@@ -25,8 +25,8 @@ def test_every_window_fits_1366x768(scale: str, tmp_path) -> None:
                           env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
-    sx, sy, sw, sh = seen["screen"]
+    _sx, _sy, sw, sh = seen["screen"]
     assert (sw, sh) == (round(1366 / float(scale)), round(768 / float(scale))) or abs(sw - 1366 / float(scale)) <= 1
     for name in ("dashboard", "settings", "wizard"):
-        x, y, w, h = seen[name]
+        _x, _y, w, h = seen[name]
         assert w <= sw and h <= sh, f"{name} is {w}x{h} on a {sw}x{sh} screen at {scale}x"

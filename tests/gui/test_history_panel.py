@@ -29,8 +29,20 @@ def history(tmp_path: Path) -> Iterator[History]:
 
 
 def _jobs(history: History) -> None:
-    history.upsert_job(31337, MARKET, 1, "worker", name="digits-mlp", state="paid", outcome="paid", reward=5 * ETH // 10,
-                       steps=600, steps_done=600, loss=0.04, merkle_root="0x" + "ab" * 32)
+    history.upsert_job(
+        31337,
+        MARKET,
+        1,
+        "worker",
+        name="digits-mlp",
+        state="paid",
+        outcome="paid",
+        reward=5 * ETH // 10,
+        steps=600,
+        steps_done=600,
+        loss=0.04,
+        merkle_root="0x" + "ab" * 32,
+    )
     history.upsert_job(31337, MARKET, 2, "worker", name="tiny-charlm", state="training", reward=12 * ETH, steps=300,
                        steps_done=100, loss=2.5)
     history.upsert_job(31337, MARKET, 10, "verifier", name="digits-cnn", state="checked", reward=ETH // 100)
@@ -115,7 +127,9 @@ def test_the_watcher_fires_on_another_connections_commit_only(qtbot, history: Hi
     watcher.close()
 
 
-def test_the_dashboard_reads_jobs_and_earnings_while_visible(qtbot, qapp: Application, bridge, history: History) -> None:
+def test_the_dashboard_reads_jobs_and_earnings_while_visible(
+    qtbot, qapp: Application, bridge, history: History
+) -> None:
     _jobs(history)
     history.add_ledger(31337, MARKET, 1, "reward", 5 * ETH // 10, tx_hash="0x" + "22" * 32)
     path = history.path

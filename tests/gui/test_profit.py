@@ -11,8 +11,17 @@ import pytest
 
 from app.dashboard import DashboardWindow
 from app.engine_host import NetworkInfo
-from app.profit import (CPU_ESTIMATE_W, EarningsSettings, Period, PowerMeter, fiat_to_wei, kwh, per_hour_and_day,
-                        profit, work_seconds)
+from app.profit import (
+    CPU_ESTIMATE_W,
+    EarningsSettings,
+    Period,
+    PowerMeter,
+    fiat_to_wei,
+    kwh,
+    per_hour_and_day,
+    profit,
+    work_seconds,
+)
 from engine.events import EngineEvent, Kind
 from engine.history import History
 

@@ -69,7 +69,9 @@ def test_a_bad_value_writes_nothing_and_says_which_field(qtbot: QtBot, autostart
     assert not autostart_entry.is_enabled()
 
 
-def test_errors_also_open_the_apps_error_dialog(qtbot: QtBot, qapp: Application, autostart_entry: FileAutostart) -> None:
+def test_errors_also_open_the_apps_error_dialog(
+    qtbot: QtBot, qapp: Application, autostart_entry: FileAutostart
+) -> None:
     dialog = _dialog(qtbot, autostart_entry)
     dialog.policy_form.foreign_utilization_pct.setValue(0)
     dialog.save()
@@ -82,7 +84,9 @@ def test_a_broken_settings_section_opens_with_defaults_and_saving_repairs_it(
 ) -> None:
     settings = paths().settings_file
     settings.parent.mkdir(parents=True, exist_ok=True)
-    settings.write_text('[policy]\nidle_minutez = 3\n\n[wallet]\naddress = "0x000000000000000000000000000000000000dEaD"\n')
+    settings.write_text(
+        '[policy]\nidle_minutez = 3\n\n[wallet]\naddress = "0x000000000000000000000000000000000000dEaD"\n'
+    )
     dialog = _dialog(qtbot, autostart_entry)
     assert "policy.idle_minutez" in dialog.error_label.text()
     assert "defaults" in dialog.error_label.text()

@@ -11,11 +11,23 @@ from app.settings.presets import PRESETS, preset
 from engine.gpu.settings import AllowedHours, GpuSettings, PolicySettings
 
 EVERY_RULE_CHANGED = PolicySettings(
-    run_when="always", idle_minutes=12.5, unknown_idle="treat_as_idle", pause_on_foreign_process=False,
-    foreign_min_mib=256, foreign_utilization_pct=30.0, allow_processes=["Xorg", "obs*"],
-    deny_processes=["steam*", "blender"], hours=AllowedHours(mon=["09:00-12:00", "22:00-06:00"], sun=[]),
-    pause_on_battery=False, temperature_ceiling_c=75.0, temperature_hysteresis_c=8.0, power_ceiling_w=180.0, max_vram_share=0.5,
-    resume_after_s=120.0, blip_s=4.0, snooze_until_hour=6,
+    run_when="always",
+    idle_minutes=12.5,
+    unknown_idle="treat_as_idle",
+    pause_on_foreign_process=False,
+    foreign_min_mib=256,
+    foreign_utilization_pct=30.0,
+    allow_processes=["Xorg", "obs*"],
+    deny_processes=["steam*", "blender"],
+    hours=AllowedHours(mon=["09:00-12:00", "22:00-06:00"], sun=[]),
+    pause_on_battery=False,
+    temperature_ceiling_c=75.0,
+    temperature_hysteresis_c=8.0,
+    power_ceiling_w=180.0,
+    max_vram_share=0.5,
+    resume_after_s=120.0,
+    blip_s=4.0,
+    snooze_until_hour=6,
 )
 
 
@@ -69,7 +81,9 @@ def test_an_impossible_hour_is_refused(form: PolicyForm) -> None:
 
 def test_out_of_range_value_names_the_field(form: PolicyForm) -> None:
     form.foreign_utilization_pct.setValue(0)
-    with pytest.raises(SettingsInputError, match=r"Idle policy: Pause when others use more than \(%\): .*greater than 0"):
+    with pytest.raises(
+        SettingsInputError, match=r"Idle policy: Pause when others use more than \(%\): .*greater than 0"
+    ):
         form.policy()
     form.foreign_utilization_pct.setValue(15)
     form.max_vram_share.setValue(150)

@@ -14,11 +14,11 @@ from app.wallet_window import WalletWindow
 from app.wizard import FirstRunWizard
 from engine.chain.settings import NetworkSettings, save_network
 from engine.config import save_section
+from engine.events import EngineState
 from engine.wallet import identity
 from engine.wallet.keys import SecretKey
 from engine.wallet.settings import WalletSettings
 from tests.gui.keystores import CHEAP_SCRYPT_N, PASSPHRASE
-from engine.events import EngineState
 
 
 def _dialogs(qapp: Application) -> list[QMessageBox]:
@@ -108,7 +108,9 @@ def test_a_keystore_wallet_is_unlocked_with_its_passphrase_before_the_engine_sta
     shell = Shell(qapp, gpu_backend=None, quit_app=False)
     QTimer.singleShot(100, lambda: _type_passphrase(PASSPHRASE))
     shell.start()
-    qtbot.waitUntil(lambda: shell.bridge.state()[0] is EngineState.WAITING, timeout=30_000)  # signing, looking for tasks
+    qtbot.waitUntil(
+        lambda: shell.bridge.state()[0] is EngineState.WAITING, timeout=30_000
+    )  # signing, looking for tasks
     assert shell.host.network is not None and shell.host.network.market == deployment.market_address
     with qtbot.waitSignal(shell.quit_finished, timeout=30_000):
         qapp.quit_requested.emit()

@@ -38,7 +38,7 @@ def test_every_view_says_the_same_thing_through_a_job_a_payment_and_the_next_job
     emit(progress_event(12, 300, 600, 0.8, eta=4))
     qtbot.waitUntil(lambda: panel.bar.value() == 300)
     assert _everywhere(window, tray) == {"Earning: training a digits model"}
-    assert panel.title.text() == "Task 12: Training a digits model"
+    assert panel.job_title.text() == "Task 12: Training a digits model"
     assert panel.bar.text() == "50 % (step 300 of 600)" and panel.eta.text() == "4 s"
     assert tray.status_action.text() == "Earning: task 12 50 %, 4 s left"
 
@@ -48,19 +48,19 @@ def test_every_view_says_the_same_thing_through_a_job_a_payment_and_the_next_job
                      {"reward": str(ETH // 100), "stake": str(ETH // 1000)}))
     emit(progress_event(12, 600, 600, 0.5, eta=0))
     qtbot.waitUntil(lambda: panel.bar.value() == 600)
-    assert panel.title.text() == "Task 12: Training a digits model"
+    assert panel.job_title.text() == "Task 12: Training a digits model"
 
     # between jobs: no "0 % (step 600 of 600)", no stale time left; the reward only, not reward + stake
     emit(state_event(EngineState.WAITING, "looking for tasks"))
     qtbot.waitUntil(lambda: not state.now.working)
     assert _everywhere(window, tray) == {"Idle: last job paid 0.01 ETH"}
     assert (panel.bar.value(), panel.bar.text(), panel.eta.text()) == (0, "", "–")
-    assert panel.title.text() == "Last job: task 12"
+    assert panel.job_title.text() == "Last job: task 12"
 
     # the next job starts from zero: progress, loss and the curve are its own
     emit(state_event(EngineState.WORKING, "training task 13"))
     emit(progress_event(13, 30, 600, 2.2, eta=5))
-    qtbot.waitUntil(lambda: panel.title.text().startswith("Task 13"))
+    qtbot.waitUntil(lambda: panel.job_title.text().startswith("Task 13"))
     assert panel.bar.value() == 30 and panel.loss.text() == "2.2000"
     assert state.now.points == ((30, 2.2),) and window.job_panel.chart.xs == [30]
 

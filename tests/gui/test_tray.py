@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from PySide6.QtWidgets import QLabel
 
@@ -11,8 +11,8 @@ from app.bridge import EngineBridge
 from app.state import Activity
 from app.tray import ACTIVITY_ICONS, Tray, seconds_until_tomorrow, snooze_until_hour
 from engine.config import save_section
-from engine.gpu.settings import PolicySettings
 from engine.events import EngineState
+from engine.gpu.settings import PolicySettings
 from tests.gui.conftest import progress_event, state_event
 from tests.gui.tray_probe import Recorder
 
@@ -77,7 +77,7 @@ def test_snooze_takes_effect_at_once_and_the_menu_then_offers_end_snooze(qtbot, 
 
 
 def test_snooze_until_tomorrow_morning(qapp, bridge) -> None:
-    evening = datetime(2026, 11, 27, 22, 30, tzinfo=timezone.utc)
+    evening = datetime(2026, 11, 27, 22, 30, tzinfo=UTC)
     assert seconds_until_tomorrow(evening) == 9.5 * 3600
     assert seconds_until_tomorrow(evening, hour=snooze_until_hour()) == 9.5 * 3600  # [policy] default: 08:00
     save_policy(PolicySettings(snooze_until_hour=6))

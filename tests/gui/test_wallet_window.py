@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 import segno
-from pytestqt.qtbot import QtBot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialog
+from pytestqt.qtbot import QtBot
 from web3 import Web3
 
 from app.passphrase import PassphraseDialog

@@ -43,8 +43,8 @@ def test_cancel_sends_nothing(qtbot, bridge, emit) -> None:
     QTimer.singleShot(50, lambda: _answer("Cancel", seen))
     panel.withdraw_button.click()
     assert sent == [] and panel.status.text() == "Withdrawal cancelled: nothing was sent."
-    assert seen == [f"Send 0.03 ETH to your wallet?\nTo: {WALLET}\nAmount: 0.03 ETH\n"
-                    "Fee (gas, paid from the wallet): about 0.000042 ETH"]
+    assert seen == [(f"Send 0.03 ETH to your wallet?\nTo: {WALLET}\nAmount: 0.03 ETH\n"
+                     "Fee (gas, paid from the wallet): about 0.000042 ETH")]
 
 
 def test_yes_sends_once_and_the_receipt_shows_the_whole_hash(qtbot, bridge, emit) -> None:

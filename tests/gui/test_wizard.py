@@ -51,7 +51,7 @@ def _to(wizard: FirstRunWizard, page_type: type) -> None:
             return
         before = wizard.currentId()
         wizard.next()
-        assert wizard.currentId() != before, getattr(wizard.currentPage(), "error_label").text()
+        assert wizard.currentId() != before, wizard.currentPage().error_label.text()
     raise AssertionError(f"never reached {page_type.__name__}")
 
 
@@ -72,8 +72,8 @@ def test_the_whole_run_creates_a_keyring_wallet_saves_policy_and_starts(
 ) -> None:
     _to(wizard, WalletPage)
     page = wizard.wallet_page
-    assert page.create.isChecked() and not page.keep.isVisible()
-    assert "OS keyring" in page.create.text()
+    assert page.create_new.isChecked() and not page.keep.isVisible()
+    assert "OS keyring" in page.create_new.text()
     _to(wizard, PolicyPage)
     form = wizard.policy_page.form
     form.preset.setCurrentIndex(form.preset.findData("nights"))
@@ -98,7 +98,7 @@ def test_without_a_keyring_the_new_key_goes_to_an_encrypted_file(
 ) -> None:
     _to(wizard, WalletPage)
     page = wizard.wallet_page
-    assert "encrypted keystore file" in page.create.text()
+    assert "encrypted keystore file" in page.create_new.text()
     assert "No secure OS keyring" in page.backend_label.text()
     page.file.setText(str(tmp_path / "key.json"))
     page.passphrase.setText("short")

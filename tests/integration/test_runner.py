@@ -13,7 +13,7 @@ from engine.training.jobdir import JobDir
 from engine.training.trainer import Trainer
 from tests.specs import quick_mlp, write
 
-LONG = dict(steps=3000, checkpoint_every=250)  # a few seconds: long enough to interrupt
+LONG = {"steps": 3000, "checkpoint_every": 250}  # a few seconds: long enough to interrupt
 
 
 def uninterrupted_root(spec: Path, tmp_path: Path) -> str:

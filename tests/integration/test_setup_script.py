@@ -28,14 +28,17 @@ def test_a_fresh_clone_is_set_up_from_the_locks_and_a_second_run_changes_nothing
     run(["git", "checkout", "--quiet", head], clone)
     first = run(["tools/setup.sh"], clone)
     assert "python environment ready in .venv" in first
-    where = run([".venv/bin/python", "-c", "import engine, torch; print(engine.__file__); print(torch.__file__)"], clone)
+    where = run(
+        [".venv/bin/python", "-c", "import engine, torch; print(engine.__file__); print(torch.__file__)"], clone
+    )
     engine_file, torch_file = where.split()
     assert Path(engine_file).is_relative_to(clone)  # this checkout's code, editable
     assert "/idlegrid/venvs/" in torch_file  # the packages: once per machine
     locked = {line.split(" ")[0] for line in (clone / "requirements/app.lock").read_text().splitlines()
               if "==" in line and not line.startswith(("#", " "))}
-    versions = run([".venv/bin/python", "-c", "import importlib.metadata as m; "
-                    "print(m.version('pyside6-essentials'), m.version('pyqtgraph'))"], clone).split()
-    assert f"pyside6-essentials=={versions[0]}" in locked and f"pyqtgraph=={versions[1]}" in locked
+    names = ("pyside6-essentials", "optuna", "ruff", "mypy")  # the app, the search, and the checks `make lint` runs
+    script = "import sys, importlib.metadata as m; print(*(m.version(n) for n in sys.argv[1:]))"
+    versions = run([".venv/bin/python", "-c", script, *names], clone).split()
+    assert {f"{n}=={v}" for n, v in zip(names, versions, strict=True)} <= locked
     second = run(["tools/setup.sh"], clone)
     assert "building the shared environment" not in second and "creating .venv" not in second

@@ -55,7 +55,7 @@ def test_session_batches_equal_batch_indices_across_epoch_boundaries() -> None:
     raw["batch_size"] = 100  # 1437 training samples: most epoch ends fall inside a batch
     session = Session.open(check(parse(raw, origin="test")))
     spec, n = session.checked.spec, len(session.data.train)
-    for step in [*range(0, 60), 500, 499, 3, 59]:  # forwards, a jump, then backwards
+    for step in [*range(60), 500, 499, 3, 59]:  # forwards, a jump, then backwards
         expected = torch.from_numpy(batch_indices(spec.seed, step, spec.batch_size, n))
         assert torch.equal(session.batch(step), expected), step
 

@@ -24,8 +24,15 @@ NESTED = "[" * 100_000
 
 
 def idlegrid(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "engine", *args], check=False, capture_output=True, text=True, cwd=REPO,
-                          timeout=timeout, env=os.environ.copy())
+    return subprocess.run(
+        [sys.executable, "-m", "engine", *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=timeout,
+        env=os.environ.copy(),
+    )
 
 
 def refused(r: subprocess.CompletedProcess[str], *phrases: str, code: int = 2) -> None:

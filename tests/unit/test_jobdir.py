@@ -80,6 +80,8 @@ def test_reading_manifests_loads_no_torch() -> None:
     import subprocess
     import sys
 
-    code = "import sys, engine.training.jobdir, engine.worker; print(sorted({'torch', 'safetensors'} & set(sys.modules)))"
+    code = (
+        "import sys, engine.training.jobdir, engine.worker; print(sorted({'torch', 'safetensors'} & set(sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

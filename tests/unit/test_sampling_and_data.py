@@ -98,7 +98,10 @@ def test_blob_dataset_loads_and_splits(tmp_path: Path) -> None:
     ("tamper", "words"),
     [
         (lambda spec, root: spec["dataset"].update(sha256="0" * 64), "is not at"),
-        (lambda spec, root: (root / spec["dataset"]["sha256"]).write_bytes(b"x" * spec["dataset"]["size"]), "does not match sha256"),
+        (
+            lambda spec, root: (root / spec["dataset"]["sha256"]).write_bytes(b"x" * spec["dataset"]["size"]),
+            "does not match sha256",
+        ),
         (lambda spec, root: spec["dataset"].update(samples=150), "declares"),
     ],
 )
@@ -129,7 +132,7 @@ def test_trainer_batches_are_exactly_batch_indices_across_epoch_boundaries() -> 
 
     session = Session.open(check(parse(quick_mlp(batch_size=100))))
     n = len(session.data.train)
-    for step in range(0, 60):  # crosses several epoch boundaries (n is not a multiple of 100)
+    for step in range(60):  # crosses several epoch boundaries (n is not a multiple of 100)
         assert session.batch(step).tolist() == batch_indices(7, step, 100, n).tolist()
 
 

@@ -18,8 +18,8 @@ from engine.chain.anvil import Anvil, AnvilConfig, free_port
 from engine.chain.devnet import DEV_KEYS, deployment_file, state_file
 from engine.chain.errors import DevnetError
 from engine.chain.market import TaskMarket
-from engine.chain.sender import Sender
 from engine.chain.rpc import connect
+from engine.chain.sender import Sender
 from engine.cli import main
 from tests.integration.chain.actions import REWARD, post
 

@@ -7,11 +7,11 @@ from dataclasses import fields
 import pytest
 
 from engine.chain import market as m
+from engine.chain.anvil import mine
 from engine.chain.errors import ContractRevert
 from engine.chain.events import EventCursor
-from engine.chain.market import TaskMarket, TaskStatus, Reveal
+from engine.chain.market import Reveal, TaskMarket, TaskStatus
 from tests.integration.chain import actions as act
-from engine.chain.anvil import mine
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def test_a_node_that_goes_down_mid_session_raises_rpc_unreachable(tmp_path) -> N
     assert w3.eth.block_number == 0
     node.stop()
     with pytest.raises(RpcUnreachable):
-        w3.eth.block_number
+        _ = w3.eth.block_number
 
 
 def test_the_wrong_chain_id_is_refused(anvil_node) -> None:

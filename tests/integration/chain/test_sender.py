@@ -10,7 +10,7 @@ from web3 import Web3
 from engine.chain.anvil import mine, rpc
 from engine.chain.errors import GasCapExceeded, NonceConsumed, TransactionTimeout
 from engine.chain.rpc import connect
-from engine.chain.sender import PreparedTx, SendPolicy, Sender
+from engine.chain.sender import PreparedTx, Sender, SendPolicy
 
 ONE_ETH = 10**18
 

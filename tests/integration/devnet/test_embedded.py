@@ -60,7 +60,7 @@ def demo_tasks(market: TaskMarket) -> dict[int, str]:
     return {t.task_id: t.status.name.lower() for t in tasks if t.requester == DEMO}
 
 
-def wait_for(predicate, timeout: float = 45.0):  # noqa: ANN001, ANN201 (a tiny test helper)
+def wait_for(predicate, timeout: float = 45.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

@@ -32,7 +32,9 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-def test_post_status_cancel_and_withdraw(devnet: Deployment, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_post_status_cancel_and_withdraw(
+    devnet: Deployment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = write(tmp_path / "spec.json", quick_mlp())
     dev = ("--devnet", "--dev-account", "1")
     code, out, err = run(capsys, "post", str(spec), "--reward", "0.05", "--window", "600", *dev)
@@ -76,13 +78,17 @@ def test_bad_amounts_and_terms_are_clear_errors(devnet: Deployment, tmp_path: Pa
     assert code == 2 and message in err
 
 
-def test_an_invalid_spec_is_a_clear_error(devnet: Deployment, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_invalid_spec_is_a_clear_error(
+    devnet: Deployment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = write(tmp_path / "bad.json", edit(quick_mlp(), "optimizer.lr", -1))
     code, _, err = run(capsys, "post", str(spec), "--reward", "1", "--devnet", "--dev-account", "1")
     assert code == 2 and "error: " in err and "bad.json: optimizer.lr" in err
 
 
-def test_unknown_task_ids_are_clear_errors(devnet: Deployment, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_task_ids_are_clear_errors(
+    devnet: Deployment, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     for action in (["status", "31"], ["cancel", "31"], ["results", "31", "--out", str(tmp_path / "o")]):
         code, _, err = run(capsys, *action, "--devnet", "--dev-account", "1")
         assert code == 2 and "error: task 31 does not exist on this market" in err, action

@@ -30,7 +30,7 @@ REWARD = 5 * 10**16  # 0.05 ETH
 
 
 def posted_event(requester: Requester, task_id: int) -> TaskPosted:
-    (event,) = [e for e in requester._events(TaskPosted, task_id, from_block=0)]
+    (event,) = list(requester._events(TaskPosted, task_id, from_block=0))
     return event
 
 
@@ -109,14 +109,16 @@ def test_a_dataset_whose_hash_differs_from_the_spec_is_refused(requester: Reques
     data, spec = blob_dataset(tmp_path)
     other = tmp_path / "other.safetensors"
     other.write_bytes(data.read_bytes()[:-1] + b" ")
-    with pytest.raises(DatasetMismatch, match=f"has sha256 .* but the spec's dataset.sha256 is {spec['dataset']['sha256']}"):
+    with pytest.raises(
+        DatasetMismatch, match=f"has sha256 .* but the spec's dataset.sha256 is {spec['dataset']['sha256']}"
+    ):
         requester.post(write(tmp_path / "spec.json", spec), reward=REWARD, data=other)
 
 
 def test_a_dataset_whose_size_differs_from_the_spec_is_refused(requester: Requester, tmp_path: Path) -> None:
     data, spec = blob_dataset(tmp_path)
     spec["dataset"]["size"] += 1
-    with pytest.raises(DatasetMismatch, match="but the spec's dataset.size is"):
+    with pytest.raises(DatasetMismatch, match=r"but the spec's dataset.size is"):
         requester.post(write(tmp_path / "spec.json", spec), reward=REWARD, data=data)
 
 
@@ -151,6 +153,8 @@ def test_format_eth_is_exact() -> None:
 
 def test_a_reward_above_the_balance_is_refused(requester: Requester, tmp_path: Path) -> None:
     balance = requester.market.w3.eth.get_balance(requester.address)
-    with pytest.raises(RequesterError, match=f"your wallet {requester.address} holds .* ETH, less than the reward") as e:
+    with pytest.raises(
+        RequesterError, match=f"your wallet {requester.address} holds .* ETH, less than the reward"
+    ) as e:
         requester.post(write(tmp_path / "spec.json", quick_mlp()), reward=balance + 1)
     assert "--fund" in e.value.hint

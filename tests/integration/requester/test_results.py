@@ -88,7 +88,7 @@ def test_a_final_checkpoint_that_is_not_the_committed_leaf_is_rejected(
     # the manifest is honest but points the final leaf at another checkpoint's file
     task_id = post_and_publish(requester, worker, blob_server, trained,
                                lambda m: with_leaf(m, 6, blob=m.leaves[5].blob, size=m.leaves[5].size))
-    with pytest.raises(ResultInvalid, match="the final checkpoint hashes to leaf .* but the manifest commits to"):
+    with pytest.raises(ResultInvalid, match=r"the final checkpoint hashes to leaf .* but the manifest commits to"):
         requester.results(task_id, tmp_path / "out")
     assert not list((tmp_path / "out").glob("*.safetensors"))
 

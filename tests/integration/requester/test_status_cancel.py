@@ -70,7 +70,9 @@ def test_cancel_of_a_claimed_task_says_until_when(requester: Requester, spec: Pa
                                                   accounts: list[LocalAccount]) -> None:
     task_id = requester.post(spec, reward=REWARD)
     market_for(accounts[2]).claim_task(task_id).send()
-    with pytest.raises(NotCancellable, match=f"task {task_id} is claimed by {accounts[2].address} and cannot be cancelled") as e:
+    with pytest.raises(
+        NotCancellable, match=f"task {task_id} is claimed by {accounts[2].address} and cannot be cancelled"
+    ) as e:
         requester.cancel(task_id)
     assert "the claim runs until" in e.value.hint
     assert requester.market.get_task(task_id).status.name == "CLAIMED"

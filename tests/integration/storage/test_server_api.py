@@ -189,7 +189,11 @@ def test_each_request_is_one_log_line(server: BlobServer, request_log) -> None:
              and '"' in r.getMessage()]
     assert len(lines) == 3
     # each connection's thread logs after answering, so two requests' lines may swap places
-    for expected in (f'"PUT /blobs/{SHA}" 201 1000 bytes', f'"GET /blobs/{SHA}" 200 1000 bytes', '"GET /blobs/nope" 400'):
+    for expected in (
+        f'"PUT /blobs/{SHA}" 201 1000 bytes',
+        f'"GET /blobs/{SHA}" 200 1000 bytes',
+        '"GET /blobs/nope" 400',
+    ):
         assert sum(expected in line for line in lines) == 1, (expected, lines)
 
 

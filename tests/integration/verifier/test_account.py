@@ -79,6 +79,6 @@ def test_a_corrupt_state_file_is_named_with_the_fix(actor) -> None:
     me.verifier.step()
     (state,) = (paths().data_dir / "verifier").glob("*.json")
     state.write_text("{not json")
-    with pytest.raises(VerifierError, match="state file .* is unreadable") as e:
+    with pytest.raises(VerifierError, match=r"state file .* is unreadable") as e:
         me.start()
     assert "delete it" in e.value.hint

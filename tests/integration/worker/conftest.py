@@ -55,8 +55,8 @@ def make_worker(market_for: Callable[[LocalAccount], TaskMarket], accounts: list
     (new chain client, same history, same job folders)."""
 
     def make(*, cls: type[Worker] = Worker, listener: Any = None, account: int = 1, **config: Any) -> Worker:
-        settings = dict(ignore_idle=True, device="cpu", poll_s=0.05, controller_poll_s=0.05,
-                        progress_every_s=0.1, jobs_dir=tmp_path / "jobs", blob_cache_dir=tmp_path / "cache")
+        settings = {"ignore_idle": True, "device": "cpu", "poll_s": 0.05, "controller_poll_s": 0.05,
+                        "progress_every_s": 0.1, "jobs_dir": tmp_path / "jobs", "blob_cache_dir": tmp_path / "cache"}
         settings.update(config)
         kwargs = {"listener": listener} if listener is not None else {}
         return cls(market_for(accounts[account]), store, history, config=WorkerConfig(**settings),

@@ -53,7 +53,7 @@ def test_a_result_the_jury_rejects_is_recorded_as_slashed_and_the_task_is_not_cl
 
 
 def test_a_result_the_jury_upholds_is_paid_with_the_challengers_bond_exactly(disputed) -> None:
-    worker, events, task_id, jurors = disputed
+    worker, _events, task_id, jurors = disputed
     vote(jurors, task_id, worker_honest=True)
     jurors[0].resolve(task_id).send()
 

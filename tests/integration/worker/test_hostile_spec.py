@@ -7,7 +7,6 @@ refused by its depth before parsing, the task is skipped, and the next task trai
 
 from __future__ import annotations
 
-
 from engine.chain.market import TaskStatus
 from engine.history.store import SKIPPED
 from engine.worker import COMMITTED, ROLE

@@ -75,7 +75,7 @@ def test_jury_draw_is_stake_weighted(market, requester, worker, challenger):
     for verifier in small:
         a.register(market, verifier)
     drawn = 0
-    for round_ in range(6):
+    for _round in range(6):
         task_id, tree = a.posted_and_submitted(market, requester, worker)
         a.challenge(market, challenger, task_id, tree)
         jury = a.draw(market, task_id)
@@ -179,7 +179,7 @@ def test_worker_loses_a_majority_verdict(market, requester, worker, challenger, 
 def test_challenger_loses_and_the_worker_is_paid(market, requester, worker, challenger, disputed):
     task_id, _, jury = disputed
     bond = market.getDispute(task_id).bond
-    a.vote_and_resolve(market, task_id, {j: True for j in jury})
+    a.vote_and_resolve(market, task_id, dict.fromkeys(jury, True))
     cut = bps(bond, market)
     share = cut // 3
     assert [market.credits(j) for j in jury] == [share] * 3

@@ -83,8 +83,8 @@ class MarketMachine(RuleBasedStateMachine):
         task_id = self.market.postTask(a.SPEC_HASH, a.SPEC_URI, stake, CLAIM, TRAIN, WINDOW, value=reward,
                                        sender=requester)
         self.deposited += reward
-        self.tasks[task_id] = dict(status=a.OPEN, requester=requester, reward=reward, stake=stake,
-                                   deadline=self.now() + CLAIM, jury=None)
+        self.tasks[task_id] = {"status": a.OPEN, "requester": requester, "reward": reward, "stake": stake,
+                                   "deadline": self.now() + CLAIM, "jury": None}
 
     @precondition(lambda self: self.ids(a.OPEN))
     @rule(sel=pick, by_requester=st.booleans())

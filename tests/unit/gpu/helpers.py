@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pynvml
 import pytest
 
 from engine.gpu.monitor import DeviceSnapshot, GpuProcess, GpuSnapshot
-
 
 
 def _nvidia_driver_loads() -> bool:
@@ -24,7 +23,7 @@ def _nvidia_driver_loads() -> bool:
 # project's machines); on a GPU machine tests/device checks the real NVML path instead.
 without_nvidia_driver = pytest.mark.skipif(_nvidia_driver_loads(), reason="an NVIDIA driver is loaded here")
 
-MONDAY_NOON = datetime(2024, 1, 1, 12, 0, tzinfo=timezone.utc)  # 2024-01-01 is a Monday
+MONDAY_NOON = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)  # 2024-01-01 is a Monday
 
 
 def proc(name: str, mib: int | None = 500, *, pid: int = 4242, own: bool = False) -> GpuProcess:

@@ -75,7 +75,9 @@ class FakeNvml:
         return self._call("nvmlDeviceGetUtilizationRates", SimpleNamespace(gpu=87, memory=40))
 
     def nvmlDeviceGetMemoryInfo(self, h):
-        return self._call("nvmlDeviceGetMemoryInfo", SimpleNamespace(total=12288 * MIB, used=4500 * MIB, free=7788 * MIB))
+        return self._call(
+            "nvmlDeviceGetMemoryInfo", SimpleNamespace(total=12288 * MIB, used=4500 * MIB, free=7788 * MIB)
+        )
 
     def nvmlDeviceGetTemperature(self, h, sensor):
         assert sensor == self.NVML_TEMPERATURE_GPU
@@ -119,7 +121,12 @@ def test_real_pynvml_without_a_gpu_gives_no_gpu_with_the_reason():
 def test_device_fields_are_mapped():
     dev = backend(FakeNvml()).snapshot(own_pids={100}).devices[0]
     assert (dev.index, dev.name, dev.uuid) == (0, "NVIDIA GeForce RTX 3060", "GPU-1234")
-    assert (dev.utilization_pct, dev.memory_used_mib, dev.memory_total_mib, dev.memory_free_mib) == (87.0, 4500, 12288, 7788)
+    assert (dev.utilization_pct, dev.memory_used_mib, dev.memory_total_mib, dev.memory_free_mib) == (
+        87.0,
+        4500,
+        12288,
+        7788,
+    )
     assert (dev.temperature_c, dev.power_w, dev.fan_pct) == (71.0, 151.5, 44.0)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -28,26 +28,103 @@ def policy(**settings: object) -> IdlePolicy:
     ("settings", "snapshot", "idle", "battery", "action", "rule", "reason"),
     [
         ({}, snap(), IDLE, False, Action.RUN, Rule.IDLE, RUNS),
-        ({"run_when": "always"}, snap(), 0.0, None, Action.RUN, Rule.ALWAYS,
-         "running: allowed at any time (the Always preset)"),
-        ({}, snap(), 120.0, False, Action.WAIT, Rule.USER_ACTIVE, "waiting: user active 2 min ago (runs after 5 min idle)"),
-        ({}, snap(), 0.0, False, Action.WAIT, Rule.USER_ACTIVE, "waiting: user active just now (runs after 5 min idle)"),
+        (
+            {"run_when": "always"},
+            snap(),
+            0.0,
+            None,
+            Action.RUN,
+            Rule.ALWAYS,
+            "running: allowed at any time (the Always preset)",
+        ),
+        (
+            {},
+            snap(),
+            120.0,
+            False,
+            Action.WAIT,
+            Rule.USER_ACTIVE,
+            "waiting: user active 2 min ago (runs after 5 min idle)",
+        ),
+        (
+            {},
+            snap(),
+            0.0,
+            False,
+            Action.WAIT,
+            Rule.USER_ACTIVE,
+            "waiting: user active just now (runs after 5 min idle)",
+        ),
         ({"idle_minutes": 2}, snap(), 120.0, False, Action.RUN, Rule.IDLE, "running: user idle for 2 min"),
         ({}, snap(), None, False, Action.WAIT, Rule.USER_ACTIVE, UNKNOWN),
-        ({"unknown_idle": "treat_as_idle"}, snap(), None, False, Action.RUN, Rule.IDLE, "running: idle time unknown, treated as idle"),
-        ({}, snap(proc("steam_game", 3000)), IDLE, False, Action.PAUSE, Rule.FOREIGN_PROCESS, "paused: steam_game uses the GPU"),
-        ({}, snap(proc("steam_game", None)), IDLE, False, Action.PAUSE, Rule.FOREIGN_PROCESS, "paused: steam_game uses the GPU"),
+        (
+            {"unknown_idle": "treat_as_idle"},
+            snap(),
+            None,
+            False,
+            Action.RUN,
+            Rule.IDLE,
+            "running: idle time unknown, treated as idle",
+        ),
+        (
+            {},
+            snap(proc("steam_game", 3000)),
+            IDLE,
+            False,
+            Action.PAUSE,
+            Rule.FOREIGN_PROCESS,
+            "paused: steam_game uses the GPU",
+        ),
+        (
+            {},
+            snap(proc("steam_game", None)),
+            IDLE,
+            False,
+            Action.PAUSE,
+            Rule.FOREIGN_PROCESS,
+            "paused: steam_game uses the GPU",
+        ),
         ({}, snap(proc("tiny", 10)), IDLE, False, Action.RUN, Rule.IDLE, RUNS),
         ({}, snap(proc("Xorg", 900)), IDLE, False, Action.RUN, Rule.IDLE, RUNS),
         ({"allow_processes": ["blender*"]}, snap(proc("Blender-4.1", 900)), IDLE, False, Action.RUN, Rule.IDLE, RUNS),
         ({"pause_on_foreign_process": False}, snap(proc("steam_game", 3000)), IDLE, False, Action.RUN, Rule.IDLE, RUNS),
-        ({"deny_processes": ["obs"]}, snap(proc("obs", 1)), IDLE, False, Action.PAUSE, Rule.DENY_LIST, "paused: obs uses the GPU (deny-listed)"),
-        ({"deny_processes": ["obs"], "pause_on_foreign_process": False}, snap(proc("OBS", 1)), IDLE, False,
-         Action.PAUSE, Rule.DENY_LIST, "paused: OBS uses the GPU (deny-listed)"),
-        ({"deny_processes": ["Xorg"]}, snap(proc("Xorg", 900)), IDLE, False, Action.PAUSE, Rule.DENY_LIST, "paused: Xorg uses the GPU (deny-listed)"),
+        (
+            {"deny_processes": ["obs"]},
+            snap(proc("obs", 1)),
+            IDLE,
+            False,
+            Action.PAUSE,
+            Rule.DENY_LIST,
+            "paused: obs uses the GPU (deny-listed)",
+        ),
+        (
+            {"deny_processes": ["obs"], "pause_on_foreign_process": False},
+            snap(proc("OBS", 1)),
+            IDLE,
+            False,
+            Action.PAUSE,
+            Rule.DENY_LIST,
+            "paused: OBS uses the GPU (deny-listed)",
+        ),
+        (
+            {"deny_processes": ["Xorg"]},
+            snap(proc("Xorg", 900)),
+            IDLE,
+            False,
+            Action.PAUSE,
+            Rule.DENY_LIST,
+            "paused: Xorg uses the GPU (deny-listed)",
+        ),
         ({}, snap(proc("runner", 4000, own=True)), IDLE, False, Action.RUN, Rule.IDLE, RUNS),
-        ({}, snap(util=40.0), IDLE, False, Action.PAUSE, Rule.FOREIGN_UTILIZATION,
-         "paused: others use 40 % of the GPU (limit 15 %)"),
+        (
+            {},
+            snap(util=40.0),
+            IDLE,
+            False,
+            Action.PAUSE,
+            Rule.FOREIGN_UTILIZATION,
+            "paused: others use 40 % of the GPU (limit 15 %)",
+        ),
         ({}, snap(util=None), IDLE, False, Action.RUN, Rule.IDLE, RUNS),
         ({}, snap(), IDLE, True, Action.PAUSE, Rule.BATTERY, "paused: on battery"),
         ({"pause_on_battery": False}, snap(), IDLE, True, Action.RUN, Rule.IDLE, RUNS),
@@ -79,12 +156,23 @@ def test_missing_device_index_is_named():
 @pytest.mark.parametrize(
     ("snapshot", "idle", "battery", "first", "blocking"),
     [
-        (snap(proc("game"), temp=90.0), 0.0, True, Rule.FOREIGN_PROCESS,
-         (Rule.FOREIGN_PROCESS, Rule.BATTERY, Rule.TEMPERATURE, Rule.USER_ACTIVE)),
+        (
+            snap(proc("game"), temp=90.0),
+            0.0,
+            True,
+            Rule.FOREIGN_PROCESS,
+            (Rule.FOREIGN_PROCESS, Rule.BATTERY, Rule.TEMPERATURE, Rule.USER_ACTIVE),
+        ),
         (snap(temp=90.0), 0.0, True, Rule.BATTERY, (Rule.BATTERY, Rule.TEMPERATURE, Rule.USER_ACTIVE)),
         (snap(temp=90.0), 0.0, False, Rule.TEMPERATURE, (Rule.TEMPERATURE, Rule.USER_ACTIVE)),
         (snap(util=50.0), 0.0, False, Rule.FOREIGN_UTILIZATION, (Rule.FOREIGN_UTILIZATION, Rule.USER_ACTIVE)),
-        (snap(proc("game"), util=50.0), IDLE, False, Rule.FOREIGN_PROCESS, (Rule.FOREIGN_PROCESS, Rule.FOREIGN_UTILIZATION)),
+        (
+            snap(proc("game"), util=50.0),
+            IDLE,
+            False,
+            Rule.FOREIGN_PROCESS,
+            (Rule.FOREIGN_PROCESS, Rule.FOREIGN_UTILIZATION),
+        ),
     ],
 )
 def test_first_blocking_rule_gives_the_reason_and_all_are_listed(snapshot, idle, battery, first, blocking):
@@ -136,14 +224,14 @@ def test_snooze_one_hour_expires_on_time():
 def test_snooze_until_tomorrow_at_the_set_hour():
     p = policy(snooze_until_hour=7)
     until = p.snooze_until_tomorrow(MONDAY_NOON)
-    assert until == datetime(2024, 1, 2, 7, 0, tzinfo=timezone.utc)
+    assert until == datetime(2024, 1, 2, 7, 0, tzinfo=UTC)
     assert p.decide(snap(), IDLE, False, MONDAY_NOON).reason == "snoozed until tomorrow 07:00"
     assert p.decide(snap(), IDLE, False, until).action is Action.RUN
 
 
 def test_snooze_until_a_custom_time_days_away():
     p = policy()
-    p.snooze(datetime(2024, 1, 4, 9, 30, tzinfo=timezone.utc))
+    p.snooze(datetime(2024, 1, 4, 9, 30, tzinfo=UTC))
     assert p.decide(snap(), IDLE, False, MONDAY_NOON).reason == "snoozed until Thu 09:30"
 
 
@@ -224,7 +312,10 @@ def test_temperature_hysteresis(temps, actions):
 def test_temperature_cooling_reason():
     p = policy()
     p.decide(snap(temp=86.0), IDLE, False, MONDAY_NOON)
-    assert p.decide(snap(temp=80.0), IDLE, False, MONDAY_NOON).reason == "paused: GPU cooling down, 80 °C (resumes at 78 °C)"
+    assert (
+        p.decide(snap(temp=80.0), IDLE, False, MONDAY_NOON).reason
+        == "paused: GPU cooling down, 80 °C (resumes at 78 °C)"
+    )
 
 
 def test_user_returning_stops_work_at_once():
@@ -239,7 +330,14 @@ def test_user_returning_stops_work_at_once():
     ("share", "used", "own", "need", "action", "reason"),
     [
         (0.5, 1000, 0, 3000, Action.RUN, None),
-        (0.5, 1000, 0, 4500, Action.PAUSE, "paused: the task needs 4500 MiB, over the 50% of VRAM you allow (4000 MiB)"),
+        (
+            0.5,
+            1000,
+            0,
+            4500,
+            Action.PAUSE,
+            "paused: the task needs 4500 MiB, over the 50% of VRAM you allow (4000 MiB)",
+        ),
         (0.9, 6000, 0, 3000, Action.PAUSE, "paused: only 2000 MiB VRAM free, the task needs 3000 MiB"),
         (0.9, 6000, 2500, 3000, Action.RUN, None),  # what we hold counts as ours
         (0.9, 7999, 0, None, Action.RUN, None),  # no task, no VRAM rule
@@ -263,7 +361,7 @@ def test_vram_budget_is_share_and_free_memory():
 # -- allowed hours ------------------------------------------------------------------------------
 def at(day: int, hh: int, mm: int = 0) -> datetime:
     """2024-01-01 + day (0 = Monday) at hh:mm UTC."""
-    return datetime(2024, 1, 1 + day, hh, mm, tzinfo=timezone.utc)
+    return datetime(2024, 1, 1 + day, hh, mm, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -306,7 +404,7 @@ def test_outside_hours_names_the_next_window():
 def test_hours_are_read_in_the_time_zone_of_now():
     p = policy(hours={"mon": ["09:00-17:00"]})
     cet = timezone(timedelta(hours=1))
-    assert p.allowed_at(datetime(2024, 1, 1, 8, 30, tzinfo=timezone.utc).astimezone(cet))
+    assert p.allowed_at(datetime(2024, 1, 1, 8, 30, tzinfo=UTC).astimezone(cet))
     assert AllowedHours(mon=["09:00-17:00"]).windows(0) == [(540, 1020)]
 
 

@@ -9,10 +9,10 @@ import pytest
 
 from engine.config import paths, save_section
 from engine.errors import ConfigError
+from engine.gpu.backend import open_backend
 from engine.gpu.errors import TimelineError
 from engine.gpu.nogpu import CpuBackend, NoGpuBackend
 from engine.gpu.nvml import NvmlBackend
-from engine.gpu.backend import open_backend
 from engine.gpu.power import on_battery
 from engine.gpu.settings import GpuSettings, PolicySettings, load_gpu_settings, load_policy_settings
 from engine.gpu.simulated import ManualClock, SimulatedBackend
@@ -66,11 +66,23 @@ def test_policy_settings_round_trip():
     ("text", "message"),
     [
         ("[policy]\nidle_minuts = 3\n", "[policy.idle_minuts] Extra inputs are not permitted"),
-        ("[policy]\nunknown_idle = 'maybe'\n", "[policy.unknown_idle] Input should be 'treat_as_idle' or 'treat_as_active'"),
+        (
+            "[policy]\nunknown_idle = 'maybe'\n",
+            "[policy.unknown_idle] Input should be 'treat_as_idle' or 'treat_as_active'",
+        ),
         ("[policy]\nmax_vram_share = 1.5\n", "[policy.max_vram_share] Input should be less than or equal to 1"),
-        ("[policy.hours]\nmon = ['9-17']\n", "[policy.hours.mon.0] Value error, '9-17' is not a window like '09:00-17:30'"),
-        ("[policy.hours]\nmon = ['09:00-25:00']\n", "[policy.hours.mon.0] Value error, '09:00-25:00' has an impossible time"),
-        ("[policy.hours]\nmon = ['08:00-08:00']\n", "[policy.hours.mon.0] Value error, '08:00-08:00' starts and ends at once"),
+        (
+            "[policy.hours]\nmon = ['9-17']\n",
+            "[policy.hours.mon.0] Value error, '9-17' is not a window like '09:00-17:30'",
+        ),
+        (
+            "[policy.hours]\nmon = ['09:00-25:00']\n",
+            "[policy.hours.mon.0] Value error, '09:00-25:00' has an impossible time",
+        ),
+        (
+            "[policy.hours]\nmon = ['08:00-08:00']\n",
+            "[policy.hours.mon.0] Value error, '08:00-08:00' starts and ends at once",
+        ),
         ("[policy.hours]\nmonday = []\n", "[policy.hours.monday] Extra inputs are not permitted"),
     ],
 )
@@ -127,5 +139,5 @@ def test_simulated_only_when_named_and_relative_to_the_config_dir():
 
 
 def test_a_missing_simulated_timeline_is_a_clear_error():
-    with pytest.raises(TimelineError, match="nope.toml: file not found"):
+    with pytest.raises(TimelineError, match=r"nope.toml: file not found"):
         open_backend(GpuSettings(backend="simulated:nope.toml"))

@@ -29,7 +29,10 @@ def test_snapshot_follows_the_timeline_and_the_injected_clock():
     clock.advance(130)
     dev = sim.snapshot(own_pids={77}).devices[0]
     assert sim.snapshot().taken_at == 630.0
-    assert [(p.name, p.used_mib, p.own) for p in dev.processes] == [("steam_game", 3000, False), ("idlegrid-runner", 2048, True)]
+    assert [(p.name, p.used_mib, p.own) for p in dev.processes] == [
+        ("steam_game", 3000, False),
+        ("idlegrid-runner", 2048, True),
+    ]
     assert dev.memory_used_mib == 400 + 3000 + 2048
     assert dev.foreign_utilization_pct == 73.0
     assert dev.utilization_pct == 100.0
@@ -52,7 +55,12 @@ def test_a_scripted_evening_gives_the_expected_decisions():
         (0, Action.RUN, Rule.IDLE, "running: user idle for 60 min"),
         (120, Action.PAUSE, Rule.FOREIGN_PROCESS, "paused: steam_game uses the GPU"),
         # the game quit at 600 (last seen at 590); its 70 % load must also have been gone 60 s
-        (650, Action.PAUSE, Rule.FOREIGN_UTILIZATION, "paused: others used the GPU until 50 s ago; resuming after 60 s"),
+        (
+            650,
+            Action.PAUSE,
+            Rule.FOREIGN_UTILIZATION,
+            "paused: others used the GPU until 50 s ago; resuming after 60 s",
+        ),
         (660, Action.RUN, Rule.IDLE, "running: user idle for 60 min"),
         # the render at 900 is tolerated as a blip for 10 s, then pauses; calm from 1010
         (910, Action.PAUSE, Rule.FOREIGN_UTILIZATION, "paused: others use 60 % of the GPU (limit 15 %)"),
@@ -78,7 +86,10 @@ def test_json_timelines_are_read_too(tmp_path: Path):
         ("utilization = [[0, 3]\n", "is not valid TOML"),
         ("[device]\nmemory_total_mib = 0\n", "device.memory_total_mib: Input should be greater than 0"),
         ("[[process]]\nname = 'x'\nmib = -5\n", "process[0].mib: Input should be greater than or equal to 0"),
-        ("[[process]]\nname = 'x'\nstart = 50\nstop = 10\n", "process[0]: Value error, stop (10) must come after start (50)"),
+        (
+            "[[process]]\nname = 'x'\nstart = 50\nstop = 10\n",
+            "process[0]: Value error, stop (10) must come after start (50)",
+        ),
         ("temperature = [[10, 40], [5, 50]]\n", "temperature: Value error, points must be in time order"),
         ("temperature = []\n", "temperature: Value error, needs at least one [t, value] point"),
         ("utilisation = [[0, 1]]\n", "utilisation: Extra inputs are not permitted"),

@@ -112,7 +112,7 @@ def test_a_write_lock_held_too_long_by_another_process_is_a_clear_error(db_path:
     try:
         with History.open(db_path, busy_timeout_s=0.2) as history:
             assert history.jobs() == []  # readers are not blocked (WAL)
-            with pytest.raises(HistoryBusy, match="stayed locked by another process for 0.2 s") as caught:
+            with pytest.raises(HistoryBusy, match=r"stayed locked by another process for 0.2 s") as caught:
                 history.upsert_job(CHAIN, MARKET, 1, "worker")
             assert "close that and retry" in (caught.value.hint or "")
     finally:

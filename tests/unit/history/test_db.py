@@ -141,9 +141,8 @@ def test_damaged_pages_are_reported_as_corrupt(db_path: Path) -> None:
     db_path.write_bytes(bytes(data))
     before = _digest(db_path)
 
-    with pytest.raises(HistoryCorrupt):
-        with History.open(db_path) as history:
-            history.jobs()
+    with pytest.raises(HistoryCorrupt), History.open(db_path) as history:
+        history.jobs()
     assert _digest(db_path) == before
 
 

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.events import EngineEvent, EngineState, Kind
-from engine.history import History, InvalidRecord
-from engine.history import eventlog
+from engine.history import History, InvalidRecord, eventlog
 
 
 def test_events_round_trip_across_reopening(db_path: Path) -> None:

@@ -83,9 +83,15 @@ def test_a_missing_job_is_none(history: History) -> None:
 
 
 def test_jobs_are_listed_newest_first_and_filtered(history: History) -> None:
-    for task, (role, state, name) in enumerate([("worker", "finalized", "digits-mlp"), ("worker", "claimed", "tiny-charlm"),
-                                                ("verifier", "finalized", "digits-mlp"), ("requester", "open", "cifar_10%")],
-                                               start=1):
+    for task, (role, state, name) in enumerate(
+        [
+            ("worker", "finalized", "digits-mlp"),
+            ("worker", "claimed", "tiny-charlm"),
+            ("verifier", "finalized", "digits-mlp"),
+            ("requester", "open", "cifar_10%"),
+        ],
+        start=1,
+    ):
         history.upsert_job(CHAIN, MARKET, task, role, state=state, name=name, updated_at=1000.0 + task)
     assert [j.task_id for j in history.jobs()] == [4, 3, 2, 1]
     assert [j.task_id for j in history.jobs(role="worker")] == [2, 1]
@@ -111,9 +117,14 @@ def test_jobs_filter_by_network_and_a_set_of_states(history: History) -> None:
     assert history.jobs(states=()) == []
 
 
-@pytest.mark.parametrize(("filters", "walk"), [({}, "SCAN jobs USING INDEX jobs_by_updated"),
-                                               ({"role": "worker"}, "SEARCH jobs USING INDEX jobs_by_role (role=?)"),
-                                               ({"state": "claimed"}, "SEARCH jobs USING INDEX jobs_by_state (state=?)")])
+@pytest.mark.parametrize(
+    ("filters", "walk"),
+    [
+        ({}, "SCAN jobs USING INDEX jobs_by_updated"),
+        ({"role": "worker"}, "SEARCH jobs USING INDEX jobs_by_role (role=?)"),
+        ({"state": "claimed"}, "SEARCH jobs USING INDEX jobs_by_state (state=?)"),
+    ],
+)
 def test_listing_walks_an_index_without_sorting(history: History, db_path: Path, filters: dict, walk: str) -> None:
     """The GUI re-reads the list on every change: it must not scan and sort the whole table."""
     sql, params = jobs.query(**filters)

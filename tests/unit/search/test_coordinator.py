@@ -68,7 +68,9 @@ def test_a_candidate_nobody_finishes_is_dropped_after_its_attempts(space: Search
     assert c.progress().spent_wei == spent(c) == sum(t.gas for t in c.state.tasks())   # every reward came back
 
 
-def test_a_slashed_result_is_forgotten_and_the_reopened_task_gives_the_fitness(space: SearchSpace, tmp_path: Path) -> None:
+def test_a_slashed_result_is_forgotten_and_the_reopened_task_gives_the_fitness(
+    space: SearchSpace, tmp_path: Path
+) -> None:
     market = SimulatedMarket(workers=2, train_s=5, cheat_every=3)       # a perfect score, slashed a tick later
     c = coordinator(space, tmp_path, market)
     c.run()
@@ -162,7 +164,9 @@ def test_resuming_with_another_sampler_is_refused(space: SearchSpace, tmp_path: 
 
 
 @pytest.mark.parametrize("kind", list(SamplerKind))
-def test_every_sampler_drives_the_study_through_the_market(kind: SamplerKind, space: SearchSpace, tmp_path: Path) -> None:
+def test_every_sampler_drives_the_study_through_the_market(
+    kind: SamplerKind, space: SearchSpace, tmp_path: Path
+) -> None:
     market = SimulatedMarket(workers=3, train_s=2)
     c = coordinator(space, tmp_path, market, sampler=kind)
     c.run()

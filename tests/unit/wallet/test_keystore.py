@@ -121,7 +121,7 @@ def test_malformed_mac_is_a_format_error(exported: Path) -> None:
     data = json.loads(exported.read_text())
     data["crypto"]["mac"] = "not-hex"
     _write_json(exported, data)
-    with pytest.raises(KeystoreFormatError, match="crypto.mac"):
+    with pytest.raises(KeystoreFormatError, match=r"crypto.mac"):
         keystore.decrypt(exported, "pass phrase")
 
 

@@ -73,7 +73,7 @@ def test_keyring_failure_names_the_operation_and_backend(memory_keyring: MemoryK
         raise keyring.errors.KeyringLocked("Failed to unlock the collection!")
 
     monkeypatch.setattr(memory_keyring, "set_password", locked)
-    with pytest.raises(KeyringError, match="could not store the key of .*MemoryKeyring.*unlock") as err:
+    with pytest.raises(KeyringError, match=r"could not store the key of .*MemoryKeyring.*unlock") as err:
         store.save(SecretKey.from_hex(DEV_KEY_HEX))
     assert DEV_KEY_HEX not in str(err.value)
 

@@ -27,6 +27,7 @@ from engine.tasks.load import check, parse
 from engine.worker.config import WorkerConfig
 from engine.worker.controller import YieldController
 from engine.worker.states import LOG_RANGE, ROLE, Job, WorkerStatus
+from engine.worker.uploader import CheckpointUploader
 
 if TYPE_CHECKING:
     from engine.history import History
@@ -77,6 +78,7 @@ class WorkerBase:
         self._cursor: EventCursor | None = None
         self._handled: set[int] = set()  # tasks claimed or resumed by this run (for max_tasks)
         self._jobs: dict[int, Job] = {}
+        self._uploaders: dict[int, CheckpointUploader] = {}  # a job's checkpoints uploaded while it trains
         self._measured_flops: float | None = None
         self._last_earnings: tuple[int, ...] | None = None
         self._offline = False

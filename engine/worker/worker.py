@@ -129,6 +129,9 @@ class Worker(Discovery):
                 if not busy and not self.done:
                     stop.wait(self.config.poll_s)
         finally:
+            for uploader in self._uploaders.values():
+                uploader.close(wait=False)
+            self._uploaders.clear()
             self._runners.close()
             self._set_state(EngineState.STOPPED, "stopped")
 

@@ -23,7 +23,7 @@ from engine.events import EngineEvent, Kind
 
 # The phases, in the order a task meets them; (name, what it covers).
 PHASES = (
-    ("discover", "task posted -> worker decides to claim (poll wait, spec fetch and checks)"),
+    ("discover", "task posted -> worker decides to claim (log filter wake-up, spec fetch and checks)"),
     ("spec_fetch", "  of which: spec blob GET and dataset HEAD"),
     ("claim_tx", "claimTask sent -> mined and booked"),
     ("to_training", "claim booked -> job handed to training (one worker loop turn)"),

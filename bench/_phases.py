@@ -23,7 +23,7 @@ from engine.events import EngineEvent, Kind
 
 # The phases, in the order a task meets them; (name, what it covers).
 PHASES = (
-    ("discover", "task posted -> worker decides to claim (poll wait, spec fetch and checks)"),
+    ("discover", "task posted -> worker decides to claim (log filter wake-up, spec fetch and checks)"),
     ("spec_fetch", "  of which: spec blob GET and dataset HEAD"),
     ("claim_tx", "claimTask sent -> mined and booked"),
     ("to_training", "claim booked -> job handed to training (one worker loop turn)"),
@@ -31,8 +31,8 @@ PHASES = (
     ("runner_take", "handed to training -> a runner took the job (warm runner, start command)"),
     ("runner_handoff", "runner took the job -> it wrote checkpoint 0, minus the in-process set-up"),
     ("training", "checkpoint 0 -> last checkpoint written (runner)"),
-    ("after_training", "last checkpoint -> first upload (result read, a loop turn)"),
-    ("uploads", "first checkpoint upload -> manifest uploaded"),
+    ("after_training", "last checkpoint -> first upload after it (result read, loop turns, upload queue)"),
+    ("uploads", "first upload after the last checkpoint -> manifest uploaded"),
     ("commit_tx", "manifest uploaded -> submitResult mined and booked"),
     ("receipt_lag", "watcher saw SUBMITTED on chain -> worker booked the commit (receipt poll)"),
 )
@@ -132,6 +132,7 @@ def breakdown(timeline: Timeline, task_id: int, *, posted: float, seen_submitted
     first_ckpt = (job_dir / "ckpt-00000.safetensors").stat().st_mtime
     last_ckpt = (job_dir / "manifest.json").stat().st_mtime
     puts = timeline.spans_between(last_ckpt, committed, "store.put_file", "store.put_bytes")
+    all_puts = timeline.spans_between(first_ckpt, committed, "store.put_file", "store.put_bytes")
     if not puts:
         raise SystemExit(f"no upload of task {task_id} was seen")
     uploads_start, uploads_end = puts[0][1], puts[-1][2]
@@ -153,7 +154,8 @@ def breakdown(timeline: Timeline, task_id: int, *, posted: float, seen_submitted
         "receipt_lag": committed - seen_submitted,
     }
     counts = {
-        "uploaded_blobs": float(len(puts)),
+        "uploaded_blobs": float(len(all_puts)),
+        "uploads_after_training": float(len(puts)),
         "rpc_calls": float(len(rpcs)),
         "rpc_s": sum(end - start for _, start, end, _ in rpcs),
         "rpc_calls_while_training": float(sum(1 for _, start, _, _ in rpcs if first_ckpt <= start <= last_ckpt)),

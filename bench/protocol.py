@@ -144,7 +144,7 @@ class Devnet:
         from engine.worker import Worker
         from engine.worker.config import WorkerConfig
 
-        config = WorkerConfig(ignore_idle=True, device="cpu", poll_s=0.1, jobs_dir=self.home / "jobs",
+        config = WorkerConfig(ignore_idle=True, device="cpu", jobs_dir=self.home / "jobs",
                               blob_cache_dir=self.home / "worker-blobs")
         store = TimedStore(HttpStore(self.server.url), self.timeline)
         worker = Worker(self.worker_market, store, self.history, config=config,  # type: ignore[arg-type]

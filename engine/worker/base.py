@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.chain.events import EventCursor
-from engine.chain.market import E, TaskMarket, TaskPosted
+from engine.chain.follower import LogFollower
+from engine.chain.market import E, MarketEvent, TaskMarket, TaskPosted
 from engine.events import EngineState, Listener, ignore
 from engine.gpu.monitor import GpuBackend
 from engine.gpu.policy import IdlePolicy
@@ -27,6 +27,7 @@ from engine.tasks.load import check, parse
 from engine.worker.config import WorkerConfig
 from engine.worker.controller import YieldController
 from engine.worker.states import LOG_RANGE, ROLE, Job, WorkerStatus
+from engine.worker.uploader import CheckpointUploader
 
 if TYPE_CHECKING:
     from engine.history import History
@@ -74,9 +75,10 @@ class WorkerBase:
         self._candidates: set[int] = set()
         self._posted: dict[int, TaskPosted] = {}
         self._skipped: dict[int, str] = {}
-        self._cursor: EventCursor | None = None
+        self._follower: LogFollower[MarketEvent] | None = None  # the market's new events (log filter)
         self._handled: set[int] = set()  # tasks claimed or resumed by this run (for max_tasks)
         self._jobs: dict[int, Job] = {}
+        self._uploaders: dict[int, CheckpointUploader] = {}  # a job's checkpoints uploaded while it trains
         self._measured_flops: float | None = None
         self._last_earnings: tuple[int, ...] | None = None
         self._offline = False

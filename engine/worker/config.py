@@ -52,7 +52,8 @@ class WorkerConfig:
     max_tasks: int | None = None
     device: str = "auto"
     deadline_margin: float = 2.0
-    poll_s: float = 2.0
+    poll_s: float = 2.0  # the longest idle wait between turns (the chain is re-read after it)
+    follow_s: float = 0.2  # while idle, how often the market's log filter is asked for new events
     controller_poll_s: float = 0.2
     progress_every_s: float = 0.5
     max_spec_bytes: int = 1_000_000

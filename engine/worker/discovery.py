@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from engine.chain.errors import ChainError, ContractRevert, RpcUnreachable, TransactionTimeout
 from engine.chain.events import EventCursor
+from engine.chain.follower import LogFollower
 from engine.chain.market import Challenged, MarketEvent, Task, TaskPosted, TaskReopened, TaskStatus
 from engine.errors import SpecError
 from engine.events import EngineState, Kind
@@ -15,7 +16,7 @@ from engine.tasks.posted import BadPostedSpec, evaluate_posted_spec
 from engine.units import format_eth
 from engine.worker import fit
 from engine.worker.jobs import JobMachine
-from engine.worker.states import BEFORE_COMMIT, ENDED, ROLE, Job, WorkerError, WorkerState
+from engine.worker.states import BEFORE_COMMIT, ENDED, LOG_RANGE, ROLE, Job, WorkerError, WorkerState
 
 
 class Discovery(JobMachine):
@@ -32,15 +33,19 @@ class Discovery(JobMachine):
             return False  # one job trains at a time
         return True
 
-    def _poll_events(self) -> None:
-        poller = self.market.poller(confirmations=0)
-        if self._cursor is None:
-            head = poller.safe_head()
+    def _poll_events(self) -> bool:
+        """Handle the market's events since the last call (at the first: scan the open tasks);
+        True when there were any. One ``eth_getFilterChanges`` where the node keeps log filters
+        (:mod:`engine.chain.follower`), else ``eth_getLogs`` from the cursor."""
+        if self._follower is None:
+            head = self.market.poller(confirmations=0).safe_head()
             self._scan_open_tasks()
-            self._cursor = EventCursor(head + 1)
-        events, self._cursor = poller.poll(self._cursor)
+            self._follower = LogFollower(self.market.w3, self.market.address, self.market.decode_log,
+                                         EventCursor(head + 1), max_range=LOG_RANGE)
+        events = self._follower.changes()
         for event in events:
             self._on_market_event(event)
+        return bool(events)
 
     def _scan_open_tasks(self) -> None:
         offset = 0

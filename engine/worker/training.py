@@ -15,6 +15,7 @@ from engine.training.jobdir import JobDir
 from engine.worker.controller import DONE, ERROR, RUNNING, YieldController
 from engine.worker.reporting import Reporting
 from engine.worker.states import Job, TrainingStopped
+from engine.worker.uploader import CheckpointUploader
 
 
 class Training(Reporting):
@@ -104,6 +105,10 @@ class Training(Reporting):
                        samples_per_s=event["samples_per_s"], eta_s=event["eta_s"])
         elif event["event"] == "checkpoint":
             self._update(job.task_id, steps_done=event["step"])
+            uploader = self._uploaders.get(job.task_id)
+            if uploader is None:
+                uploader = self._uploaders[job.task_id] = CheckpointUploader(self.store)
+            uploader.submit(event["index"], event["leaf"], JobDir(job.dir).checkpoint_path(event["index"]))
         elif event["event"] == "started":
             self._train_started = time.monotonic()
             self._record_device(job, event["device"].split(":")[0], event["arithmetic"])

@@ -34,7 +34,11 @@ class Uploads(Training):
         return MerkleTree([bytes.fromhex(leaf) for leaf in leaves]).root, leaves, result
 
     def _upload(self, job: Job, committed_root: str | None) -> str:
-        """Every checkpoint, then the result manifest; the manifest's sha256. Idempotent."""
+        """Every checkpoint, then the result manifest; the manifest's sha256. Idempotent.
+
+        The checkpoints uploaded while the job trained (:mod:`engine.worker.uploader`) are
+        taken as they are when their leaf and file still match the folder; the rest (none
+        uploaded yet, a failed upload, a file rewritten since: a resumed job) are uploaded here."""
         root, leaves, result = self._read_result(job, job.dir)
         root_hex = "0x" + root.hex()
         if committed_root is not None and committed_root != root_hex:
@@ -42,11 +46,16 @@ class Uploads(Training):
                               f"recorded when training ended",
                               hint="the folder was changed; restore it or delete the job")
         spec = job.checked.spec
+        uploader = self._uploaders.pop(job.task_id, None)
+        ready = uploader.finish(leaves) if uploader is not None else {}
         blobs = []
         for i, leaf in enumerate(leaves):
-            path = job.dir / f"ckpt-{i:05d}.safetensors"
-            blobs.append(LeafBlob(index=i, step=spec.checkpoint_step(i), leaf_hash=leaf,
-                                  blob=self.store.put_file(path), size=path.stat().st_size))
+            if (up := ready.get(i)) is not None:
+                blob, size = up.blob, up.identity[1]
+            else:
+                path = job.dir / f"ckpt-{i:05d}.safetensors"
+                blob, size = self.store.put_file(path), path.stat().st_size
+            blobs.append(LeafBlob(index=i, step=spec.checkpoint_step(i), leaf_hash=leaf, blob=blob, size=size))
         trained = self._record(job.task_id).detail or {}
         manifest = ResultManifest(task_id=job.task_id, spec_sha256=job.checked.sha256, merkle_root=root_hex,
                                   steps=spec.steps, checkpoint_every=spec.checkpoint_every, leaves=tuple(blobs),

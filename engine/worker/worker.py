@@ -26,6 +26,7 @@ Torch-free: this module runs in the desktop app's process; training runs in the 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 from engine.chain.errors import RpcUnreachable, TransactionTimeout
@@ -128,10 +129,27 @@ class Worker(Discovery):
                     self._error(e)
                     busy = False
                 if not busy and not self.done:
-                    stop.wait(self.config.poll_s)
+                    self._idle_wait(stop)
         finally:
+            for uploader in self._uploaders.values():
+                uploader.close(wait=False)
+            self._uploaders.clear()
             self._runners.close()
             self._set_state(EngineState.STOPPED, "stopped")
+
+    def _idle_wait(self, stop: threading.Event) -> None:
+        """Wait up to ``poll_s`` for the next turn, asking the market's log filter every
+        ``follow_s`` for new events: a task posted (or any market event) wakes the loop at once
+        instead of at the end of the wait. The chain errors a turn would report end the wait too."""
+        deadline = time.monotonic() + self.config.poll_s
+        while not stop.wait(min(self.config.follow_s, max(0.0, deadline - time.monotonic()))):
+            if time.monotonic() >= deadline:
+                return
+            try:
+                if self._follower is not None and self._poll_events():
+                    return
+            except IdlegridError:
+                return  # the next turn meets it and reports it
 
     def step(self) -> bool:
         """One turn (see the module docstring); False when there was nothing to do now."""

@@ -53,7 +53,7 @@ class Service:
         except BaseException:
             self.lock.release()
             raise
-        self._server = ControlServer(listener, self.handle, self.hub)
+        self._server = ControlServer(listener, self.handle, self.hub, on_stop=self._stop_soon)
         self._server.start()
         self.host.start()
 
@@ -75,6 +75,9 @@ class Service:
             self._server.close()
         self.lock.release()
         self.stopped.set()
+
+    def _stop_soon(self) -> None:
+        threading.Thread(target=self.stop, name="idlegrid-stop", daemon=True).start()
 
     def handle(self, request: Request) -> dict[str, Any]:
         """One control command (the server turns errors into answers)."""
@@ -98,8 +101,7 @@ class Service:
         elif command is Command.RELOAD:
             self.host.reload()
         elif command is Command.STOP:
-            threading.Thread(target=self.stop, name="idlegrid-stop", daemon=True).start()
-            return {"stopping": True}
+            return {"stopping": True}  # the server calls _stop_soon once this answer is written
         return self.status()
 
     def status(self) -> dict[str, Any]:

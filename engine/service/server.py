@@ -41,10 +41,12 @@ Handler = Callable[[Request], dict[str, Any]]
 class ControlServer:
     """Accepts connections on ``listener`` and answers them with ``handle``."""
 
-    def __init__(self, listener: StreamListener, handle: Handler, hub: EventHub) -> None:
+    def __init__(self, listener: StreamListener, handle: Handler, hub: EventHub,
+                 on_stop: Callable[[], None] | None = None) -> None:
         self.listener = listener
         self.handle = handle
         self.hub = hub
+        self.on_stop = on_stop  # runs once ``stop`` is answered: stopping first could end the process mid-answer
         self._slots = threading.BoundedSemaphore(MAX_CLIENTS)
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._accept, name="idlegrid-control", daemon=True)
@@ -105,6 +107,8 @@ class ControlServer:
             if not _say(stream, self._answer(request)):
                 return
             if request.command is Command.STOP:
+                if self.on_stop is not None:
+                    self.on_stop()
                 return
 
     def _answer(self, request: Request) -> Message:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import boa
@@ -201,9 +200,6 @@ def tx_gas(market, fn_name: str, *args, **kwargs) -> int:
     used = standard + computation.get_gas_used()
     used -= min(computation.get_gas_refund(), used // 5)
     return max(used, floor)
-
-
-FUZZ_EXAMPLES = int(os.environ.get("IDLEGRID_FUZZ_EXAMPLES", "2000"))
 
 
 # ------------------------------------------------------------------ fast paths for the fuzz test

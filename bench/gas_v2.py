@@ -71,12 +71,12 @@ def _actor() -> str:
 
 def _submitted(market: Any, requester: str, worker: str, gas: dict[str, int]) -> tuple[int, MerkleTree]:
     """Post, claim and submit a SEGMENTS-segment result, recording each call's gas."""
-    gas["postTask"] = tx_gas(market, "postTask", keccak(b"spec"), "spec", STAKE, 3600, 7200, 600, 0,
+    gas["post_task"] = tx_gas(market, "postTask", keccak(b"spec"), "spec", STAKE, 3600, 7200, 600, 0,
                              value=REWARD, sender=requester)
     task_id = market.taskCount()
-    gas["claimTask"] = tx_gas(market, "claimTask", task_id, value=STAKE, sender=worker)
+    gas["claim_task"] = tx_gas(market, "claimTask", task_id, value=STAKE, sender=worker)
     tree = MerkleTree([keccak(encode(["uint256"], [i])) for i in range(SEGMENTS + 1)])
-    gas["submitResult"] = tx_gas(market, "submitResult", task_id, tree.root, len(tree), "result", sender=worker)
+    gas["submit_result"] = tx_gas(market, "submitResult", task_id, tree.root, len(tree), "result", sender=worker)
     return task_id, tree
 
 
@@ -94,22 +94,22 @@ def dispute_path(market: Any, requester: str, worker: str, challenger: str) -> d
     gas: dict[str, int] = {}
     task_id, tree = _submitted(market, requester, worker, gas)
     salt, segment = b"\x05" * 32, 3
-    gas["commitChallenge"], commit_id = tx(market, "commitChallenge", task_id,
+    gas["commit_challenge"], commit_id = tx(market, "commitChallenge", task_id,
                                            challenge_commitment(task_id, segment, salt, challenger),
                                            value=market.challengeBond(task_id), sender=challenger)
     boa.env.time_travel(blocks=1)
-    gas["revealChallenge"], dispute_id = tx(market, "revealChallenge", commit_id, segment, tree.leaves[segment],
+    gas["reveal_challenge"], dispute_id = tx(market, "revealChallenge", commit_id, segment, tree.leaves[segment],
                                             tree.proof(segment), tree.leaves[segment + 1], tree.proof(segment + 1),
                                             salt, sender=challenger)
     boa.env.time_travel(blocks=2)
-    gas["drawJury"] = tx_gas(market, "drawJury", dispute_id, sender=challenger)
+    gas["draw_jury"] = tx_gas(market, "drawJury", dispute_id, sender=challenger)
     jury = list(market.jury(dispute_id))
     salts = {j: keccak(b"salt" + bytes.fromhex(j[2:])) for j in jury}
     commits = [tx_gas(market, "commitVote", dispute_id,
                       keccak(encode(["bool", "bytes32", "address"], [True, salts[j], j])), sender=j) for j in jury]
     boa.env.time_travel(seconds=market.commitPeriod() + 1)
     reveals = [tx_gas(market, "revealVote", dispute_id, True, salts[j], sender=j) for j in jury]
-    gas["commitVote_each"], gas["revealVote_each"] = max(commits), max(reveals)
+    gas["commit_vote_each"], gas["reveal_vote_each"] = max(commits), max(reveals)
     boa.env.time_travel(seconds=market.revealPeriod() + 1)
     gas["resolve"] = tx_gas(market, "resolve", dispute_id, sender=challenger)
     gas["dispute_votes_total"] = sum(commits) + sum(reveals)
@@ -128,7 +128,7 @@ def main() -> int:
         dispute = dispute_path(market, requester, worker, challenger)
     for name, value in happy.items():
         print(f"gas_v2_{name}: {value}")
-    for name in ("commitChallenge", "revealChallenge", "drawJury", "commitVote_each", "revealVote_each", "resolve"):
+    for name in ("commit_challenge", "reveal_challenge", "draw_jury", "commit_vote_each", "reveal_vote_each", "resolve"):
         print(f"gas_v2_{name}: {dispute[name]}")
     happy_total = sum(happy.values())
     dispute_total = sum(v for k, v in dispute.items() if not k.endswith("_each"))

@@ -7,7 +7,7 @@ demands, audits and verifiers to their end and withdrawing every credit: the mar
 hold exactly 0 wei.
 
 Sequences per run: TARGETS x IDLEGRID_FUZZ_EXAMPLES (default 40 each, 200 in all: ~0.35 s of CPU each,
-about 70 s on a quiet machine, 3-4 min on a loaded 2-core one), STEPS steps each. The long run
+about 70 s on a quiet machine; 7.6 min measured on a heavily loaded 2-core one), STEPS steps each. The long run
 (10,000 sequences, about an hour of CPU):
     IDLEGRID_FUZZ_EXAMPLES=2000 PYTHONPATH=$PWD .venv/bin/python -m pytest tests/unit/contract_v2/test_fuzz.py -q
 """

@@ -1,4 +1,4 @@
-"""Shared helpers for the TaskMarket tests: deploy, actors, and one function per protocol step."""
+"""Shared helpers for the TaskMarketV2 tests: deploy, actors, and one function per protocol step."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[3]
 SOURCE = REPO / "contracts" / "TaskMarketV2.vy"
 
 ETHER = 10**18
-# The devnet values: see the README "Contract" section.
+# Test values (the devnet's are in docs/contract.md); shorter periods keep the tests fast.
 PARAMS = {
     "minVerifierStake": ETHER // 10,
     "minChallengeBond": ETHER // 100,
@@ -40,7 +40,7 @@ SPEC_HASH = keccak(b"spec")
 SPEC_URI = "http://127.0.0.1:8765/blobs/" + "ab" * 32
 RESULT_URI = "http://127.0.0.1:8765/blobs/" + "cd" * 32
 
-# task status codes (TaskMarket.vy)
+# task status codes (TaskMarketV2.vy)
 ZERO_ADDRESS = "0x" + "00" * 20
 OPEN, CLAIMED, SUBMITTED, FINALIZED, CANCELLED = 0, 1, 2, 5, 6
 # dispute status codes

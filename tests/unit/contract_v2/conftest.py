@@ -1,4 +1,4 @@
-"""TaskMarket fixtures: one deployment per module; titanoboa's pytest plugin anchors every test."""
+"""TaskMarketV2 fixtures: one deployment per module; titanoboa's pytest plugin anchors every test."""
 
 from __future__ import annotations
 

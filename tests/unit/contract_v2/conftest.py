@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import boa
 import pytest
 
 from tests.unit.contract_v2 import actions
 
 
+@pytest.fixture(scope="module", autouse=True)
+def v2_env():
+    """Each module in its own boa environment: contracts another test directory registered at the
+    same addresses (v1's, in tests/unit/contract) would otherwise stand in for TaskMarketV2 when
+    boa describes a revert."""
+    with boa.swap_env(boa.Env()):
+        yield
+
+
 @pytest.fixture(scope="module")
-def market():
+def market(v2_env):
     return actions.deploy()
 
 

@@ -19,7 +19,7 @@ import vyper
 from vyper.compiler import compile_code
 
 REPO = Path(__file__).resolve().parents[1]
-CONTRACTS = ("TaskMarket",)
+CONTRACTS = ("TaskMarket", "TaskMarketV2")
 SOURCE_DIR = REPO / "contracts"
 ARTIFACT_DIR = REPO / "resources" / "contracts"
 

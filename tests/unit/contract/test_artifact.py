@@ -1,15 +1,22 @@
-"""The committed ABI + bytecode artifact matches a fresh compile of contracts/TaskMarket.vy."""
+"""The committed ABI + bytecode artifacts match a fresh compile of contracts/*.vy (v1 and v2)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 
+import pytest
+
 from tools import compile_contracts
 
 
-def test_artifact_is_current():
-    assert compile_contracts.staleness("TaskMarket") is None, "run: make contracts"
+@pytest.mark.parametrize("name", compile_contracts.CONTRACTS)
+def test_artifact_is_current(name):
+    assert compile_contracts.staleness(name) is None, "run: make contracts"
+
+
+def test_both_markets_are_compiled():
+    assert compile_contracts.CONTRACTS == ("TaskMarket", "TaskMarketV2")
 
 
 def test_artifact_records_compiler_and_source_hash():

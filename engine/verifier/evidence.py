@@ -258,7 +258,7 @@ def _replay_here(result: Result, segment: int, job: Path, blobs: Path, device: s
     except Exception as e:  # noqa: BLE001 -- torch raises many types on bad data; the control tells whose fault
         return _failure(str(getattr(e, "message", e)), segment, control)
     if out.match:
-        return Verdict.HONEST, f"replay reproduced leaf {out.got[:16]}"
+        return Verdict.HONEST, _honest(out.got, out.expected, out.distance, out.tensor)
     return Verdict.MISMATCH, f"replay gave leaf {out.got[:16]}, the worker committed {out.expected[:16]}: {out.reason}"
 
 
@@ -302,12 +302,20 @@ def _replay(result: Result, segment: int, job: Path, blobs: Path, device: str,
         except (ValueError, IndexError):
             raise ReplayFailed(f"the replay of segment {segment} printed no result: {done.stdout[-300:]!r}") from None
         if done.returncode == 0:
-            return Verdict.HONEST, f"replay reproduced leaf {out['got'][:16]}"
+            return Verdict.HONEST, _honest(out["got"], out["expected"], out.get("distance"), out.get("tensor", ""))
         return Verdict.MISMATCH, (f"replay gave leaf {out['got'][:16]}, the worker committed {out['expected'][:16]}: "
                                   f"{out.get('reason', '')}")
     if done.returncode == WrongArithmetic.exit_code:
         raise CannotJudgeHere(f"task {result.commitment.task_id}: {_last_lines(done.stderr)}")
     return _failure(_last_lines(done.stderr), segment, control, done.returncode)
+
+
+def _honest(got: str, expected: str, distance: object, tensor: str) -> str:
+    """What an honest verdict rests on: the same leaf, or (other arithmetic) within tolerance."""
+    if got == expected:
+        return f"replay reproduced leaf {got[:16]}"
+    return f"replay gave leaf {got[:16]}, within tolerance of the committed {expected[:16]} ({tensor}: {distance:.3g})" \
+        if isinstance(distance, float) else f"replay gave leaf {got[:16]}, within tolerance of {expected[:16]}"
 
 
 def _last_lines(stderr: str) -> str:

@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "engine.commands.task",
     "engine.commands.train",
     "engine.commands.replay",
+    "engine.commands.arithmetic",
     "engine.commands.runner",
     "engine.commands.wallet",
     "engine.commands.devnet",

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from engine.config import paths
+from engine.errors import UsageError
 from engine.tasks.load import load_spec
 
 
@@ -14,8 +15,15 @@ def replay(args: argparse.Namespace) -> int:
     checked = load_spec(args.spec)
     from engine.training.datasets import LocalBlobs
     from engine.training.determinism import pick_device
-    from engine.training.replay import replay_job_segment
+    from engine.training.replay import control_replay, replay_job_segment
 
+    if args.control:
+        control_replay(checked, device=pick_device(args.device), blobs=LocalBlobs(args.blobs or paths().blobs_dir))
+        print(json.dumps({"control": "ok"}))
+        return 0
+    if args.job_dir is None or args.segment is None:
+        raise UsageError("replay needs --from DIR and --segment I (or --control)",
+                         hint="e.g. idlegrid replay spec.json --from job --segment 0")
     result = replay_job_segment(checked, args.job_dir, args.segment, device=pick_device(args.device),
                                 blobs=LocalBlobs(args.blobs or paths().blobs_dir))
     print(json.dumps(result.to_json()))
@@ -33,11 +41,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                                    "(exact mode: no verdict possible here). Nothing in the job's manifest "
                                    "chooses the mode or the device.")
     p.add_argument("spec", help="path to the spec JSON file")
-    p.add_argument("--from", dest="job_dir", type=Path, required=True, help="the job folder (train's --out)")
-    p.add_argument("--segment", type=int, required=True, help="segment index I (0-based)")
+    p.add_argument("--from", dest="job_dir", type=Path, help="the job folder (train's --out); required")
+    p.add_argument("--segment", type=int, help="segment index I (0-based); required")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="cpu",
                    help="where to replay (default: cpu)")
     p.add_argument("--blobs", type=Path, help="folder of dataset blobs named by sha256 (default: <data dir>/blobs)")
-    # accepted and ignored until engine.evidence stops passing it: the spec names the arithmetic
-    p.add_argument("--arithmetic", metavar="NAME", help=argparse.SUPPRESS)
+    p.add_argument("--control", action="store_true",
+                   help="instead: replay one step from the spec's seeded initialisation and exit 0 if it "
+                        "runs (a verifier's check that a failed replay was the data's fault, not its own)")
     p.set_defaults(func=replay)

@@ -69,14 +69,12 @@ class ResultManifest:
     leaves: tuple[LeafBlob, ...]
     final_loss: float | None = None
     metrics: dict[str, float] = field(default_factory=dict)
-    # The device type the worker trained on ("cpu", "cuda"; "mixed" when a resumed job changed
-    # device). Exact verification needs a replay on the same type: float arithmetic differs in
-    # the last bits between CPU and GPU kernels, so a CPU verifier cannot judge a GPU result
-    # bit for bit (the spec's relative mode exists for that).
+    # The device type the worker says it trained on ("cpu", "cuda"; "mixed" when a resumed job
+    # changed device) and its arithmetic (engine.training.determinism.arithmetic; "mixed" after
+    # a resume with other arithmetic; "" from a worker that predates the field). For people to
+    # read only: how a result is judged comes from the spec (engine.tasks.judgement), never
+    # from what a worker declares here (issue 14).
     device: str = "cpu"
-    # The arithmetic it trained with (engine.training.determinism.arithmetic: CPU or GPU model,
-    # vector kernels, torch version; "mixed" after a resume with other arithmetic; "" from a
-    # worker that predates the field). An exact-mode verifier judges only its own arithmetic.
     arithmetic: str = ""
 
     def to_bytes(self) -> bytes:

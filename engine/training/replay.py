@@ -19,7 +19,7 @@ from engine.tasks.load import CheckedSpec
 from engine.training import checkpoint as ckpt
 from engine.training.datasets import BlobSource
 from engine.training.determinism import arithmetic
-from engine.training.initial import initial_distance
+from engine.training.initial import initial_distance, initial_snapshot
 from engine.training.jobdir import JobDir
 from engine.training.tolerance import distance
 from engine.training.trainer import Session
@@ -98,16 +98,20 @@ def check_initial(checked: CheckedSpec, judgement: Judgement, claimed: ckpt.Snap
                         d.value if judgement.mode is Mode.TOLERANCE else None, d.tensor, reason=why)
 
 
-def replay_job_segment(checked: CheckedSpec, job_dir: str | Path, segment: int, *,
-                       device: str = "cpu", blobs: BlobSource | None = None,
-                       expect_arithmetic: str | None = None) -> ReplayResult:
-    """Replay segment ``segment`` of a local job folder against its manifest's leaves; segment 0
-    first checks checkpoint 0 against the spec's initialisation.
+def control_replay(checked: CheckedSpec, *, device: str = "cpu", blobs: BlobSource | None = None) -> None:
+    """One step from the spec's seeded initialisation: a known-good start that must replay.
 
-    ``expect_arithmetic`` is ignored (the spec decides, never a worker's manifest); it stays
-    only until ``engine.evidence`` stops passing it.
-    """
-    del expect_arithmetic
+    A verifier runs it when a replay of a worker's (hash-valid) checkpoint fails: if the control
+    runs, the failure came from the worker's data (bad data, challenged); if the control fails
+    too, the fault is this machine's, and nobody is blamed. Raises whatever the replay raises."""
+    replay(checked, initial_snapshot(checked), min(1, checked.spec.steps), device=device, blobs=blobs,
+           where="the control checkpoint (the spec's seeded initialisation)")
+
+
+def replay_job_segment(checked: CheckedSpec, job_dir: str | Path, segment: int, *,
+                       device: str = "cpu", blobs: BlobSource | None = None) -> ReplayResult:
+    """Replay segment ``segment`` of a local job folder against its manifest's leaves; segment 0
+    first checks checkpoint 0 against the spec's initialisation."""
     judgement = judgement_for(checked.spec)
     here = check_arithmetic(judgement, device)
     job = JobDir(job_dir)

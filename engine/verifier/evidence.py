@@ -16,8 +16,15 @@ The rules (what a juror votes on, what a verifier challenges):
   one cannot show its work: verdict ``bad_data``, grounds to challenge (and to vote "cheated").
 - Replaying segment ``i`` from checkpoint ``i`` must give checkpoint ``i + 1`` (bit for bit,
   or within the spec's tolerance): else ``mismatch``.
-- A failure on our side (the blob server down, our replay broken) is neither: it raises, and
-  the caller tries again later.
+- A replay that fails on checkpoints that hash to their committed leaves (an optimizer state
+  that makes torch raise, tensors of the wrong shape or dtype) is the worker's data at fault,
+  *if* a control replay (one step from the spec's seeded initialisation) runs here: verdict
+  ``bad_data``. When the control fails too, the fault is ours (a broken install, no such
+  device): ``ReplayFailed`` is raised, nobody is blamed, and the caller tries again later, as
+  for the blob server being down.
+- How the replay is judged comes from the spec (``engine.tasks.judgement``); nothing the
+  worker's manifest declares (its device, its arithmetic) changes it. An exact-mode spec that
+  names other arithmetic than ours raises ``CannotJudgeHere`` (no verdict from us).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -61,8 +69,9 @@ class UnverifiableResult(IdlegridError):
     """The result's manifest or spec is unusable, so no segment can be proven or challenged."""
 
 
-class WrongDevice(UnverifiableResult):
-    """An exact-mode result trained on a device type this verifier does not replay on."""
+class CannotJudgeHere(UnverifiableResult):
+    """The spec is exact mode and names other arithmetic than this machine's: only verifiers
+    with that arithmetic judge it. Decided by the spec alone, never by the worker's manifest."""
 
 
 class ReplayFailed(IdlegridError):
@@ -154,7 +163,6 @@ def check_segment(result: Result, segment: int, store: BlobStore, work_dir: Path
                             tree.leaves[segment + 1], tuple(tree.proof(segment + 1)))
 
     spec = result.checked.spec
-    device = replay_device(result, device)
     if result.commitment.num_leaves != spec.num_checkpoints:
         return verdict(Verdict.BAD_DATA, f"the result commits {result.commitment.num_leaves} checkpoints; "
                                          f"the spec makes {spec.num_checkpoints}")
@@ -170,34 +178,6 @@ def check_segment(result: Result, segment: int, store: BlobStore, work_dir: Path
         if in_process:
             return verdict(*_replay_here(result, segment, job, blobs, device))
         return verdict(*_replay(result, segment, job, blobs, device, timeout_s))
-
-
-DEVICE_TYPES = ("cpu", "cuda", "mps")
-
-
-def replay_device(result: Result, device: str) -> str:
-    """The device to replay on: exact mode must match the worker's device type (see
-    ``ResultManifest.device``); ``auto`` follows the worker, relative mode takes any."""
-    trained = result.manifest.device
-    if device == "auto":
-        device = trained if trained in ("cpu", "cuda") else "cpu"
-    kind = device.split(":")[0]
-    exact = isinstance(result.checked.spec.verification, s.ExactVerification)
-    if exact and kind in DEVICE_TYPES and kind != trained:
-        raise WrongDevice(f"task {result.commitment.task_id} was trained on {trained} in exact mode; this "
-                          f"verifier replays on {device}, whose arithmetic differs in the last bits",
-                          hint="run a verifier with --device auto (or cuda) on a machine with that device")
-    if exact and result.manifest.arithmetic == "mixed":
-        raise WrongDevice(f"task {result.commitment.task_id} was resumed with other arithmetic part-way in exact "
-                          "mode: no machine can replay all of it bit for bit")
-    return device
-
-
-def expected_arithmetic(result: Result) -> str | None:
-    """The arithmetic an exact-mode replay must compute with (None: any, or not recorded)."""
-    if isinstance(result.checked.spec.verification, s.ExactVerification) and result.manifest.arithmetic:
-        return result.manifest.arithmetic
-    return None
 
 
 def _get_or_unverifiable(store: BlobStore, sha256: str, max_size: int, what: str) -> bytes:
@@ -260,55 +240,83 @@ def _write_job(result: Result, job: Path) -> None:
 def _replay_here(result: Result, segment: int, job: Path, blobs: Path, device: str) -> tuple[Verdict, str]:
     from engine.training.datasets import LocalBlobs
     from engine.training.determinism import pick_device
-    from engine.training.replay import replay_job_segment
+    from engine.training.replay import control_replay, replay_job_segment
+
+    where = pick_device(device)
+
+    def control() -> str | None:
+        try:
+            control_replay(result.checked, device=where, blobs=LocalBlobs(blobs))
+        except Exception as e:  # noqa: BLE001 -- whatever breaks the control is ours to report
+            return str(getattr(e, "message", e))
+        return None
 
     try:
-        out = replay_job_segment(result.checked, job, segment, device=pick_device(device), blobs=LocalBlobs(blobs),
-                                 expect_arithmetic=expected_arithmetic(result))
+        out = replay_job_segment(result.checked, job, segment, device=where, blobs=LocalBlobs(blobs))
     except WrongArithmetic as e:
-        raise WrongDevice(f"task {result.commitment.task_id}: {e.message}", hint=e.hint) from None
-    except IdlegridError as e:
-        return _failure(e.message, job, segment)
-    except (RuntimeError, ValueError, OSError) as e:  # torch's own errors: ours to fix, not the worker's
-        raise ReplayFailed(f"the replay of segment {segment} failed: {e}") from None
+        raise CannotJudgeHere(f"task {result.commitment.task_id}: {e.message}", hint=e.hint) from None
+    except Exception as e:  # noqa: BLE001 -- torch raises many types on bad data; the control tells whose fault
+        return _failure(str(getattr(e, "message", e)), segment, control)
     if out.match:
-        return Verdict.HONEST, f"replay reproduced leaf {out.got[:16]}"
-    return Verdict.MISMATCH, f"replay gave leaf {out.got[:16]}, the worker committed {out.expected[:16]}"
+        return Verdict.HONEST, _honest(out.got, out.expected, out.distance, out.tensor)
+    return Verdict.MISMATCH, f"replay gave leaf {out.got[:16]}, the worker committed {out.expected[:16]}: {out.reason}"
 
 
-def _failure(message: str, job: Path, segment: int, code: int | None = None) -> tuple[Verdict, str]:
-    """A replay that could not run: the worker's fault only when its start checkpoint (which
-    hashes right) does not load into the spec's model."""
-    if str(job / _checkpoint_name(segment)) in message:
-        return Verdict.BAD_DATA, f"checkpoint {segment} cannot be loaded: {message}"
+def _failure(message: str, segment: int, control: Callable[[], str | None],
+             code: int | None = None) -> tuple[Verdict, str]:
+    """A replay from hash-valid checkpoints that could not run: bad data when a control replay
+    of a known-good start (the spec's seeded initialisation) runs here; else our own fault."""
     exit_code = "" if code is None else f" (exit {code})"
-    raise ReplayFailed(f"the replay of segment {segment} failed{exit_code}: {message}",
-                       hint="this is not the worker's fault, so nothing was challenged; fix it and the audit goes on")
+    local = control()
+    if local is None:
+        return Verdict.BAD_DATA, (f"the replay of segment {segment} from the worker's checkpoints failed{exit_code} "
+                                  f"while a control replay from the spec's initialisation ran: {message}")
+    raise ReplayFailed(f"the replay of segment {segment} failed{exit_code}: {message}; a control replay from the "
+                       f"spec's initialisation failed too ({local}), so the fault is this machine's",
+                       hint="nothing was challenged; fix the verifier's setup (torch, device, dataset) and "
+                            "the audit goes on")
 
 
 def _replay(result: Result, segment: int, job: Path, blobs: Path, device: str,
             timeout_s: float) -> tuple[Verdict, str]:
     """Run ``idlegrid replay`` on an assembled job folder; its exit code is the verdict."""
     spec_path = job / "spec.json"
-    command = idlegrid_command("replay", str(spec_path), "--from", str(job), "--segment", str(segment),
-                               "--blobs", str(blobs), "--device", device)
-    arithmetic = expected_arithmetic(result)
-    if arithmetic:
-        command += ["--arithmetic", arithmetic]
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False)
-    except subprocess.TimeoutExpired:
-        raise ReplayFailed(f"replaying segment {segment} took longer than {timeout_s:.0f} s",
-                           hint="raise the verifier's replay timeout, or replay on a GPU") from None
+    common = ("--blobs", str(blobs), "--device", device)
+    command = idlegrid_command("replay", str(spec_path), "--from", str(job), "--segment", str(segment), *common)
+
+    def run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+        try:
+            return subprocess.run(argv, capture_output=True, text=True, timeout=timeout_s, check=False)
+        except subprocess.TimeoutExpired:
+            raise ReplayFailed(f"replaying segment {segment} took longer than {timeout_s:.0f} s",
+                               hint="raise the verifier's replay timeout, or replay on a GPU") from None
+
+    def control() -> str | None:
+        done = run(idlegrid_command("replay", str(spec_path), "--control", *common))
+        return None if done.returncode == 0 else f"exit {done.returncode}: {_last_lines(done.stderr)}"
+
+    done = run(command)
     if done.returncode in (0, 1):
         try:
             out = json.loads(done.stdout.strip().splitlines()[-1])
         except (ValueError, IndexError):
             raise ReplayFailed(f"the replay of segment {segment} printed no result: {done.stdout[-300:]!r}") from None
         if done.returncode == 0:
-            return Verdict.HONEST, f"replay reproduced leaf {out['got'][:16]}"
-        return Verdict.MISMATCH, f"replay gave leaf {out['got'][:16]}, the worker committed {out['expected'][:16]}"
-    error = done.stderr.strip().splitlines()[-2:] if done.stderr.strip() else ["(no output)"]
+            return Verdict.HONEST, _honest(out["got"], out["expected"], out.get("distance"), out.get("tensor", ""))
+        return Verdict.MISMATCH, (f"replay gave leaf {out['got'][:16]}, the worker committed {out['expected'][:16]}: "
+                                  f"{out.get('reason', '')}")
     if done.returncode == WrongArithmetic.exit_code:
-        raise WrongDevice(f"task {result.commitment.task_id}: {' '.join(error)}")
-    return _failure(" ".join(error), job, segment, done.returncode)
+        raise CannotJudgeHere(f"task {result.commitment.task_id}: {_last_lines(done.stderr)}")
+    return _failure(_last_lines(done.stderr), segment, control, done.returncode)
+
+
+def _honest(got: str, expected: str, distance: object, tensor: str) -> str:
+    """What an honest verdict rests on: the same leaf, or (other arithmetic) within tolerance."""
+    if got == expected:
+        return f"replay reproduced leaf {got[:16]}"
+    return f"replay gave leaf {got[:16]}, within tolerance of the committed {expected[:16]} ({tensor}: {distance:.3g})" \
+        if isinstance(distance, float) else f"replay gave leaf {got[:16]}, within tolerance of {expected[:16]}"
+
+
+def _last_lines(stderr: str) -> str:
+    return " ".join(stderr.strip().splitlines()[-2:]) if stderr.strip() else "(no output)"

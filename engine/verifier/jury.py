@@ -14,11 +14,11 @@ from engine.units import format_eth
 from engine.verifier.auditor import Auditor
 from engine.verifier.base import tx_hash
 from engine.verifier.evidence import (
+    CannotJudgeHere,
     Commitment,
     ReplayFailed,
     UnverifiableResult,
     Verdict,
-    WrongDevice,
     check_segment,
     fetch_result,
 )
@@ -120,7 +120,7 @@ class Jury(Auditor):
         try:
             check = check_segment(result, segment, self.store, self.work_dir, device=self.config.device,
                                   timeout_s=self.config.replay_timeout_s, in_process=self.config.replay_in_process)
-        except WrongDevice as e:  # not the worker's fault: no vote either way (the contract fines a juror who
+        except CannotJudgeHere as e:  # not the worker's fault: no vote either way (the contract fines a juror who
             raise ReplayFailed(e.message, hint=e.hint) from None  # does not reveal; see the README's caveat)
         return check.verdict is Verdict.HONEST, f"{check.verdict.value}: {check.detail}"
 

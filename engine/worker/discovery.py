@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from engine.chain.errors import ChainError, ContractRevert, RpcUnreachable, TransactionTimeout
 from engine.chain.events import EventCursor
 from engine.chain.follower import LogFollower
@@ -12,15 +14,22 @@ from engine.gpu.policy import Action
 from engine.network.gas import gas_too_high
 from engine.roles.results import ResultFormatError, parse_blob_uri
 from engine.storage.errors import BlobCorrupt, BlobNotFound, BlobTooLarge
+from engine.tasks.judgement import Mode, judgement_for
 from engine.tasks.posted import BadPostedSpec, evaluate_posted_spec
 from engine.units import format_eth
 from engine.worker import fit
+from engine.worker.arithmetic import ArithmeticHere
 from engine.worker.jobs import JobMachine
 from engine.worker.states import BEFORE_COMMIT, ENDED, LOG_RANGE, ROLE, Job, WorkerError, WorkerState
 
 
 class Discovery(JobMachine):
     """Market events and a scan of the open tasks feed the candidates; :meth:`_evaluate` judges one."""
+
+    @functools.cached_property
+    def _arithmetic_here(self) -> ArithmeticHere:
+        """What an exact-mode spec is checked against before claiming (asked once, lazily)."""
+        return ArithmeticHere(self.config.device)
 
     def _may_claim(self) -> bool:
         limit = self.config.max_tasks
@@ -129,6 +138,12 @@ class Discovery(JobMachine):
         dataset_sha = getattr(checked.spec.dataset, "sha256", None)
         if dataset_sha is not None and not self.store.has(dataset_sha):
             return self._skip(task_id, f"its dataset blob {dataset_sha[:12]}… is not in the blob store")
+        judgement = judgement_for(checked.spec)
+        if judgement.mode is Mode.EXACT:  # the spec names the arithmetic; a result of any other is rejected
+            here = self._arithmetic_here.get()
+            if here is None or not judgement.can_judge(here):
+                return self._skip(task_id, f"its spec requires arithmetic {judgement.arithmetic} (exact mode); this "
+                                           f"machine computes with {here or 'an arithmetic it could not determine'}")
         machine = fit.machine(self.backend.snapshot(), device=self.policy.device,
                               max_vram_share=self.policy.settings.max_vram_share, config=self.config,
                               measured_flops=self._measured_flops)

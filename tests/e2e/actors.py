@@ -31,6 +31,7 @@ class Actor:
     index: int                      # anvil dev account
     home: Path                      # its IDLEGRID_HOME
     settings: dict[str, Any] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. its own ATEN_CPU_CAPABILITY
 
     @property
     def address(self) -> str:
@@ -50,7 +51,7 @@ class Actor:
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env.update(IDLEGRID_HOME=str(self.home), PYTHONUNBUFFERED="1")
+        env.update(IDLEGRID_HOME=str(self.home), PYTHONUNBUFFERED="1", **self.extra_env)
         return env
 
     def write_settings(self) -> Actor:

@@ -45,6 +45,11 @@ class CheatingWorker(Worker):
                                  f"root {faked.merkle_root}", job.task_id)
         return folder
 
+    def _record_device(self, job: Job, device: str, arithmetic: str) -> None:
+        if self.strategy == "bogus_manifest":  # what the result manifest declares: nobody checks it but verifiers
+            device, arithmetic = "mps", "mixed"
+        super()._record_device(job, device, arithmetic)
+
 
 def _print(event: EngineEvent) -> None:
     if event.kind is not Kind.PROGRESS:

@@ -13,6 +13,16 @@ That is the hardest kind of cheat for a verifier: nothing but re-execution can t
   on so it looks like progress).
 - ``wrong_data``: the segment is trained on another data seed (another split and batch
   order), e.g. a cheaper or poisoned data set.
+- ``bf16``: the segment's forward passes in bf16 autocast (``bench.cheats``: cheaper arithmetic).
+- ``skip_one_step``: one step of the segment not computed (``bench.cheats``).
+- ``bogus_manifest``: ``skip_one_step``, and the result manifest declares device "mps" and
+  arithmetic "mixed" (tests/e2e/cheater.py), which once turned every replay into "no verdict".
+- ``nan_weights``: the honest checkpoint with one weight set to NaN.
+- ``crash_optimizer``: the honest checkpoint with Adam's step = -1.5 in every parameter's state,
+  which makes torch raise when a replay starts from it; the later checkpoints stay honest (a
+  replay of them from it is impossible), so the segment after it fails as bad data.
+- ``planted_zero``: checkpoint 0 is not the spec's seeded initialisation (another seed), and
+  the whole job is trained honestly from it: only segment 0's initialisation check fails.
 
 Torch is imported here: this module runs only in the cheating worker's process and tests.
 """
@@ -25,6 +35,9 @@ from pathlib import Path
 
 import torch
 
+from bench.cheats import Cheat as BenchCheat
+from bench.cheats import cheat_segment, planted_start
+from bench.cheats import nan_weights as poisoned
 from engine.errors import CheckpointError, UsageError
 from engine.tasks.load import CheckedSpec, check, parse
 from engine.training import checkpoint as ckpt
@@ -122,12 +135,46 @@ def wrong_data(checked: CheckedSpec, job: JobDir, m: Manifest, segment: int) -> 
     return _retrain(checked, start, range(start.step, end), end, session)
 
 
+def _bench(cheat: BenchCheat) -> Callable[[CheckedSpec, JobDir, Manifest, int], ckpt.Snapshot]:
+    def strategy(checked: CheckedSpec, job: JobDir, m: Manifest, segment: int) -> ckpt.Snapshot:
+        return cheat_segment(checked, job.leaf_snapshot(m, segment), checked.spec.checkpoint_step(segment + 1), cheat)
+    return strategy
+
+
+def nan_weights(checked: CheckedSpec, job: JobDir, m: Manifest, segment: int) -> ckpt.Snapshot:
+    return poisoned(job.leaf_snapshot(m, segment + 1))
+
+
+def crash_optimizer(checked: CheckedSpec, job: JobDir, m: Manifest, segment: int) -> ckpt.Snapshot:
+    honest = job.leaf_snapshot(m, segment + 1)
+    tensors = {name: torch.tensor(-1.5, dtype=t.dtype) if name.startswith("optim.") and name.endswith(".step") else t
+               for name, t in honest.tensors.items()}
+    return ckpt.Snapshot(honest.step, tensors, ckpt.hash_tensors(tensors))
+
+
+def planted_zero(checked: CheckedSpec, job: JobDir, m: Manifest, segment: int) -> ckpt.Snapshot:
+    return planted_start(checked, PLANTED_SEED)
+
+
+#: strategies whose fake is checkpoint 0 rather than ``segment + 1``
+AT_ZERO = {"planted_zero"}
+#: strategies after whose fake nothing is retrained (the honest later checkpoints stay)
+NO_RETRAIN = {"crash_optimizer"}
+#: the seed of ``planted_zero``'s checkpoint 0
+PLANTED_SEED = 99
+
 Strategy = Callable[[CheckedSpec, JobDir, Manifest, int], ckpt.Snapshot]
 STRATEGIES: dict[str, Strategy] = {
     "skipped_steps": skipped_steps,
     "random_weights": random_weights,
     "stale": stale,
     "wrong_data": wrong_data,
+    "bf16": _bench(BenchCheat.BF16),
+    "skip_one_step": _bench(BenchCheat.SKIP_STEP),
+    "bogus_manifest": _bench(BenchCheat.SKIP_STEP),
+    "nan_weights": nan_weights,
+    "crash_optimizer": crash_optimizer,
+    "planted_zero": planted_zero,
 }
 
 
@@ -139,10 +186,16 @@ def tamper(strategy: str, checked: CheckedSpec, job_dir: str | Path, segment: in
     job = JobDir(job_dir)
     m = _honest(job, checked, segment)
     fake = STRATEGIES[strategy](checked, job, m, segment)
-    for i in range(segment + 1, len(m.leaves)):
+    at = 0 if strategy in AT_ZERO else segment + 1
+    if strategy in NO_RETRAIN:
+        ckpt.write(fake, job.checkpoint_path(at))
+        m.leaves[at] = fake.leaf.hex()
+        job.write_manifest(m)
+        return Tampered(strategy, segment, Trainer(checked, job.root).run())
+    for i in range(at, len(m.leaves)):
         job.checkpoint_path(i).unlink(missing_ok=True)
-    ckpt.write(fake, job.checkpoint_path(segment + 1))
-    m.leaves = [*m.leaves[: segment + 1], fake.leaf.hex()]
+    ckpt.write(fake, job.checkpoint_path(at))
+    m.leaves = [*m.leaves[:at], fake.leaf.hex()]
     m.resume = None
     m.result = None
     job.write_manifest(m)

@@ -12,6 +12,10 @@ SQLite, real training and replay). The run happens once per module (``run``), in
 
 The tests then check the outcome against the chain's events and an independent ledger of
 every account (gas from receipts): not one wei appears or vanishes.
+
+The network is heterogeneous (issue 14): the workers compute with the best kernel level of
+this CPU, the verifiers and jurors with ``ATEN_CPU_CAPABILITY=default``
+(tests/e2e/test_mixed_arithmetic.py checks that the two give different roots).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import torch
 
 from engine.chain.market import (
     Challenged,
@@ -42,6 +47,8 @@ from tests.e2e.network import TestNet
 from tests.e2e.procs import Procs, wait_until
 from tests.e2e.specs import REWARD, STAKE, WINDOW, post, tiny_digits
 
+WORKER_LEVEL = torch.backends.cpu.get_cpu_capability().lower()  # the best this CPU offers
+VERIFIER_LEVEL = "default"
 FAKED_SEGMENT = 0            # replayed first, so every verifier sees the cheat at once
 ROUND_ONE = ("skipped_steps", "random_weights", "stale")
 BPS = 10_000
@@ -75,6 +82,8 @@ def play(net: TestNet, procs: Procs, root: Path) -> Run:
     actors = {"requester": net.actor("requester", REQUESTER), "honest": net.actor("honest", HONEST)}
     actors.update({f"verifier{i}": net.actor(f"verifier{i}", index) for i, index in enumerate(VERIFIERS)})
     actors.update({name: net.actor(name, index) for name, index in CHEATERS.items()})
+    for name, actor in actors.items():
+        actor.extra_env = {"ATEN_CPU_CAPABILITY": VERIFIER_LEVEL if name.startswith("verifier") else WORKER_LEVEL}
     ledger = Ledger(net.market(), {name: a.address for name, a in actors.items()})
 
     tasks = [post(procs, actors["requester"], tiny_digits(f"e2e-digits-{i}", seed=i + 1), root) for i in range(3)]

@@ -131,18 +131,17 @@ def test_replay_cli_exit_codes(mlp_job, tmp_path: Path) -> None:
 
 
 def test_replay_cli_takes_the_arithmetic_from_the_spec_never_from_the_caller(mlp_job, tmp_path: Path) -> None:
-    """Exit 3 (no verdict) only when the spec names other arithmetic than this machine's; an
-    --arithmetic a worker's manifest declared changes nothing (it once turned every replay into
-    "no verdict")."""
+    """Exit 3 (no verdict) only when the spec names other arithmetic than this machine's; there
+    is no option through which a worker's declared arithmetic could reach the replay (an
+    --arithmetic taken from the manifest once turned every replay into "no verdict")."""
     spec, job, _ = mlp_job
     bogus = cli("replay", str(spec), "--from", str(job), "--segment", "2", "--arithmetic", "mixed")
-    assert bogus.returncode == 0, bogus.stderr  # tolerance spec: any machine judges
+    assert bogus.returncode == 2 and "unrecognized arguments: --arithmetic" in bogus.stderr
 
     intel = "cpu/GenuineIntel-6-143/AVX512/torch-2.13"
     other = write(tmp_path / "other.json", quick_mlp(verification={"mode": "exact", "arithmetic": intel}))
     Trainer(load_spec(other), tmp_path / "job-other").run()
-    r = cli("replay", str(other), "--from", str(tmp_path / "job-other"), "--segment", "2",
-            "--arithmetic", arithmetic("cpu"))
+    r = cli("replay", str(other), "--from", str(tmp_path / "job-other"), "--segment", "2")
     assert r.returncode == 3, r.stderr
     assert f"the spec requires arithmetic {intel}" in r.stderr and "Traceback" not in r.stderr
 
@@ -158,7 +157,7 @@ def test_replay_cli_takes_the_arithmetic_from_the_spec_never_from_the_caller(mlp
     ("damage", "words"),
     [
         (lambda d: (d / "ckpt-00002.safetensors").unlink(), "does not exist"),
-        (lambda d: (d / "ckpt-00002.safetensors").write_bytes(b"garbage"), "not a readable safetensors"),
+        (lambda d: (d / "ckpt-00002.safetensors").write_bytes(b"garbage"), "safetensors header"),
         (lambda d: (d / "ckpt-00002.safetensors").write_bytes((d / "ckpt-00001.safetensors").read_bytes()),
          "not leaf 2 of the job's tree"),
         (lambda d: (d / "manifest.json").unlink(), "no manifest.json"),
@@ -196,3 +195,13 @@ def test_tolerance_accepts_tiny_differences_and_rejects_large(mlp_job, tmp_path:
         verification={"mode": "exact", "arithmetic": arithmetic("cpu")}))).spec)
     assert not judge(exact, 1, scaled(1 + 1e-7), snap.leaf.hex(), snap).match
     assert torch.equal(scaled(1.0).tensors["model.0.weight"], snap.tensors["model.0.weight"])
+
+def test_replay_cli_control_runs_one_step_from_the_seeded_initialisation(mlp_job) -> None:
+    """``--control``: what a verifier runs to tell a worker's bad data from its own failure."""
+    spec, _, _ = mlp_job
+    ok = cli("replay", str(spec), "--control")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout) == {"control": "ok"}
+    missing = cli("replay", str(spec))
+    assert missing.returncode == 2 and "needs --from DIR and --segment I" in missing.stderr
+    assert "Traceback" not in missing.stderr

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 
 from engine.chain.market import TaskStatus
 from engine.events import EngineState, Kind
+from engine.spawn import idlegrid_command
 from engine.worker import LOST, ROLE
 from tests.integration.worker.helpers import Recorder, drive, tiny_spec
 
@@ -131,3 +133,24 @@ def test_nothing_is_claimed_while_paused_or_snoozed_and_resume_claims(make_worke
 
     worker.resume()
     drive(worker, lambda: poster.market.get_task(task_id).worker == worker.account, timeout=30)
+
+
+def test_an_exact_spec_of_other_arithmetic_is_skipped_with_the_reason(make_worker, poster) -> None:
+    """Issue 14: only workers with the arithmetic an exact-mode spec names may claim it (any
+    other would commit a result no verifier of that arithmetic reproduces, and lose its stake)."""
+    other = "cuda/NVIDIA_H200/sm_90/torch-2.11/cuda-13.0"
+    task_id = poster.post(tiny_spec(verification={"mode": "exact", "arithmetic": other}))
+    events = Recorder()
+    settle(make_worker(listener=events))
+    reason = skipped(events, task_id)
+    assert f"its spec requires arithmetic {other} (exact mode); this machine computes with cpu/" in reason
+    assert poster.market.get_task(task_id).status == TaskStatus.OPEN
+
+
+def test_an_exact_spec_of_this_machines_arithmetic_is_claimed(make_worker, poster) -> None:
+    here = subprocess.run(idlegrid_command("arithmetic", "--device", "cpu"), capture_output=True, text=True,
+                          check=True).stdout.strip()
+    task_id = poster.post(tiny_spec(verification={"mode": "exact", "arithmetic": here}))
+    worker = make_worker(device="cpu")
+    drive(worker, lambda: poster.market.get_task(task_id).status != TaskStatus.OPEN)
+    assert poster.market.get_task(task_id).worker == worker.account

@@ -28,7 +28,8 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
-from eth_utils import keccak, to_canonical_address
+from eth_utils.address import to_canonical_address
+from eth_utils.crypto import keccak
 
 from engine.errors import UsageError
 

@@ -42,7 +42,8 @@ class Auditor(Stake):
                  "deadline": event.challenge_deadline, "samples": None, "checked": {}}
         job = self._job(event.task_id)
         detail = dict(job.detail) if job is not None else {}
-        if detail.get("audit", {}).get("root") == audit["root"] and detail["audit"].get("commit_block") == event.block_number:
+        seen = detail.get("audit", {})
+        if seen.get("root") == audit["root"] and seen.get("commit_block") == event.block_number:
             return  # seen before a restart
         detail["audit"] = audit
         self.history.upsert_job(self.chain_id, self.market.address, event.task_id, ROLE, state=VerifierState.AUDITING,
@@ -77,10 +78,12 @@ class Auditor(Stake):
             self._update(task_id, state=VerifierState.MISSED, outcome=f"the task is {task.status.name.lower()} now")
             return True
         if self._now() > task.deadline:
-            self._update(task_id, state=VerifierState.MISSED, outcome="the challenge window closed before the audit ended")
+            self._update(task_id, state=VerifierState.MISSED,
+                         outcome="the challenge window closed before the audit ended")
             self._emit(Kind.LOG, "challenge window closed before the audit ended", task_id)
             return True
-        commitment = Commitment(task_id, task.merkle_root, task.num_leaves, audit["result_uri"], self._spec_hash(task_id))
+        commitment = Commitment(task_id, task.merkle_root, task.num_leaves, audit["result_uri"],
+                                self._spec_hash(task_id))
         result = fetch_result(self.store, commitment)
         if result.segments < 1:
             raise UnverifiableResult("a result of one checkpoint has no segment to replay or challenge")
@@ -148,5 +151,7 @@ class Auditor(Stake):
         self._cursor.disputes.add(task_id)
         self._cursor.save()
         self.history.add_ledger(self.chain_id, self.market.address, task_id, "bond", bond, tx_hash=tx_hash(receipt))
-        self._emit(Kind.NOTICE, f"challenged segment {check.segment} with a bond of {format_eth(bond, digits=6)} ETH: {check.detail}",
-                   task_id, {"state": VerifierState.CHALLENGED, "tx_hash": tx_hash(receipt), "draw_block": dispute.draw_block if dispute else None})
+        bond_eth = format_eth(bond, digits=6)
+        self._emit(Kind.NOTICE, f"challenged segment {check.segment} with a bond of {bond_eth} ETH: {check.detail}",
+                   task_id, {"state": VerifierState.CHALLENGED, "tx_hash": tx_hash(receipt),
+                             "draw_block": dispute.draw_block if dispute else None})

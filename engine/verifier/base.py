@@ -36,7 +36,7 @@ class _Cursor:
     disputes: set[int] = field(default_factory=set)
 
     @classmethod
-    def load(cls, path: Path) -> "_Cursor":
+    def load(cls, path: Path) -> _Cursor:
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
             return cls(path, raw.get("next_block"), set(raw.get("disputes", [])))
@@ -123,8 +123,9 @@ class VerifierBase:
             return bytes.fromhex(job.spec_sha256)
         posted = self.market.task_events(TaskPosted, task_id, from_block=self.config.start_block or 0)
         if not posted:
-            raise UnverifiableResult(f"task {task_id} has no TaskPosted event from block {self.config.start_block or 0}",
-                                hint="start the verifier with an earlier start block")
+            start = self.config.start_block or 0
+            raise UnverifiableResult(f"task {task_id} has no TaskPosted event from block {start}",
+                                     hint="start the verifier with an earlier start block")
         return posted[-1].spec_hash
 
     def _result_uri(self, task_id: int) -> str:
@@ -132,9 +133,9 @@ class VerifierBase:
         audit = (job.detail.get("audit") or {}) if job is not None else {}
         root = "0x" + self.market.get_task(task_id).merkle_root.hex()
         if audit.get("root") == root:
-            return audit["result_uri"]
-        submitted = [e for e in self.market.task_events(ResultSubmitted, task_id, from_block=self.config.start_block or 0)
-                     if "0x" + e.merkle_root.hex() == root]
+            return str(audit["result_uri"])
+        events = self.market.task_events(ResultSubmitted, task_id, from_block=self.config.start_block or 0)
+        submitted = [e for e in events if "0x" + e.merkle_root.hex() == root]
         if not submitted:
             raise UnverifiableResult(f"task {task_id}: no ResultSubmitted event for its committed root")
         return submitted[-1].result_uri
@@ -151,8 +152,8 @@ class VerifierBase:
         return [j for j in self.history.jobs(role=ROLE, state=state)
                 if j.chain_id == self.chain_id and j.market == self.market.address]
 
-    def _update(self, task_id: int, *, audit: dict | None = None, challenge: dict | None = None,
-                jury: dict | None = None, **fields: Any) -> None:
+    def _update(self, task_id: int, *, audit: dict[str, Any] | None = None, challenge: dict[str, Any] | None = None,
+                jury: dict[str, Any] | None = None, **fields: Any) -> None:
         job = self._job(task_id)
         detail = dict(job.detail) if job is not None else {}
         for name, part in (("audit", audit), ("challenge", challenge), ("jury", jury)):

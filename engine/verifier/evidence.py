@@ -247,7 +247,7 @@ def _replay_here(result: Result, segment: int, job: Path, blobs: Path, device: s
     def control() -> str | None:
         try:
             control_replay(result.checked, device=where, blobs=LocalBlobs(blobs))
-        except Exception as e:  # noqa: BLE001 -- whatever breaks the control is ours to report
+        except Exception as e:
             return str(getattr(e, "message", e))
         return None
 
@@ -255,7 +255,7 @@ def _replay_here(result: Result, segment: int, job: Path, blobs: Path, device: s
         out = replay_job_segment(result.checked, job, segment, device=where, blobs=LocalBlobs(blobs))
     except WrongArithmetic as e:
         raise CannotJudgeHere(f"task {result.commitment.task_id}: {e.message}", hint=e.hint) from None
-    except Exception as e:  # noqa: BLE001 -- torch raises many types on bad data; the control tells whose fault
+    except Exception as e:
         return _failure(str(getattr(e, "message", e)), segment, control)
     if out.match:
         return Verdict.HONEST, _honest(out.got, out.expected, out.distance, out.tensor)
@@ -314,8 +314,10 @@ def _honest(got: str, expected: str, distance: object, tensor: str) -> str:
     """What an honest verdict rests on: the same leaf, or (other arithmetic) within tolerance."""
     if got == expected:
         return f"replay reproduced leaf {got[:16]}"
-    return f"replay gave leaf {got[:16]}, within tolerance of the committed {expected[:16]} ({tensor}: {distance:.3g})" \
-        if isinstance(distance, float) else f"replay gave leaf {got[:16]}, within tolerance of {expected[:16]}"
+    if isinstance(distance, float):
+        return (f"replay gave leaf {got[:16]}, within tolerance of the committed {expected[:16]} "
+                f"({tensor}: {distance:.3g})")
+    return f"replay gave leaf {got[:16]}, within tolerance of {expected[:16]}"
 
 
 def _last_lines(stderr: str) -> str:

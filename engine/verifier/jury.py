@@ -77,7 +77,7 @@ class Jury(Auditor):
             jury = dict(job.detail["jury"])
             dispute = self.market.get_dispute(job.task_id)
             task = self.market.get_task(job.task_id)
-            if task.status != TaskStatus.CHALLENGED or task.dispute_id != jury["dispute_id"]:
+            if dispute is None or task.status != TaskStatus.CHALLENGED or task.dispute_id != jury["dispute_id"]:
                 continue  # resolved: DisputeResolved settles the job
             vote = self.market.vote_of(job.task_id, self.address)
             if now <= dispute.commit_deadline and vote.commitment == bytes(32):
@@ -174,16 +174,22 @@ class Jury(Auditor):
     def _settle_challenge(self, event: DisputeResolved, challenge: dict[str, Any], outcome: str, votes: str) -> None:
         bond = challenge["bond"]
         if event.worker_won:
-            self.history.add_ledger(self.chain_id, self.market.address, event.task_id, "slashed", bond, tx_hash=event.tx_hash)
-            self._update(event.task_id, state=VerifierState.RESOLVED, outcome=f"challenge lost ({votes})", finished_at=time.time())
-            self._emit(Kind.NOTICE, f"challenge lost ({votes}): bond of {format_eth(bond, digits=6)} ETH slashed", event.task_id,
-                       {"state": VerifierState.RESOLVED})
+            self.history.add_ledger(self.chain_id, self.market.address, event.task_id, "slashed", bond,
+                                    tx_hash=event.tx_hash)
+            self._update(event.task_id, state=VerifierState.RESOLVED, outcome=f"challenge lost ({votes})",
+                         finished_at=time.time())
+            self._emit(Kind.NOTICE, f"challenge lost ({votes}): bond of {format_eth(bond, digits=6)} ETH slashed",
+                       event.task_id, {"state": VerifierState.RESOLVED})
             return
         payout = event.slashed + self._penalties.pop(event.tx_hash, 0) - event.juror_share * event.cheat_votes
-        self.history.add_ledger(self.chain_id, self.market.address, event.task_id, "bond_returned", bond, tx_hash=event.tx_hash)
-        self.history.add_ledger(self.chain_id, self.market.address, event.task_id, "reward", payout, tx_hash=event.tx_hash)
-        self._update(event.task_id, state=VerifierState.RESOLVED, outcome=f"challenge won ({votes})", finished_at=time.time())
-        self._emit(Kind.NOTICE, f"challenge won ({votes}): bond back and {format_eth(payout, digits=6)} ETH of the worker's stake",
+        self.history.add_ledger(self.chain_id, self.market.address, event.task_id, "bond_returned", bond,
+                                tx_hash=event.tx_hash)
+        self.history.add_ledger(self.chain_id, self.market.address, event.task_id, "reward", payout,
+                                tx_hash=event.tx_hash)
+        self._update(event.task_id, state=VerifierState.RESOLVED, outcome=f"challenge won ({votes})",
+                     finished_at=time.time())
+        won = format_eth(payout, digits=6)
+        self._emit(Kind.NOTICE, f"challenge won ({votes}): bond back and {won} ETH of the worker's stake",
                    event.task_id, {"state": VerifierState.RESOLVED})
 
     def _settle_jury(self, event: DisputeResolved, jury: dict[str, Any], outcome: str, votes: str) -> None:
@@ -193,6 +199,7 @@ class Jury(Auditor):
             self.history.add_ledger(self.chain_id, self.market.address, event.task_id, "juror_reward",
                                     event.juror_share, tx_hash=event.tx_hash)
         earned = f"earned {format_eth(event.juror_share, digits=6)} ETH" if with_majority else "earned nothing"
-        self._update(event.task_id, state=VerifierState.RESOLVED, outcome=f"jury: {outcome} ({votes})", finished_at=time.time())
+        self._update(event.task_id, state=VerifierState.RESOLVED, outcome=f"jury: {outcome} ({votes})",
+                     finished_at=time.time())
         self._emit(Kind.NOTICE, f"dispute resolved: {outcome} ({votes}); as a juror {earned}", event.task_id,
                    {"state": VerifierState.RESOLVED})

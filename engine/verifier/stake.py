@@ -45,7 +45,8 @@ class Stake(VerifierBase):
             return None
         receipt = self._send(self.market.withdraw(), None, "withdraw")
         self.history.add_ledger(self.chain_id, self.market.address, None, "withdrawn", amount, tx_hash=tx_hash(receipt))
-        self._emit(Kind.EARNINGS, f"withdrew {format_eth(amount, digits=6)} ETH", data={"withdrawn": amount, "tx_hash": tx_hash(receipt)})
+        self._emit(Kind.EARNINGS, f"withdrew {format_eth(amount, digits=6)} ETH", data={"withdrawn": amount,
+                                                                                        "tx_hash": tx_hash(receipt)})
         return tx_hash(receipt)
 
     def unregister(self) -> str:
@@ -53,11 +54,14 @@ class Stake(VerifierBase):
         if not self.market.is_verifier(self.address):
             until = self.market.unbonding_until(self.address)
             if until:
-                return f"already unregistering; the stake is withdrawable from {time.strftime('%Y-%m-%d %H:%M:%S', time.gmtime(until))} UTC"
+                when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(until))
+                return f"already unregistering; the stake is withdrawable from {when} UTC"
             raise VerifierError(f"{self.address} is not a registered verifier", hint="nothing to unregister")
         receipt = self._send(self.market.unregister(), None, "unregister")
         until = self.market.unbonding_until(self.address)
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(until))
         self._emit(Kind.JOB, f"unregistering: stake withdrawable from {when} UTC",
                    data={"state": "unregistering", "tx_hash": tx_hash(receipt)})
-        return f"unregistering; the stake of {format_eth(self.market.verifier_stake(self.address), digits=6)} ETH is withdrawable from {when} UTC (then `idlegrid verifier withdraw`)"
+        stake = format_eth(self.market.verifier_stake(self.address), digits=6)
+        return (f"unregistering; the stake of {stake} ETH is withdrawable from {when} UTC "
+                "(then `idlegrid verifier withdraw`)")

@@ -58,7 +58,7 @@ class Verifier(Jury):
     @classmethod
     def from_settings(cls, *, config: VerifierConfig | None = None, devnet: bool = False,
                       dev_account: int | None = None, passphrase: Any = None, history: Path | None = None,
-                      listener: Listener = ignore) -> "Verifier":
+                      listener: Listener = ignore) -> Verifier:
         """A verifier on the configured network (or the local devnet), signing with the wallet
         (or, on a devnet, anvil's public test account ``dev_account``).
 
@@ -140,7 +140,8 @@ class Verifier(Jury):
             self._cursor.disputes.add(event.task_id)
             job = self._job(event.task_id)
             if job is not None and job.state == VerifierState.AUDITING and event.challenger != self.address:
-                self._update(event.task_id, state=VerifierState.MISSED, outcome=f"challenged first by {event.challenger}")
+                self._update(event.task_id, state=VerifierState.MISSED,
+                             outcome=f"challenged first by {event.challenger}")
                 self._emit(Kind.LOG, f"challenged first by {event.challenger} (segment {event.segment}): audit stopped",
                            event.task_id, {"state": VerifierState.MISSED})
         elif isinstance(event, JuryDrawDeferred):
@@ -159,7 +160,8 @@ class Verifier(Jury):
         elif isinstance(event, (TaskFinalized, TaskReopened)):
             job = self._job(event.task_id)
             if job is not None and job.state == VerifierState.AUDITING:
-                self._update(event.task_id, state=VerifierState.MISSED, outcome="the challenge window closed before the audit ended")
+                self._update(event.task_id, state=VerifierState.MISSED,
+                             outcome="the challenge window closed before the audit ended")
 
 
 def _network(devnet: bool) -> Any:

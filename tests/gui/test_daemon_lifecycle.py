@@ -56,8 +56,9 @@ def _type_passphrase() -> None:
 
 
 def _status_cli() -> str:
-    done = subprocess.run([sys.executable, "-m", "engine", "status"], cwd=REPO, capture_output=True, text=True, check=False,
-                          timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
+    done = subprocess.run([sys.executable, "-m", "engine", "status"], cwd=REPO,
+                          capture_output=True, text=True, check=False, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 0, done.stderr
     return done.stdout
 

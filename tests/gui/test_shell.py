@@ -36,7 +36,7 @@ def test_a_first_run_opens_the_wizard_and_starts_the_engine_only_when_it_complet
     wizard.completed.emit(None)
     dashboard = qapp.window("dashboard")                                    # the first run ends on the dashboard
     assert dashboard is not None and dashboard.isVisible()
-    qtbot.waitUntil(lambda: shell.bridge.state()[0] is EngineState.ERROR, timeout=60_000)   # unconfigured: see the next test
+    qtbot.waitUntil(lambda: shell.bridge.state()[0] is EngineState.ERROR, timeout=60_000)  # unconfigured: next test
     with qtbot.waitSignal(shell.quit_finished, timeout=30_000):
         qapp.quit_requested.emit()
     qtbot.waitUntil(lambda: qapp.window("wizard") is None)

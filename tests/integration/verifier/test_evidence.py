@@ -10,10 +10,10 @@ import pytest
 from safetensors.numpy import load_file, save_file
 
 from engine.chain.anvil import free_port
-from engine.verifier.evidence import ReplayFailed, UnverifiableResult, Verdict, check_segment, fetch_result
 from engine.storage import HttpStore
 from engine.storage.errors import StorageUnavailable
 from engine.training.determinism import arithmetic
+from engine.verifier.evidence import ReplayFailed, UnverifiableResult, Verdict, check_segment, fetch_result
 from tests.integration.verifier.commitments import TrainedJob, tampered, upload
 
 

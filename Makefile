@@ -27,10 +27,10 @@ run: setup
 screenshots: setup system-deps
 	xvfb-run -a $(PY) tools/screenshots.py
 
-test: setup system-deps
+test: setup system-deps lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# ruff and mypy, configured in pyproject.toml and installed by setup from the lock (the dev extra).
+# ruff and mypy, configured in pyproject.toml and installed by setup from the lock (the dev extra); `make test` runs them first.
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy

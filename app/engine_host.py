@@ -27,8 +27,8 @@ from PySide6.QtCore import QObject, Qt, Signal
 
 from app.bridge import EngineBridge
 from app.errors import AppError
-from engine.config import ConfigError, load_section
-from engine.errors import IdlegridError
+from engine.config import load_section
+from engine.errors import ConfigError, IdlegridError
 from engine.events import EngineEvent, EngineState, Kind
 from engine.service import client
 from engine.service.address import Address, address
@@ -280,7 +280,7 @@ class EngineHost(QObject):
                 answer.done.emit(fn(self.worker))
             except IdlegridError as e:
                 answer.failed.emit(e)
-            except Exception as e:  # noqa: BLE001 (a bug below; the button that asked must not wait forever)
+            except Exception as e:  # a bug below; the button that asked must not wait forever
                 answer.failed.emit(unexpected(e))
 
         threading.Thread(target=work, name="idlegrid-call", daemon=True).start()

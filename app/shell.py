@@ -121,7 +121,8 @@ class Shell(QObject):
             from engine.service.workhost import HostOptions
 
             if self.service is None:
-                self.service = Service(HostOptions(devnet=False), factory=lambda listener, _pw: worker_factory(listener))
+                self.service = Service(HostOptions(devnet=False),
+                                       factory=lambda listener, _pw: worker_factory(listener))
                 self.service.start()
 
         return launch

@@ -128,7 +128,8 @@ def main() -> int:
         dispute = dispute_path(market, requester, worker, challenger)
     for name, value in happy.items():
         print(f"gas_v2_{name}: {value}")
-    for name in ("commit_challenge", "reveal_challenge", "draw_jury", "commit_vote_each", "reveal_vote_each", "resolve"):
+    for name in ("commit_challenge", "reveal_challenge", "draw_jury", "commit_vote_each", "reveal_vote_each",
+                 "resolve"):
         print(f"gas_v2_{name}: {dispute[name]}")
     happy_total = sum(happy.values())
     dispute_total = sum(v for k, v in dispute.items() if not k.endswith("_each"))

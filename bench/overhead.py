@@ -11,8 +11,9 @@ number of steps in this one process, on the same thread count:
   asks for at the end. No checkpoints, no hashing, no per-step reseeding, no portable cosine:
   what is left of the difference is what determinism and verifiability cost.
 * **engine** -- ``Trainer(checked, tmpdir).run()`` with default hooks: per-step batch order and
-  dropout masks derived from (seed, step, draw, element) by an integer hash, the lr schedule, a checkpoint (snapshot, leaf hash,
-  safetensors write, manifest) every ``checkpoint_every`` steps, the held-out evaluation and
+  dropout masks derived from (seed, step, draw, element) by an integer hash, the lr schedule,
+  a checkpoint (snapshot, leaf hash, safetensors write, manifest) every ``checkpoint_every``
+  steps, the held-out evaluation and
   the Merkle root at the end.
 
 One-time setup (thread configuration, data loading, model and optimizer building) is

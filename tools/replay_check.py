@@ -23,9 +23,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.cheats import Cheat, cheat_segment, forge_job, nan_weights, planted_start
-from engine.tasks.load import load_spec
-from engine.training.jobdir import JobDir
+# the imports below need the sys.path entry above: this tool runs as a script from anywhere
+from bench.cheats import Cheat, cheat_segment, forge_job, nan_weights, planted_start  # noqa: E402
+from engine.tasks.load import load_spec  # noqa: E402
+from engine.training.jobdir import JobDir  # noqa: E402
 
 VERIFIER_LEVEL = "default"
 

@@ -178,9 +178,9 @@ def start_app(app: object) -> tuple[object, object]:
     """``idlegrid devnet`` on free ports, then the app's Shell with a real worker on it."""
     from eth_account import Account
 
-    from engine.service.devnet_child import DevnetProcess
     from app.shell import Shell
     from engine.chain.devnet import DEV_KEYS
+    from engine.service.devnet_child import DevnetProcess
 
     devnet = DevnetProcess(command=[sys.executable, "-m", "engine", "devnet", "--port", str(free_port()),
                                     "--blob-port", str(free_port())])

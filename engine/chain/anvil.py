@@ -22,6 +22,7 @@ from typing import IO, Any
 
 import requests
 from web3 import Web3
+from web3.types import RPCEndpoint
 
 from engine.chain.errors import DevnetError
 from engine.config import resources_dir
@@ -55,7 +56,8 @@ def anvil_binary(node_modules: Path = NODE_MODULES) -> Path:
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def ensure_port_free(host: str, port: int) -> None:
@@ -122,7 +124,7 @@ class Anvil:
             cmd += ["--block-time", str(c.block_time)]
         return cmd
 
-    def start(self, timeout: float = 30.0) -> "Anvil":
+    def start(self, timeout: float = 30.0) -> Anvil:
         c = self.config
         cmd = self.command()
         ensure_port_free(c.host, c.port)
@@ -133,7 +135,9 @@ class Anvil:
             c.log_file.parent.mkdir(parents=True, exist_ok=True)
             self._log = c.log_file.open("wb")
         else:
-            self._log = tempfile.NamedTemporaryFile(prefix="anvil-", suffix=".log", delete=False)
+            # kept open for anvil's lifetime and closed in stop(): no context manager fits
+            self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115
+                prefix="anvil-", suffix=".log", delete=False)
         # Its own session: a terminal's Ctrl-C reaches us, and we stop anvil in order.
         self.process = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log,
                                         stderr=subprocess.STDOUT, start_new_session=True)
@@ -160,7 +164,7 @@ class Anvil:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def __enter__(self) -> "Anvil":
+    def __enter__(self) -> Anvil:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -180,6 +184,7 @@ class Anvil:
                           hint=f"see its log in {self.log_path}")
 
     def _start_failure(self) -> DevnetError:
+        assert self._log is not None  # opened by start() before anvil runs
         self._log.flush()
         text = self.log_path.read_text(encoding="utf-8", errors="replace")
         code = self.process.returncode if self.process else None
@@ -187,7 +192,8 @@ class Anvil:
         c = self.config
         if "Address already in use" in text:
             return DevnetError(f"port {c.port} on {c.host} is already in use",
-                               hint=f"stop what listens there, or pick another port (`idlegrid devnet --port {c.port + 1}`)")
+                               hint="stop what listens there, or pick another port "
+                                    f"(`idlegrid devnet --port {c.port + 1}`)")
         if c.state_file is not None and "--state" in text:
             return DevnetError(f"anvil cannot load the devnet state file {c.state_file}: {_error_line(text)}",
                                hint=RESET_HINT)
@@ -211,11 +217,11 @@ def _error_line(text: str) -> str:
 
 def rpc(w3: Web3, method: str, *params: Any) -> Any:
     """A raw JSON-RPC call (anvil_* / evm_* test methods)."""
-    return w3.manager.request_blocking(method, list(params))
+    return w3.manager.request_blocking(RPCEndpoint(method), list(params))
 
 
 def snapshot(w3: Web3) -> str:
-    return rpc(w3, "evm_snapshot")
+    return str(rpc(w3, "evm_snapshot"))
 
 
 def revert(w3: Web3, snapshot_id: str) -> None:

@@ -46,4 +46,5 @@ def dev_signer(account: int, *, devnet: bool) -> LocalAccount:
     check_dev_account(account, devnet=devnet)
     from eth_account import Account
 
-    return Account.from_key(DEV_KEYS[account])
+    account_: LocalAccount = Account.from_key(DEV_KEYS[account])  # eth-account's from_key is untyped
+    return account_

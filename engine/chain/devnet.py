@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_account import Account
-from eth_utils import is_address, to_checksum_address
+from eth_utils.address import is_address, to_checksum_address
 from web3 import Web3
 
 from engine.chain.anvil import DEV_CHAIN_ID, Anvil, AnvilConfig, rpc
@@ -67,7 +67,7 @@ class Deployment:
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: Path) -> "Deployment | None":
+    def load(cls, path: Path) -> Deployment | None:
         """The deployment recorded at ``path``; None when there is none."""
         try:
             return cls(**json.loads(path.read_text(encoding="utf-8")))
@@ -95,7 +95,7 @@ def ensure_market(w3: Web3, deployer: Signer, *, rpc_url: str, path: Path) -> tu
     else a fresh one; True when deployed now."""
     known = Deployment.load(path)
     current = known is not None and known.source_sha256 == load_artifact().source_sha256
-    if current and known.chain_id == w3.eth.chain_id and has_code(w3, known.market_address):
+    if known is not None and current and known.chain_id == w3.eth.chain_id and has_code(w3, known.market_address):
         if known.rpc_url != rpc_url:
             known = Deployment(**{**asdict(known), "rpc_url": rpc_url})
             known.save(path)
@@ -108,7 +108,7 @@ def ensure_market(w3: Web3, deployer: Signer, *, rpc_url: str, path: Path) -> tu
 def fund(w3: Web3, addresses: Iterable[str], eth: int = FUND_ETH) -> dict[str, int]:
     """Top each address up to ``eth`` ether (anvil_setBalance); their balances in wei."""
     target = eth * 10**18
-    balances = {}
+    balances: dict[str, int] = {}
     for address in dict.fromkeys(to_checksum_address(a) for a in addresses):
         if w3.eth.get_balance(address) < target:
             rpc(w3, "anvil_setBalance", address, hex(target))

@@ -48,7 +48,8 @@ class LogReader:
             stop = min(start + self.max_range - 1, end)
             try:
                 with translated("eth_getLogs"):
-                    found.extend(self.w3.eth.get_logs(cast(FilterParams, {**query, "fromBlock": start, "toBlock": stop})))
+                    params = cast(FilterParams, {**query, "fromBlock": start, "toBlock": stop})
+                    found.extend(self.w3.eth.get_logs(params))
             except RpcError as e:
                 if self.max_range == 1 or not range_refused(e):
                     raise

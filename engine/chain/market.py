@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any, TypeVar
 
-from eth_abi import encode as abi_encode
-from eth_utils import keccak, to_checksum_address
+from eth_abi.abi import encode as abi_encode
+from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 from web3 import Web3
 from web3.types import TxReceipt
 
@@ -148,7 +149,7 @@ def vote_commitment(worker_honest: bool, salt: bytes, juror: str) -> bytes:
 
 def constructor_args(artifact: Artifact, overrides: dict[str, int]) -> dict[str, int]:
     """The constructor's arguments by name, from DEVNET_PARAMS and ``overrides``."""
-    ctor = next((e for e in artifact.abi if e.get("type") == "constructor"), {"inputs": []})
+    ctor: dict[str, Any] = next((e for e in artifact.abi if e.get("type") == "constructor"), {"inputs": []})
     values = {**DEVNET_PARAMS, **overrides}
     args = {}
     for arg in ctor["inputs"]:
@@ -167,7 +168,7 @@ def constructor_args(artifact: Artifact, overrides: dict[str, int]) -> dict[str,
 class ContractCall:
     """One state-changing call, not yet sent."""
 
-    market: "TaskMarket"
+    market: TaskMarket
     function: str
     args: tuple[Any, ...]
     value: int = 0
@@ -261,20 +262,21 @@ class TaskMarket:
 
     def get_task(self, task_id: int) -> Task:
         t = self._read("getTask", task_id)
-        return Task(task_id, t[0], t[1], t[2], t[3], TaskStatus(t[4]), t[5], t[6], t[7], t[8], t[9], bytes(t[10]), t[11])
+        return Task(task_id, t[0], t[1], t[2], t[3], TaskStatus(t[4]), t[5], t[6], t[7], t[8], t[9],
+                    bytes(t[10]), t[11])
 
     def task_count(self) -> int:
-        return self._read("taskCount")
+        return int(self._read("taskCount"))
 
     def open_task_count(self) -> int:
-        return self._read("openTaskCount")
+        return int(self._read("openTaskCount"))
 
     def open_tasks(self, offset: int = 0, limit: int = 100) -> list[int]:
         """One page (at most 100) of open task ids; the order changes as tasks are claimed."""
         return list(self._read("openTasks", offset, limit))
 
     def challenge_bond(self, task_id: int) -> int:
-        return self._read("challengeBond", task_id)
+        return int(self._read("challengeBond", task_id))
 
     def get_dispute(self, task_id: int) -> Dispute | None:
         """The task's latest dispute, None if it never had one."""
@@ -292,25 +294,25 @@ class TaskMarket:
 
     def credits(self, account: str) -> int:
         """Wei waiting for ``account`` to ``withdraw``."""
-        return self._read("credits", to_checksum_address(account))
+        return int(self._read("credits", to_checksum_address(account)))
 
     def verifier_stake(self, account: str) -> int:
-        return self._read("verifierStake", to_checksum_address(account))
+        return int(self._read("verifierStake", to_checksum_address(account)))
 
     def unbonding_until(self, account: str) -> int:
-        return self._read("unbondingUntil", to_checksum_address(account))
+        return int(self._read("unbondingUntil", to_checksum_address(account)))
 
     def juror_duties(self, account: str) -> int:
-        return self._read("jurorDuties", to_checksum_address(account))
+        return int(self._read("jurorDuties", to_checksum_address(account)))
 
     def total_active_stake(self) -> int:
-        return self._read("totalActiveStake")
+        return int(self._read("totalActiveStake"))
 
     def is_verifier(self, account: str) -> bool:
-        return self._read("isVerifier", to_checksum_address(account))
+        return bool(self._read("isVerifier", to_checksum_address(account)))
 
     def verify_proof(self, root: bytes, leaf: bytes, index: int, n: int, proof: Sequence[bytes]) -> bool:
-        return self._read("verifyProof", root, leaf, index, n, list(proof))
+        return bool(self._read("verifyProof", root, leaf, index, n, list(proof)))
 
     def params(self) -> MarketParams:
         return MarketParams(*(self._read(name) for name in (
@@ -429,8 +431,8 @@ def _signature(event_abi: dict[str, Any]) -> str:
 
 def _type(arg: dict[str, Any]) -> str:
     if arg["type"].startswith("tuple"):
-        return "(" + ",".join(_type(c) for c in arg["components"]) + ")" + arg["type"][5:]
-    return arg["type"]
+        return "(" + ",".join(_type(c) for c in arg["components"]) + ")" + str(arg["type"][5:])
+    return str(arg["type"])
 
 
 def has_code(w3: Web3, address: str) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from eth_abi import decode as abi_decode
+from eth_abi.abi import decode as abi_decode
 from eth_typing import URI
 from web3 import HTTPProvider, Web3
 from web3.exceptions import ContractLogicError, Web3Exception, Web3RPCError
@@ -143,10 +143,10 @@ def revert_reason(data: Any) -> str:
     selector, body = raw[:4], raw[4:]
     try:
         if selector == ERROR_SELECTOR:
-            return abi_decode(["string"], body)[0]
+            return str(abi_decode(["string"], body)[0])
         if selector == PANIC_SELECTOR:
             return f"panic 0x{abi_decode(['uint256'], body)[0]:02x}"
-    except Exception:  # malformed revert data: show it raw below
+    except Exception:  # noqa: S110 (malformed revert data of any shape: shown raw below)
         pass
     return f"execution reverted (data 0x{raw.hex()})"
 

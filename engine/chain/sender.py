@@ -20,12 +20,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from eth_utils import to_checksum_address
+from eth_typing import HexStr
+from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.exceptions import TransactionNotFound, Web3RPCError
-from web3.types import TxReceipt
+from web3.types import TxParams, TxReceipt
 
 from engine.chain.errors import (
     ContractRevert,
@@ -47,7 +48,9 @@ class Signer(Protocol):
     is accepted as well.
     """
 
-    address: str
+    @property
+    def address(self) -> str:
+        """The account's address (read-only, as on eth-account's ``LocalAccount``)."""
 
     def sign_transaction(self, tx: dict[str, Any]) -> Any: ...
 
@@ -67,7 +70,7 @@ class PreparedTx:
         return {**asdict(self), "raw": "0x" + self.raw.hex()}
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "PreparedTx":
+    def from_json(cls, data: dict[str, Any]) -> PreparedTx:
         return cls(**{**data, "raw": bytes.fromhex(data["raw"].removeprefix("0x"))})
 
 
@@ -103,7 +106,7 @@ class Sender:
 
     def estimate_gas(self, tx: dict[str, Any], function: str) -> int:
         """Gas for ``tx`` with the safety margin; a revert raises :class:`ContractRevert`."""
-        call = {"from": self.address, **_call_fields(tx)}
+        call = cast(TxParams, {"from": self.address, **_call_fields(tx)})
         with translated(function):
             estimate = self.w3.eth.estimate_gas(call)
         if estimate > self.policy.gas_cap:
@@ -308,7 +311,7 @@ class Sender:
     def _receipt(self, tx_hash: str) -> TxReceipt | None:
         with translated("eth_getTransactionReceipt"):
             try:
-                return self.w3.eth.get_transaction_receipt(tx_hash)
+                return self.w3.eth.get_transaction_receipt(HexStr(tx_hash))
             except TransactionNotFound:
                 return None
 
@@ -318,7 +321,7 @@ class Sender:
         raise ContractRevert(self._replay_reason(receipt, prepared), prepared.function)
 
     def _replay_reason(self, receipt: TxReceipt, prepared: PreparedTx) -> str:
-        call = {"from": self.address, **_call_fields(prepared.tx), "gas": prepared.tx["gas"]}
+        call = cast(TxParams, {"from": self.address, **_call_fields(prepared.tx), "gas": prepared.tx["gas"]})
         try:
             with translated(prepared.function):
                 self.w3.eth.call(call, receipt["blockNumber"] - 1)

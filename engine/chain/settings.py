@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eth_utils import is_address, to_checksum_address
+from eth_utils.address import is_address, to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from engine.config import load_section, save_section

@@ -29,8 +29,10 @@ def register(subparsers: Any) -> None:
                          "`idlegrid daemon stop`) checkpoints the job and stops it. With no network in the "
                          "settings it works on the local devnet, starting `idlegrid devnet` unless one runs.")
     where = run.add_mutually_exclusive_group()
-    where.add_argument("--devnet", action="store_true", help="work on the local devnet (default when no network is set)")
-    where.add_argument("--network", action="store_true", help="work on the network in the settings; never start a devnet")
+    where.add_argument("--devnet", action="store_true",
+                       help="work on the local devnet (default when no network is set)")
+    where.add_argument("--network", action="store_true",
+                       help="work on the network in the settings; never start a devnet")
     run.add_argument("--devnet-port", type=int, default=8545, metavar="PORT", help="RPC port of a devnet it starts")
     run.add_argument("--devnet-blob-port", type=int, default=8547, metavar="PORT",
                      help="blob server port of a devnet it starts")

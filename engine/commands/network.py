@@ -215,7 +215,7 @@ def _check_name(name: str) -> None:
 
 
 def _address(value: str) -> str:
-    from eth_utils import is_address, to_checksum_address
+    from eth_utils.address import is_address, to_checksum_address
 
     if not is_address(value):
         raise UsageError(f"--market {value!r} is not an Ethereum address (0x + 40 hex digits)")

@@ -13,7 +13,7 @@ import os
 import re
 from pathlib import Path
 
-from eth_utils import is_address, to_checksum_address
+from eth_utils.address import is_address, to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from engine.chain.errors import ChainError

@@ -11,6 +11,7 @@ devnet child, close the API, release the lock.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -60,10 +61,8 @@ class Service:
     def _listen(self) -> StreamListener:
         if self.where.pipe:
             return PipeListener(self.where.endpoint)
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self.where.endpoint)  # a dead service's socket: we hold the lock, so it is dead
-        except FileNotFoundError:
-            pass
         return SocketListener(self.where.endpoint)
 
     def stop(self) -> None:

@@ -9,6 +9,7 @@ the current job at once after it (re)connects.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -83,7 +84,5 @@ def _put_end(q: queue.Queue[Message | None]) -> None:
             q.put_nowait(None)
             return
         except queue.Full:
-            try:
+            with contextlib.suppress(queue.Empty):
                 q.get_nowait()
-            except queue.Empty:
-                pass

@@ -15,6 +15,7 @@ that accepts streams, so the server and the client are the same code on every OS
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 from multiprocessing.connection import Client, Connection, Listener
@@ -102,15 +103,11 @@ class SocketListener:
         return SocketStream(conn)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in accept()
-        except OSError:
-            pass
         self.sock.close()
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(self.path)
-        except OSError:
-            pass
 
 
 def connect_socket(path: str, timeout: float) -> SocketStream:

@@ -138,7 +138,7 @@ class WorkerHost:
                     worker.pause(self._paused_reason)
             self.network = _network_of(worker, devnet)
             worker.run(stop)
-        except Exception as e:  # noqa: BLE001 (IdlegridError: the user's to fix; anything else: a bug, logged in full)
+        except Exception as e:  # IdlegridError: the user's to fix; anything else: a bug, logged in full
             error = e if isinstance(e, IdlegridError) else _unexpected(e)
             self.emit(EngineEvent(Kind.ERROR, error.message, data={"hint": error.hint or ""}))
             self._state(EngineState.ERROR, error.message)

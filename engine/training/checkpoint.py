@@ -39,7 +39,8 @@ def snapshot(step: int, model: nn.Module, optimizer: torch.optim.Optimizer) -> S
 
 def capture(step: int, model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
     """CPU copies of every tensor the next step depends on, by checkpoint name."""
-    tensors = {name: t.detach().to("cpu", copy=True).contiguous() for name, t in state_tensors(model, optimizer).items()}
+    tensors = {name: t.detach().to("cpu", copy=True).contiguous()
+               for name, t in state_tensors(model, optimizer).items()}
     tensors[STEP_KEY] = torch.tensor(step, dtype=torch.int64)
     return tensors
 

@@ -35,8 +35,10 @@ _HEX = frozenset("0123456789abcdef")
 MAX_LEAVES = 10_000_001  # a spec's steps / checkpoint_every + 1 never exceeds this
 MANIFEST_LIMITS = JsonLimits(max_bytes=96 * MAX_LEAVES, max_depth=8, max_items=MAX_LEAVES + 10_000,
                              max_string=1 << 16, finite_only=False)  # a result's loss may be NaN
-_MANIFEST_TYPES = {"spec_sha256": str, "steps": int, "checkpoint_every": int, "leaves": list,
-                   "resume": (dict, type(None)), "result": (dict, type(None))}
+_MANIFEST_TYPES: dict[str, type | tuple[type, ...]] = {
+    "spec_sha256": str, "steps": int, "checkpoint_every": int, "leaves": list,
+    "resume": (dict, type(None)), "result": (dict, type(None)),
+}
 
 
 @dataclass
@@ -131,7 +133,7 @@ class JobDir:
         os.replace(tmp, self.manifest_path)
         self.log_path.unlink(missing_ok=True)
 
-    def open_log(self) -> "LeafLog":
+    def open_log(self) -> LeafLog:
         return LeafLog(self.log_path)
 
     def last_valid_leaf(self, manifest: Manifest) -> int:
@@ -150,7 +152,7 @@ class JobDir:
                 pass
         return -1
 
-    def leaf_snapshot(self, manifest: Manifest, index: int) -> "Snapshot":
+    def leaf_snapshot(self, manifest: Manifest, index: int) -> Snapshot:
         """Checkpoint ``index``, refusing a file whose hash is not the recorded leaf."""
         from engine.training import checkpoint as ckpt
 

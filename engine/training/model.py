@@ -58,7 +58,8 @@ class SelfAttention(nn.Module):
             mask = torch.ones(t, t, dtype=torch.bool, device=x.device).triu(1)
             att = att.masked_fill(mask, float("-inf"))
         att = self.drop(att.softmax(dim=-1))
-        return self.proj((att @ v).transpose(1, 2).reshape(b, t, d))
+        out: torch.Tensor = self.proj((att @ v).transpose(1, 2).reshape(b, t, d))
+        return out
 
 
 class TransformerBlock(nn.Module):
@@ -73,7 +74,8 @@ class TransformerBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x + self.attn(self.ln1(x))
-        return x + self.mlp(self.ln2(x))
+        out: torch.Tensor = x + self.mlp(self.ln2(x))
+        return out
 
 
 def build_layer(layer: s.Layer) -> nn.Module:

@@ -49,7 +49,7 @@ class Layout:
     prefixes: tuple[torch.Tensor, ...]  # per name: the encoding before its bytes (uint8)
 
     @classmethod
-    def of(cls, signature: Signature, device: torch.device) -> "Layout":
+    def of(cls, signature: Signature, device: torch.device) -> Layout:
         entries = sorted(signature, key=lambda e: e[0].encode("utf-8"))
         prefixes, ranges, files = [], {}, {}
         offset = 0
@@ -83,12 +83,12 @@ class Packed:
 
     def leaf(self) -> bytes:
         self.wait()
-        return hashlib.sha256(memoryview(self.data.numpy())).digest()
+        return hashlib.sha256(self.data.numpy().data).digest()
 
     def write(self, path: Path) -> None:
         """The safetensors file, in place (see ``stfile.write_in_place`` for when that is safe)."""
         self.wait()
-        view = memoryview(self.data.numpy())
+        view = self.data.numpy().data
         stfile.write_buffers(path, [self.layout.header, *(view[a:b] for a, b in self.layout.file_ranges)])
 
 

@@ -124,7 +124,8 @@ class PortableDropout(nn.Module):
         keep = dropout_mask(self.counter, x.shape, self.p, x.device)
         # x * keep / (1 - p) as one op forward and one backward (what F.dropout's own kernels
         # do), not two multiplies each way: measured, the two cost ~15 % of digits-mlp's step
-        return torch.ops.aten.native_dropout_backward(x, keep, 1.0 / (1.0 - self.p))
+        out: torch.Tensor = torch.ops.aten.native_dropout_backward(x, keep, 1.0 / (1.0 - self.p))  # ops are untyped
+        return out
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

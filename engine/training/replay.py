@@ -93,7 +93,8 @@ def check_initial(checked: CheckedSpec, judgement: Judgement, claimed: ckpt.Snap
     """Checkpoint 0 judged against the spec's seeded initialisation (segment 0's precondition)."""
     d = initial_distance(checked, claimed, judgement)
     ok = d.within(judgement.max_distance if judgement.max_distance is not None else 0.0)
-    why = "" if ok else f"checkpoint 0 is not the spec's seeded initialisation (tensor {d.tensor or '?'}: {d.value:.3g})"
+    why = "" if ok else ("checkpoint 0 is not the spec's seeded initialisation "
+                         f"(tensor {d.tensor or '?'}: {d.value:.3g})")
     return ReplayResult(0, ok, claimed.leaf.hex(), "initialisation",
                         d.value if judgement.mode is Mode.TOLERANCE else None, d.tensor, reason=why)
 
@@ -128,7 +129,8 @@ def replay_job_segment(checked: CheckedSpec, job_dir: str | Path, segment: int, 
                               hint=f"use --segment 0 to {segments - 1}")
     if segment + 1 >= len(m.leaves):
         raise CheckpointError(f"{job.root} has no checkpoint {segment + 1} yet (the job is unfinished)",
-                              hint=f"finish it with `idlegrid train SPEC --out {job.root}`, or replay an earlier segment")
+                              hint=f"finish it with `idlegrid train SPEC --out {job.root}`, "
+                                   "or replay an earlier segment")
     start = job.leaf_snapshot(m, segment)
     if segment == 0:
         initial = check_initial(checked, judgement, start)

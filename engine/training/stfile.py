@@ -20,6 +20,7 @@ import os
 import struct
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +37,7 @@ def header(entries: Mapping[str, tuple[str, tuple[int, ...], int]]) -> tuple[byt
     """The length-prefixed header for tensors given as ``name -> (code, shape, nbytes)``, and
     the names in the order their bytes follow it."""
     order = sorted(entries, key=lambda name: (_RANK[entries[name][0]], name))
-    fields: dict[str, dict] = {}
+    fields: dict[str, dict[str, Any]] = {}
     offset = 0
     for name in order:
         code, shape, nbytes = entries[name]
@@ -51,7 +52,7 @@ def encode(tensors: Mapping[str, np.ndarray]) -> list[memoryview | bytes]:
     """The file as a list of buffers: the length-prefixed header, then each tensor's bytes."""
     coded = {name: canonical(array, name) for name, array in tensors.items()}
     head, order = header({name: (code, a.shape, a.nbytes) for name, (code, a) in coded.items()})
-    return [head, *(memoryview(coded[n][1].reshape(-1).view(np.uint8)) for n in order if coded[n][1].nbytes)]
+    return [head, *(coded[n][1].reshape(-1).view(np.uint8).data for n in order if coded[n][1].nbytes)]
 
 
 def write_atomic(path: Path, tensors: Mapping[str, np.ndarray]) -> None:

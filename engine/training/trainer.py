@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -86,7 +87,7 @@ class TrainResult:
     resumed_from_step: int | None = None
     stopped_at_step: int | None = None
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         return {
             "merkle_root": self.merkle_root,
             "leaves": len(self.leaves),
@@ -180,7 +181,7 @@ class Session:
             model.train()
         loss = loss_fn(spec, model(train.x[idx]), train.y[idx])
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
         lr = lr_at(spec, step)
         for group in optimizer.param_groups:
             group["lr"] = lr
@@ -289,7 +290,9 @@ class Trainer:
         try:
             while step < spec.steps:
                 end = spec.checkpoint_step(index)
-                last_loss = session.run_segment(step, end, self.hooks.control, meter.tick)
+                loss = session.run_segment(step, end, self.hooks.control, meter.tick)
+                if loss is not None:  # None only for an empty segment, which checkpoint_step never gives
+                    last_loss = loss
                 step = end
                 meter.report(step, last_loss)
                 writer.submit(index, session.pack(step))
@@ -413,7 +416,8 @@ class _Meter:
         now = time.monotonic()
         value = float(loss)  # NaN or inf goes on: divergence is a result the spec determines
         if now - self.t0 > self.spec.limits.max_seconds:
-            raise TrainingError(f"training ran past limits.max_seconds ({self.spec.limits.max_seconds} s) at step {step}")
+            raise TrainingError(f"training ran past limits.max_seconds ({self.spec.limits.max_seconds} s) "
+                                f"at step {step}")
         if now > self.t_last and step > self.step_last:
             self.rate = (step - self.step_last) * self.spec.batch_size / (now - self.t_last)
         self.t_last, self.step_last = now, step

@@ -26,7 +26,7 @@ from engine.runner.pool import WarmRunners
 from engine.tasks.load import check, parse
 from engine.worker.config import WorkerConfig
 from engine.worker.controller import YieldController
-from engine.worker.states import LOG_RANGE, ROLE, Job, WorkerStatus
+from engine.worker.states import LOG_RANGE, ROLE, Job, WorkerError, WorkerStatus
 from engine.worker.uploader import CheckpointUploader
 
 if TYPE_CHECKING:
@@ -94,6 +94,10 @@ class WorkerBase:
             try:
                 raw = (folder / "spec.json").read_bytes()
             except OSError:
+                if record.spec_sha256 is None:
+                    raise WorkerError(f"task {record.task_id}: {folder / 'spec.json'} is unreadable and its "
+                                      "history row names no spec blob",
+                                      hint="this is a bug in idlegrid; please report it") from None
                 raw = self.store.get_bytes(record.spec_sha256, max_size=self.config.max_spec_bytes)
                 folder.mkdir(parents=True, exist_ok=True)
                 (folder / "spec.json").write_bytes(raw)
@@ -106,6 +110,14 @@ class WorkerBase:
 
     def _record(self, task_id: int) -> JobRecord | None:
         return self.history.job(self.chain_id, self.market.address, task_id, ROLE)
+
+    def _row(self, task_id: int) -> JobRecord:
+        """The row of a job the worker took on: it writes one before it claims, so a missing row is a bug."""
+        record = self._record(task_id)
+        if record is None:
+            raise WorkerError(f"task {task_id} has no row in the worker's job history",
+                              hint="this is a bug in idlegrid; please report it with the service log")
+        return record
 
     def _update(self, task_id: int, **fields: Any) -> JobRecord:
         """Write fields of the job's row (``detail`` merges key by key)."""

@@ -23,6 +23,7 @@ It knows nothing of Qt or the chain: the worker calls ``tick`` every ``poll_s`` 
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import threading
 import time
@@ -48,7 +49,7 @@ STATES = (IDLE, RUNNING, SOFT_PAUSED, HARD_PAUSED, DONE, ERROR)
 class Runner(Protocol):
     """What the controller needs of :class:`engine.runner.client.RunnerProcess`."""
 
-    proc: subprocess.Popen  # poll() and wait(timeout) are used
+    proc: subprocess.Popen[str]  # poll() and wait(timeout) are used
 
     @property
     def pid(self) -> int: ...
@@ -219,19 +220,15 @@ class YieldController:
         assert runner is not None
         self._stopping, self._stop_acked = True, False
         try:
-            try:
+            with contextlib.suppress(RunnerError):  # already gone: its end of output follows
                 runner.send("stop")
-            except RunnerError:
-                pass  # already gone: its end of output follows
             deadline = time.monotonic() + self.stop_timeout_s
             while self.runner is runner and not self._stop_acked and (left := deadline - time.monotonic()) > 0:
                 self.pump(timeout=left)
             proc = runner.proc
             if self._stop_acked:
-                try:
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     proc.wait(timeout=self.exit_wait_s)
-                except subprocess.TimeoutExpired:
-                    pass
             if proc.poll() is None:
                 runner.kill()
             deadline = time.monotonic() + 2.0  # the rest of its output, up to its end

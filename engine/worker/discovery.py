@@ -38,9 +38,8 @@ class Discovery(JobMachine):
         if self._pause_reason is not None or self.policy.manual_paused:
             self._set_state(EngineState.PAUSED, self._pause_reason or "paused by you")
             return False
-        if any(r.state in BEFORE_COMMIT for r in self._active_records()):
-            return False  # one job trains at a time
-        return True
+        # one job trains at a time
+        return not any(r.state in BEFORE_COMMIT for r in self._active_records())
 
     def _poll_events(self) -> bool:
         """Handle the market's events since the last call (at the first: scan the open tasks);
@@ -121,36 +120,43 @@ class Discovery(JobMachine):
         self._set_state(EngineState.WAITING, f"evaluating task {task_id}")
         posted = self._posted.get(task_id) or next(iter(self._task_events(TaskPosted, task_id, 0)[-1:]), None)
         if posted is None:
-            return self._skip(task_id, "its TaskPosted event was not found")
+            self._skip(task_id, "its TaskPosted event was not found")
+            return None
         spec_hash = posted.spec_hash.hex()
         try:
             sha = parse_blob_uri(posted.spec_uri)
             if sha != spec_hash:
-                return self._skip(task_id, f"its URI names blob {sha[:12]}…, "
-                                           f"but its on-chain specHash is {spec_hash[:12]}…")
+                self._skip(task_id, f"its URI names blob {sha[:12]}…, "
+                            f"but its on-chain specHash is {spec_hash[:12]}…")
+                return None
             raw = self.store.get_bytes(sha, max_size=self.config.max_spec_bytes)
             checked = evaluate_posted_spec(raw, spec_hash, task_id)
         except BadPostedSpec as e:  # the spec pinned on chain can never be trained: skip the task for good
             self.history.remember_bad_task(self.chain_id, self.market.address, task_id, e.message, spec_hash)
-            return self._skip(task_id, e.message)
+            self._skip(task_id, e.message)
+            return None
         except (ResultFormatError, BlobNotFound, BlobCorrupt, BlobTooLarge, SpecError) as e:
-            return self._skip(task_id, e.message)
+            self._skip(task_id, e.message)
+            return None
         dataset_sha = getattr(checked.spec.dataset, "sha256", None)
         if dataset_sha is not None and not self.store.has(dataset_sha):
-            return self._skip(task_id, f"its dataset blob {dataset_sha[:12]}… is not in the blob store")
+            self._skip(task_id, f"its dataset blob {dataset_sha[:12]}… is not in the blob store")
+            return None
         judgement = judgement_for(checked.spec)
         if judgement.mode is Mode.EXACT:  # the spec names the arithmetic; a result of any other is rejected
             here = self._arithmetic_here.get()
             if here is None or not judgement.can_judge(here):
-                return self._skip(task_id, f"its spec requires arithmetic {judgement.arithmetic} (exact mode); this "
-                                           f"machine computes with {here or 'an arithmetic it could not determine'}")
+                self._skip(task_id, f"its spec requires arithmetic {judgement.arithmetic} (exact mode); this "
+                                    f"machine computes with {here or 'an arithmetic it could not determine'}")
+                return None
         machine = fit.machine(self.backend.snapshot(), device=self.policy.device,
                               max_vram_share=self.policy.settings.max_vram_share, config=self.config,
                               measured_flops=self._measured_flops)
         verdict = fit.judge(checked, reward=task.reward, train_timeout=task.train_timeout, machine=machine,
                             config=self.config)
         if not verdict.ok:
-            return self._skip(task_id, verdict.reason)
+            self._skip(task_id, verdict.reason)
+            return None
         self._emit(Kind.LOG, f"task {task_id} ({checked.spec.name}) {verdict.reason}", task_id)
         job = Job(task_id, checked, self._job_dir(task_id), task.reward, task.worker_stake)
         job.dir.mkdir(parents=True, exist_ok=True)
@@ -160,7 +166,6 @@ class Discovery(JobMachine):
     def _skip(self, task_id: int, reason: str) -> None:
         self._skipped[task_id] = reason
         self._emit(Kind.LOG, f"task {task_id} skipped: {reason}", task_id, skipped=True, reason=reason)
-        return None
 
     def _claim(self, job: Job, task: Task) -> None:
         self._jobs[job.task_id] = job

@@ -92,7 +92,7 @@ def judge(checked: CheckedSpec, *, reward: int, train_timeout: int, machine: Mac
 
 
 def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     if seconds < 60:
         return f"{seconds} s"
     if seconds < 3600:

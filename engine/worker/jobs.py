@@ -11,7 +11,16 @@ from engine.events import Kind
 from engine.history.records import JobRecord
 from engine.roles.results import blob_uri
 from engine.worker.settlement import Settlement
-from engine.worker.states import BEFORE_COMMIT, ENDED, ROLE, RUNNER_RETRIES, Job, TrainingStopped, WorkerState
+from engine.worker.states import (
+    BEFORE_COMMIT,
+    ENDED,
+    ROLE,
+    RUNNER_RETRIES,
+    Job,
+    TrainingStopped,
+    WorkerError,
+    WorkerState,
+)
 
 
 class JobMachine(Settlement):
@@ -32,15 +41,16 @@ class JobMachine(Settlement):
             if mine and task.status is TaskStatus.CLAIMED:
                 if state == WorkerState.CLAIMING:  # the claim was mined, then a crash came before the row said so
                     self._recover(record.task_id, TaskClaimed, "claim")
-                return self._work(self._record(record.task_id), task)
+                return self._work(self._row(record.task_id), task)
             if mine and task.status in (TaskStatus.SUBMITTED, TaskStatus.CHALLENGED, TaskStatus.ACCEPTED,
                                         TaskStatus.FINALIZED):
                 self._recover(record.task_id, ResultSubmitted, "commit")
-                if self._record(record.task_id).state in BEFORE_COMMIT:
+                if self._row(record.task_id).state in BEFORE_COMMIT:
                     self._update(record.task_id, state=WorkerState.COMMITTED)
                 return True
             if state == WorkerState.CLAIMING:
-                self._update(record.task_id, state=WorkerState.UNCLAIMED, outcome="not_claimed", finished_at=time.time())
+                self._update(record.task_id, state=WorkerState.UNCLAIMED, outcome="not_claimed",
+                             finished_at=time.time())
                 return True
             return self._ended_unpaid(record, task, WorkerState.EXPIRED)
         if not mine or task.status in (TaskStatus.OPEN, TaskStatus.CANCELLED, TaskStatus.CLAIMED):
@@ -73,9 +83,10 @@ class JobMachine(Settlement):
                 return False
             except RunnerError as e:
                 return self._runner_failed(job, record, e)
-            root, leaves, result = self._read_result(job, folder)
-            self._update(job.task_id, state=WorkerState.TRAINED, merkle_root="0x" + root.hex(), steps_done=job.checked.spec.steps,
-                         loss=result.get("final_loss"), metrics=result.get("metrics") or {})
+            root, _leaves, result = self._read_result(job, folder)
+            self._update(job.task_id, state=WorkerState.TRAINED, merkle_root="0x" + root.hex(),
+                         steps_done=job.checked.spec.steps, loss=result.get("final_loss"),
+                         metrics=result.get("metrics") or {})
             return True
         if record.state in (WorkerState.TRAINED, WorkerState.UPLOADING):
             self._update(job.task_id, state=WorkerState.UPLOADING)
@@ -83,7 +94,7 @@ class JobMachine(Settlement):
             self._update(job.task_id, state=WorkerState.UPLOADED, detail={"manifest_sha256": manifest_sha})
             self._job_event(job.task_id, WorkerState.UPLOADED, f"uploaded task {job.task_id}'s checkpoints")
             return True
-        return self._commit(job, self._record(job.task_id))
+        return self._commit(job, self._row(job.task_id))
 
     def _runner_failed(self, job: Job, record: JobRecord, e: RunnerError) -> bool:
         """A crashed runner is restarted (it resumes from the last checkpoint) up to
@@ -101,6 +112,9 @@ class JobMachine(Settlement):
 
     def _commit(self, job: Job, record: JobRecord) -> bool:
         detail = record.detail or {}
+        if record.merkle_root is None:  # written with state TRAINED, before any upload
+            raise WorkerError(f"task {job.task_id} reached its commit without a Merkle root",
+                              hint="this is a bug in idlegrid; please report it")
         root = bytes.fromhex(record.merkle_root.removeprefix("0x"))
         n = job.checked.spec.num_checkpoints
         self._update(job.task_id, state=WorkerState.COMMITTING)

@@ -17,6 +17,7 @@ from engine.chain.market import (
     JurorPenalized,
     ResultSubmitted,
     Task,
+    TaskClaimed,
     TaskFinalized,
     Withdrawn,
 )
@@ -68,8 +69,18 @@ class Settlement(Uploads):
 
     def _on_mined(self, action: str, task_id: int | None, done: Sent) -> None:
         events = self.market.events_in(done.receipt)
-        if task_id is not None:
-            self._record_tx(task_id, action, done)
+        if action == "withdraw":
+            amount = sum(e.amount for e in events if isinstance(e, Withdrawn))
+            self._add_ledger(None, "gas", done.gas_paid, done.tx_hash)
+            self._add_ledger(None, "withdrawn", amount, done.tx_hash)
+            self._emit(Kind.NOTICE, f"withdrew {format_eth(amount, digits=6)} ETH", None,
+                       tx_hash=done.tx_hash, amount=str(amount))
+            self._earnings_changed()
+            return
+        if task_id is None:  # claim, commit and finalize are journaled with their task
+            raise WorkerError(f"a mined {action} transaction ({done.tx_hash}) names no task",
+                              hint="this is a bug in idlegrid; please report it")
+        self._record_tx(task_id, action, done)
         if action == "claim":
             record = self._record(task_id)
             self._add_ledger(task_id, "stake", int(record.stake or 0) if record else 0, done.tx_hash)
@@ -87,13 +98,6 @@ class Settlement(Uploads):
         elif action == "finalize":
             finalized = next((e for e in events if isinstance(e, TaskFinalized)), None)
             self._paid(task_id, done.tx_hash, finalized.payout if finalized else None)
-        elif action == "withdraw":
-            amount = sum(e.amount for e in events if isinstance(e, Withdrawn))
-            self._add_ledger(None, "gas", done.gas_paid, done.tx_hash)
-            self._add_ledger(None, "withdrawn", amount, done.tx_hash)
-            self._emit(Kind.NOTICE, f"withdrew {format_eth(amount, digits=6)} ETH", None,
-                       tx_hash=done.tx_hash, amount=str(amount))
-            self._earnings_changed()
 
     def _on_revert(self, action: str, task_id: int | None, e: ContractRevert) -> None:
         if action == "claim" and task_id is not None:
@@ -102,7 +106,7 @@ class Settlement(Uploads):
         else:
             self._emit(Kind.LOG, f"{action} of task {task_id} reverted: {e.reason}", task_id)
 
-    def _recover(self, task_id: int, cls: type, action: str) -> None:
+    def _recover(self, task_id: int, cls: type[TaskClaimed | ResultSubmitted], action: str) -> None:
         """Book a transaction of ours that was mined while the worker was down (found by its event)."""
         ours = [e for e in self._task_events(cls, task_id, 0) if e.worker == self.account]
         if not ours:
@@ -111,7 +115,7 @@ class Settlement(Uploads):
         self._on_mined(action, task_id, sent(receipt))
 
     def _paid(self, task_id: int, tx_hash: str | None, payout: int | None) -> None:
-        record = self._record(task_id)
+        record = self._row(task_id)
         if record.state == WorkerState.PAID:
             return
         if tx_hash is None:  # finalized by someone else (or before a crash): find the transaction
@@ -137,10 +141,12 @@ class Settlement(Uploads):
             self.withdraw()
 
     def _ended_unpaid(self, record: JobRecord, task: Task, state: WorkerState) -> bool:
-        """Our claim ran out (WorkerState.EXPIRED) or a jury ruled against our result (WorkerState.SLASHED): the stake is lost."""
+        """Our claim ran out (WorkerState.EXPIRED) or a jury ruled against our result
+        (WorkerState.SLASHED): the stake is lost."""
         stake = int(record.stake or 0)
         start = int((record.detail or {}).get("commit_block", 0))
-        proof = self._task_events(DisputeResolved if state == WorkerState.SLASHED else ClaimExpired, record.task_id, start)
+        event = DisputeResolved if state == WorkerState.SLASHED else ClaimExpired
+        proof = self._task_events(event, record.task_id, start)
         self._add_ledger(record.task_id, "slashed", stake, proof[-1].tx_hash if proof else None)
         self._update(record.task_id, state=state, outcome=state, finished_at=time.time())
         if state == WorkerState.SLASHED:
@@ -165,5 +171,6 @@ class Settlement(Uploads):
         won = last.slashed + penalties - last.juror_share * last.honest_votes
         self._add_ledger(record.task_id, "reward", won, last.tx_hash)
         self._update(record.task_id, state=WorkerState.ACCEPTED, detail={"dispute_won": str(won)})
-        self._emit(Kind.NOTICE, f"task {record.task_id}: the jury upheld our result; won {format_eth(won, digits=6)} ETH",
+        self._emit(Kind.NOTICE,
+                   f"task {record.task_id}: the jury upheld our result; won {format_eth(won, digits=6)} ETH",
                    record.task_id)

@@ -11,6 +11,7 @@ from engine.events import EngineState, Kind
 from engine.gpu.policy import Action
 from engine.runner.client import RunnerProcess
 from engine.runner.protocol import RunnerEvent
+from engine.tasks.spec import BlobData
 from engine.training.jobdir import JobDir
 from engine.worker.controller import DONE, ERROR, RUNNING, YieldController
 from engine.worker.reporting import Reporting
@@ -116,7 +117,7 @@ class Training(Reporting):
     def _record_device(self, job: Job, device: str, arithmetic: str) -> None:
         """The device type and arithmetic in the result manifest: a job resumed on another is
         "mixed", which no exact-mode verifier can replay bit for bit (so it is never challenged)."""
-        detail = self._record(job.task_id).detail or {}
+        detail = self._row(job.task_id).detail or {}
         if detail.get("device") not in (None, device):
             device = "mixed"
             self._emit(Kind.LOG, f"task {job.task_id} resumed on another device type: its result cannot be "
@@ -132,9 +133,8 @@ class Training(Reporting):
         root = self.config.blobs_root()
         root.mkdir(parents=True, exist_ok=True)
         dataset = job.checked.spec.dataset
-        sha = getattr(dataset, "sha256", None)
-        if sha is not None and not (root / sha).is_file():
-            self.store.get_file(sha, root / sha, max_size=dataset.size)
+        if isinstance(dataset, BlobData) and not (root / dataset.sha256).is_file():
+            self.store.get_file(dataset.sha256, root / dataset.sha256, max_size=dataset.size)
         return root
 
 def _finished(job: Job) -> bool:

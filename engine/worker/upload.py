@@ -56,7 +56,7 @@ class Uploads(Training):
                 path = job.dir / f"ckpt-{i:05d}.safetensors"
                 blob, size = self.store.put_file(path), path.stat().st_size
             blobs.append(LeafBlob(index=i, step=spec.checkpoint_step(i), leaf_hash=leaf, blob=blob, size=size))
-        trained = self._record(job.task_id).detail or {}
+        trained = self._row(job.task_id).detail or {}
         manifest = ResultManifest(task_id=job.task_id, spec_sha256=job.checked.sha256, merkle_root=root_hex,
                                   steps=spec.steps, checkpoint_every=spec.checkpoint_every, leaves=tuple(blobs),
                                   final_loss=result.get("final_loss"), metrics=dict(result.get("metrics") or {}),

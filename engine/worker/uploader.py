@@ -4,14 +4,16 @@ manifest is left to PUT.
 The runner reports each checkpoint it wrote (``checkpoint`` events: index, step, leaf, path);
 :class:`CheckpointUploader` puts each file in the blob store on its own thread while training
 goes on, and remembers what it uploaded together with the file's identity (inode, size,
-modification and change times), taken before and after the upload. :meth:`CheckpointUploader.finish` waits for the queue and
-returns only the uploads that still describe the folder: the same leaf as the job's manifest
+modification and change times), taken before and after the upload.
+:meth:`CheckpointUploader.finish` waits for the queue and returns only the uploads that still
+describe the folder: the same leaf as the job's manifest
 and a file not touched since. A checkpoint rewritten afterwards (a resumed job, a cheating
 worker's tampering) or whose upload failed is simply not returned, and the worker uploads it
 again itself (:mod:`engine.worker.upload`). (A rewrite within the file system's timestamp
 granularity, a few milliseconds, of the upload's first read would go unseen; the runner
-writes each checkpoint once and the worker only reads the folder after the runner exits.) Nothing here is journaled: uploads are
-content-addressed, so after a crash the worker uploads every checkpoint again (the store
+writes each checkpoint once and the worker only reads the folder after the runner exits.)
+Nothing here is journaled: uploads are content-addressed, so after a crash the worker uploads
+every checkpoint again (the store
 already holds them).
 """
 

@@ -56,15 +56,19 @@ def _type_passphrase() -> None:
 
 
 def _status_cli() -> str:
-    done = subprocess.run([sys.executable, "-m", "engine", "status"], cwd=REPO, capture_output=True, text=True, check=False,
-                          timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
+    done = subprocess.run([sys.executable, "-m", "engine", "status"], cwd=REPO,
+                          capture_output=True, text=True, check=False, timeout=60,
+                          env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 0, done.stderr
     return done.stdout
 
 
 def _step(shell: Shell, task_id: int) -> int:
-    panel = shell.dashboard.job_panel if shell.dashboard is not None else None
-    return panel.bar.value() if panel is not None and panel.task_id == task_id else 0
+    """The step the app shows for ``task_id`` (its one state model drives the job panel)."""
+    job = shell.tray.state.now.job
+    if shell.dashboard is None or job is None or job.task_id != task_id:
+        return 0
+    return shell.dashboard.job_panel.bar.value()
 
 
 @pytest.fixture

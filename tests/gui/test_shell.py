@@ -36,7 +36,7 @@ def test_a_first_run_opens_the_wizard_and_starts_the_engine_only_when_it_complet
     wizard.completed.emit(None)
     dashboard = qapp.window("dashboard")                                    # the first run ends on the dashboard
     assert dashboard is not None and dashboard.isVisible()
-    qtbot.waitUntil(lambda: shell.bridge.state()[0] is EngineState.ERROR, timeout=60_000)   # unconfigured: see the next test
+    qtbot.waitUntil(lambda: shell.bridge.state()[0] is EngineState.ERROR, timeout=60_000)  # unconfigured: next test
     with qtbot.waitSignal(shell.quit_finished, timeout=30_000):
         qapp.quit_requested.emit()
     qtbot.waitUntil(lambda: qapp.window("wizard") is None)
@@ -90,8 +90,13 @@ def _keystore_wallet(tmp_path) -> None:
     identity.keep_in_keystore(SecretKey.generate(), tmp_path / "wallet.json", PASSPHRASE, scrypt_n=CHEAP_SCRYPT_N)
 
 
-def _type_passphrase(text: str | None) -> None:
+def _type_passphrase(text: str | None, tries: int = 600) -> None:
+    """Answer the passphrase dialog once it is up: on a busy machine it may open after the first
+    look, so look again every 50 ms (up to 30 s) instead of assuming when it appears."""
     dialog = QApplication.activeModalWidget()
+    if not isinstance(dialog, PassphraseDialog) and tries > 0:
+        QTimer.singleShot(50, lambda: _type_passphrase(text, tries - 1))
+        return
     assert isinstance(dialog, PassphraseDialog), dialog
     if text is None:
         dialog.reject()

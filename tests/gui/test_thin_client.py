@@ -26,7 +26,8 @@ print(json.dumps({{m: m in sys.modules for m in {HEAVY!r}}}))
 
 
 def test_the_gui_process_with_its_shell_and_dashboard_imports_neither_torch_nor_web3() -> None:
-    done = subprocess.run([sys.executable, "-c", PROBE], cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
+    done = subprocess.run([sys.executable, "-c", PROBE], cwd=REPO,
+                          capture_output=True, text=True, timeout=120, check=False,
                           env={**os.environ, "PYTHONPATH": str(REPO), "QT_QPA_PLATFORM": "offscreen"})
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1]) == dict.fromkeys(HEAVY, False)

@@ -19,7 +19,7 @@ HEADLINES = {
     "overhead": "overhead_ratio",
     "hashing": "hash_ratio",
     "blobs": "blob_ratio",
-    "app": "app_idle_cpu_pct",
+    "app": "daemon_idle_cpu_pct",
     "verify": "verify_margin",
 }
 # Benchmarks cheap enough to run in full (they take no --quick): TaskMarketV2 in titanoboa.
@@ -27,8 +27,8 @@ FULL_RUNS = {
     "economics": "replay_fraction",
     "gas_v2": "gas_v2_ratio",
 }
-# Headlines that may be exactly 0 in a short run (an idle app uses no measurable CPU in 3 s).
-MAY_BE_ZERO = {"app_idle_cpu_pct"}
+# Headlines that may be exactly 0 in a short run (an idle service uses no measurable CPU in 3 s).
+MAY_BE_ZERO = {"daemon_idle_cpu_pct"}
 
 
 @pytest.mark.parametrize("bench, headline, args", [(b, h, ["--quick"]) for b, h in sorted(HEADLINES.items())]

@@ -26,7 +26,7 @@ def in_thread(work) -> tuple[threading.Thread, dict]:
     def run() -> None:
         try:
             out["result"] = work()
-        except Exception as e:  # noqa: BLE001 (handed to the test, which fails on it)
+        except Exception as e:  # handed to the test, which fails on it
             out["error"] = e
 
     thread = threading.Thread(target=run, daemon=True)

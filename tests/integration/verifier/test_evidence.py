@@ -10,7 +10,10 @@ import pytest
 from safetensors.numpy import load_file, save_file
 
 from engine.chain.anvil import free_port
+from engine.storage import HttpStore
+from engine.storage.errors import StorageUnavailable
 from engine.tasks.load import canonical_json, check, parse
+from engine.training.determinism import arithmetic
 from engine.training.trainer import Trainer
 from engine.verifier.evidence import (
     CannotJudgeHere,
@@ -20,9 +23,6 @@ from engine.verifier.evidence import (
     check_segment,
     fetch_result,
 )
-from engine.storage import HttpStore
-from engine.storage.errors import StorageUnavailable
-from engine.training.determinism import arithmetic
 from tests.integration.verifier.commitments import TrainedJob, tampered, upload
 from tests.specs import quick_mlp
 
@@ -111,7 +111,7 @@ def test_a_blob_store_that_is_down_is_our_problem_not_the_workers(store, trained
 
 def test_a_failing_replay_of_our_own_raises_instead_of_blaming_the_worker(store, trained, tmp_path: Path) -> None:
     result = fetch_result(store, upload(store, trained).commitment(1))
-    with pytest.raises(ReplayFailed, match="exit 2.*control replay .* failed too"):
+    with pytest.raises(ReplayFailed, match=r"exit 2.*control replay .* failed too"):
         check_segment(result, 1, store, tmp_path / "work", device="no-such-device")
 
 

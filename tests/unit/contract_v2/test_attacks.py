@@ -68,7 +68,7 @@ def test_a_jury_that_does_not_vote_never_pays_the_worker(market, requester, work
 def test_jurors_voting_against_the_outcome_lose_stake(market, requester, worker, challenger, disputed):
     _, dispute_id, _, jury = disputed
     stake = market.verifierStake(jury[0])
-    votes = {j: False for j in jury[:3]} | {j: True for j in jury[3:]}
+    votes = dict.fromkeys(jury[:3], False) | dict.fromkeys(jury[3:], True)
     a.vote_and_resolve(market, dispute_id, votes)
     assert market.getDispute(dispute_id).status == a.D_CHALLENGER_WON
     assert all(market.verifierStake(j) == stake - market.wrongVotePenalty() for j in jury[3:])
@@ -82,12 +82,12 @@ def test_a_sybil_challenge_does_not_close_the_window(market, requester, worker, 
     task_id, tree = a.posted_and_submitted(market, requester, worker)  # segment 5 is the faked one
     shield = a.challenge(market, sybil, task_id, tree, segment=0)  # an honest segment, challenged at once
     a.draw(market, shield)
-    a.vote_and_resolve(market, shield, {j: True for j in market.jury(shield)})
+    a.vote_and_resolve(market, shield, dict.fromkeys(market.jury(shield), True))
     assert market.getDispute(shield).status == a.D_WORKER_WON
     assert market.getTask(task_id).status == a.SUBMITTED  # still open to challenges
     real = a.challenge(market, challenger, task_id, tree, segment=5)
     a.draw(market, real)
-    a.vote_and_resolve(market, real, {j: False for j in market.jury(real)})
+    a.vote_and_resolve(market, real, dict.fromkeys(market.jury(real), False))
     assert market.getDispute(real).status == a.D_CHALLENGER_WON
     assert market.getTask(task_id).status == a.OPEN
     assert market.credits(challenger) > market.challengeBond(task_id)
@@ -135,7 +135,7 @@ def test_a_copied_challenge_reveal_wins_nothing(market, requester, worker, chall
     boa.env.time_travel(blocks=1)
     late = a.reveal_challenge(market, bot, copied, tree, 5, salt)
     a.draw(market, dispute_id)
-    a.vote_and_resolve(market, dispute_id, {j: False for j in market.jury(dispute_id)})
+    a.vote_and_resolve(market, dispute_id, dict.fromkeys(market.jury(dispute_id), False))
     assert market.credits(challenger) > market.challengeBond(task_id)
     market.resolve(late)  # the result is gone: the bot's dispute is void, its bond comes back
     assert market.credits(bot) == market.challengeBond(task_id)

@@ -78,7 +78,7 @@ def test_a_draw_in_a_later_epoch_moves_to_a_new_seed(market, requester, worker, 
 def test_worker_loses_a_majority_verdict(market, requester, worker, challenger, disputed):
     task_id, dispute_id, _, jury = disputed
     bond = market.getDispute(dispute_id).bond
-    votes = {j: False for j in jury[:3]} | {j: True for j in jury[3:]}
+    votes = dict.fromkeys(jury[:3], False) | dict.fromkeys(jury[3:], True)
     a.vote_and_resolve(market, dispute_id, votes)
     cut = bps(a.STAKE, market)
     pool = cut + 2 * market.wrongVotePenalty()
@@ -92,7 +92,7 @@ def test_worker_loses_a_majority_verdict(market, requester, worker, challenger, 
 def test_challenger_loses_and_the_worker_is_paid_its_bond(market, worker, challenger, disputed):
     task_id, dispute_id, _, jury = disputed
     bond = market.getDispute(dispute_id).bond
-    a.vote_and_resolve(market, dispute_id, {j: True for j in jury})
+    a.vote_and_resolve(market, dispute_id, dict.fromkeys(jury, True))
     cut = bps(bond, market)
     share = cut // 5
     assert [market.credits(j) for j in jury] == [share] * 5

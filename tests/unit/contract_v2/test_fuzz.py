@@ -34,7 +34,8 @@ from tests.unit.contract_v2 import actions as a
 
 STEPS = 25
 # shrinking a failing sequence can take many minutes: IDLEGRID_FUZZ_SHRINK=1 to shrink
-PHASES = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if os.environ.get("IDLEGRID_FUZZ_SHRINK") else [])
+PHASES = [Phase.explicit, Phase.reuse,
+          Phase.generate] + ([Phase.shrink] if os.environ.get("IDLEGRID_FUZZ_SHRINK") else [])
 TARGETS = 5
 EXAMPLES = int(os.environ.get("IDLEGRID_FUZZ_EXAMPLES", "40"))
 ENDED = (a.CANCELLED,)
@@ -152,7 +153,8 @@ class MarketMachine(RuleBasedStateMachine):
         task_id = self.pick_from(self.ids(a.CLAIMED), sel)
         task = self.tasks[task_id]
         tree = a.MerkleTree(a.leaves(n, task_id.to_bytes(4, "big")))
-        if self.call({"too late"}, "submitResult", task_id, tree.root, n, a.RESULT_URI, sender=task["worker"]) is not None:
+        if self.call({"too late"}, "submitResult", task_id, tree.root, n, a.RESULT_URI,
+                     sender=task["worker"]) is not None:
             task.update(tree=tree, audit=None)
         self.sync()
 

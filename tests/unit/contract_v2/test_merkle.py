@@ -22,9 +22,9 @@ def test_wrong_proofs_are_rejected_like_the_python_checker(market):
     cases = [
         (root, a.leaves(1, b"other")[0], 2, 6, proof),  # another leaf
         (root, leaf, 3, 6, proof),  # another index
-        (root, leaf, 2, 9, proof + [bytes(32)]),  # another leaf count and depth
+        (root, leaf, 2, 9, [*proof, bytes(32)]),  # another leaf count and depth
         (root, leaf, 2, 6, proof[:-1]),  # proof too short
-        (root, leaf, 2, 6, proof + [bytes(32)]),  # proof too long
+        (root, leaf, 2, 6, [*proof, bytes(32)]),  # proof too long
         (root, leaf, 6, 6, tree.proof(5)),  # index past the leaves
         (root, leaf, 2, 6, [proof[1], proof[0], proof[2]]),  # siblings out of order
         (bytes(32), leaf, 2, 6, proof),  # another root

@@ -52,7 +52,7 @@ def test_a_juror_cannot_withdraw_its_stake_before_the_dispute_resolves(market, d
     juror = jury[0]
     assert market.jurorDuties(juror) == 1
     market.unregister(sender=juror)
-    votes = {j: True for j in jury}
+    votes = dict.fromkeys(jury, True)
     a.commit_all(market, dispute_id, votes)
     a.reveal_all(market, dispute_id, votes)
     a.advance(market.unbondingPeriod())

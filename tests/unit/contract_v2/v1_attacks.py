@@ -1,3 +1,4 @@
+# ruff: noqa: E501, E701, E702  -- a compact demonstration script: one attack per few lines, read top to bottom
 """The issue-15 attacks run against TaskMarket v1 (contracts/TaskMarket.vy, the contract the clients
 use today): each line says whether the attack works there. test_attacks.py holds the same attacks against v2.
 

@@ -38,8 +38,8 @@ def test_systemd_analyze_verify_accepts_the_unit(tmp_path: Path) -> None:
     unit.write_text(autostart.systemd_unit([str(program), "daemon", "run"], {"IDLEGRID_HOME": "/tmp/x y"}))
     runtime = tmp_path / "run"  # a user manager needs a runtime folder, even only to verify
     runtime.mkdir(mode=0o700)
-    done = subprocess.run(["systemd-analyze", "--user", "verify", str(unit)], capture_output=True, text=True, check=False,
-                          timeout=60, env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)})
+    done = subprocess.run(["systemd-analyze", "--user", "verify", str(unit)], capture_output=True,
+                          text=True, check=False, timeout=60, env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)})
     problems = [line for line in done.stderr.splitlines() if autostart.UNIT_NAME in line]
     assert done.returncode == 0 and problems == [], done.stderr
 

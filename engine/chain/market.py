@@ -25,7 +25,8 @@ from web3.types import TxReceipt
 from engine.chain.artifact import Artifact, load_artifact
 from engine.chain.clock import ChainClock
 from engine.chain.errors import ArtifactError, ChainError, NotDeployed
-from engine.chain.events import EventPoller, LogReader
+from engine.chain.events import EventCursor, EventPoller, LogReader
+from engine.chain.follower import LogFollower
 from engine.chain.records import (  # records re-exported (X as X): the roles import them from here
     ETHER as ETHER,
 )
@@ -423,6 +424,11 @@ class TaskMarket:
         reader = self.logs if max_range is None else LogReader(self.w3, max_range)
         return EventPoller(self.w3, self.address, self.decode_log, confirmations=confirmations,
                            first_block=self.deploy_block, reader=reader)
+
+    def follower(self, start: EventCursor, max_range: int = 2_000) -> LogFollower[MarketEvent]:
+        """A :class:`LogFollower` of this market's events from ``start``: a node-side log filter
+        where the node keeps one, ``eth_getLogs`` from the cursor where it does not."""
+        return LogFollower(self.w3, self.address, self.decode_log, start, max_range=max_range)
 
 
 def _signature(event_abi: dict[str, Any]) -> str:

@@ -6,7 +6,6 @@ import functools
 
 from engine.chain.errors import ChainError, ContractRevert, RpcUnreachable, TransactionTimeout
 from engine.chain.events import EventCursor
-from engine.chain.follower import LogFollower
 from engine.chain.market import Challenged, MarketEvent, Task, TaskPosted, TaskReopened, TaskStatus
 from engine.errors import SpecError
 from engine.events import EngineState, Kind
@@ -48,8 +47,7 @@ class Discovery(JobMachine):
         if self._follower is None:
             head = self.market.poller(confirmations=0).safe_head()
             self._scan_open_tasks()
-            self._follower = LogFollower(self.market.w3, self.market.address, self.market.decode_log,
-                                         EventCursor(head + 1), max_range=LOG_RANGE)
+            self._follower = self.market.follower(EventCursor(head + 1), max_range=LOG_RANGE)
         events = self._follower.changes()
         for event in events:
             self._on_market_event(event)

@@ -32,8 +32,8 @@ test: setup system-deps lint
 
 # ruff and mypy, configured in pyproject.toml and installed by setup from the lock (the dev extra); `make test` runs them first.
 lint: setup
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 bench: setup
 	@for b in bench/[a-z]*.py; do m=$$(basename $$b .py); echo "== bench.$$m"; $(PY) -m bench.$$m || exit 1; done

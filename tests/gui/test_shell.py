@@ -113,9 +113,11 @@ def test_a_keystore_wallet_is_unlocked_with_its_passphrase_before_the_engine_sta
     shell = Shell(qapp, gpu_backend=None, quit_app=False)
     QTimer.singleShot(100, lambda: _type_passphrase(PASSPHRASE))
     shell.start()
+    # signing, looking for tasks; the service's status (with its network) is a separate message that
+    # may reach the app before or after the WAITING state event, so wait for both rather than assume
     qtbot.waitUntil(
-        lambda: shell.bridge.state()[0] is EngineState.WAITING, timeout=30_000
-    )  # signing, looking for tasks
+        lambda: shell.bridge.state()[0] is EngineState.WAITING and shell.host.network is not None, timeout=60_000
+    )
     assert shell.host.network is not None and shell.host.network.market == deployment.market_address
     with qtbot.waitSignal(shell.quit_finished, timeout=30_000):
         qapp.quit_requested.emit()

@@ -105,3 +105,24 @@ def test_training_draws_nothing_from_torch_generators(tmp_path) -> None:
 def test_a_dropout_layer_without_a_counter_refuses_to_train() -> None:
     with pytest.raises(RuntimeError, match="no DrawCounter"):
         PortableDropout(0.1)(torch.ones(4))
+
+
+@pytest.mark.parametrize("p", [0.0, 0.1, 0.5, 0.999, 1.0 - 2.0**-34])
+def test_the_cpu_masks_numpy_path_gives_the_bits_of_the_int64_path_other_devices_use(p: float) -> None:
+    """The CPU draws masks in numpy uint32 (a third of the cost); CUDA and other devices run the
+    int64 tensor ops. Both must give the same bits, or a GPU worker and a CPU verifier disagree."""
+    from engine.training.portable_random import keep_bits, keep_bits_host, threshold
+
+    c = DrawCounter(11)
+    for step in (0, 7, 2**40):
+        c.at_step(step)
+        for shape in SHAPES:
+            numel = torch.Size(shape).numel()
+            key = c.next_key()
+            host = keep_bits_host(c.host_base(numel), key)
+            device = keep_bits(c.base(numel, torch.device("cpu")), key)
+            assert torch.equal(torch.from_numpy(host.astype("int64")), device)
+            c.draw -= 1  # the same draw through the public function
+            mask = dropout_mask(c, torch.Size(shape), p, torch.device("cpu"))
+            assert mask.dtype == torch.bool
+            assert torch.equal(mask, torch.ge(device, threshold(p)).view(shape))

@@ -79,12 +79,16 @@ class Jury(Auditor):
             task = self.market.get_task(job.task_id)
             if dispute is None or task.status != TaskStatus.CHALLENGED or task.dispute_id != jury["dispute_id"]:
                 continue  # resolved: DisputeResolved settles the job
+            if jury.get("abstained"):
+                continue  # said once; no replay here can ever judge it
             vote = self.market.vote_of(job.task_id, self.address)
             if now <= dispute.commit_deadline and vote.commitment == bytes(32):
                 if self._retry_at.get(job.task_id, 0) > time.time():
                     continue
                 try:
                     busy |= self._commit_vote(job.task_id, jury, dispute)
+                except CannotJudgeHere as e:
+                    self._abstain(job.task_id, jury, e)
                 except (StorageError, ReplayFailed) as e:
                     self._retry_at[job.task_id] = time.time() + RETRY_S
                     self._emit(Kind.LOG, f"cannot judge the dispute yet, retrying: {e.message}", job.task_id)
@@ -113,16 +117,26 @@ class Jury(Auditor):
             commitment = Commitment(task_id, task.merkle_root, task.num_leaves, self._result_uri(task_id),
                                     self._spec_hash(task_id))
             result = fetch_result(self.store, commitment)
+        except CannotJudgeHere:
+            raise  # not the worker's fault: the caller abstains
         except UnverifiableResult as e:
             return False, e.message
         if not 0 <= segment < result.segments:
             return False, f"segment {segment} is outside the result"
-        try:
-            check = check_segment(result, segment, self.store, self.work_dir, device=self.config.device,
-                                  timeout_s=self.config.replay_timeout_s, in_process=self.config.replay_in_process)
-        except CannotJudgeHere as e:  # not the worker's fault: no vote either way (the contract fines a juror who
-            raise ReplayFailed(e.message, hint=e.hint) from None  # does not reveal; see the README's caveat)
+        check = check_segment(result, segment, self.store, self.work_dir, device=self.config.device,
+                              timeout_s=self.config.replay_timeout_s, in_process=self.config.replay_in_process)
         return check.verdict is Verdict.HONEST, f"{check.verdict.value}: {check.detail}"
+
+    def _abstain(self, task_id: int, jury: dict[str, Any], why: CannotJudgeHere) -> None:
+        """An exact-mode spec naming other arithmetic than ours: only machines with that arithmetic
+        may judge it (issue 14), so this juror votes neither way, and says so once instead of
+        retrying a replay that can never run. The market still fines a drawn juror who does not
+        reveal (v1 and v2 alike): the draw cannot know a juror's arithmetic, so that fine is
+        the cost of a draw it cannot serve (see the README's caveat)."""
+        jury["abstained"] = why.message
+        self._update(task_id, jury=jury)
+        self._emit(Kind.NOTICE, f"cannot judge this dispute here, abstaining: {why.message}", task_id,
+                   {"state": VerifierState.JUROR, "hint": why.hint or ""})
 
     def _reveal_vote(self, task_id: int, jury: dict[str, Any], commitment: bytes) -> bool:
         salt = bytes.fromhex(jury["salt"][2:]) if jury.get("salt") else None

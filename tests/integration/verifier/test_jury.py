@@ -5,10 +5,16 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from engine.chain.anvil import time_travel
 from engine.chain.market import Reveal, TaskStatus
+from engine.tasks.load import canonical_json, check, parse
+from engine.training.determinism import arithmetic
+from engine.training.trainer import Trainer
 from engine.verifier import RESOLVED
-from tests.integration.verifier.commitments import STAKE, publish, tampered
+from tests.integration.verifier.commitments import STAKE, TrainedJob, publish, tampered
+from tests.specs import quick_mlp
 
 
 def _ledger(actor, kind: str) -> int:
@@ -143,3 +149,51 @@ def test_withheld_data_convicts_and_a_juror_that_cannot_reveal_pays_the_penalty(
     payout = STAKE + penalty - 2 * share
     assert market.credits(challenger.verifier.address) == STAKE + payout
     assert _ledger(challenger, "reward") == payout
+
+
+def test_a_juror_of_other_arithmetic_abstains_once_and_the_others_decide(actor, market_for, accounts, store,
+                                                                        tmp_path: Path, monkeypatch) -> None:
+    """An exact-mode spec names the arithmetic it must be judged with (issue 14): a juror whose
+    replay computes otherwise votes neither way. It used to retry that replay every turn,
+    logging "retrying" until the commit period ran out."""
+    import torch
+
+    if torch.backends.cpu.get_cpu_capability().lower() == "default":
+        pytest.skip("this CPU offers only the default kernel level: no second arithmetic to give a juror")
+    here = arithmetic("cpu")
+    checked = check(parse(quick_mlp(steps=20, checkpoint_every=10, verification={"mode": "exact", "arithmetic": here})))
+    Trainer(checked, tmp_path / "exact" / "job").run()
+    job = TrainedJob(checked, canonical_json(checked.spec),
+                     tuple(sorted((tmp_path / "exact" / "job").glob("ckpt-*.safetensors"))))
+    challenger = actor(6, samples=6)
+    able = [actor(i) for i in (3, 4)]
+    other = actor(5, replay_in_process=False)  # its replays run in a child computing at the default level
+    for j in (*able, other):
+        j.settle()
+    posted = publish(store, market_for(accounts[1]), market_for(accounts[2]), job, tampered(job, 1, tmp_path / "cheat"))
+    challenger.settle()
+    assert challenger.market.get_task(posted.task_id).status == TaskStatus.CHALLENGED
+    with monkeypatch.context() as env:
+        env.setenv("ATEN_CPU_CAPABILITY", "default")
+        for _ in range(3):  # turns after the first must not replay again
+            other.settle()
+    for j in able:
+        j.settle()
+    assert set(challenger.market.get_dispute(posted.task_id).jury) == {j.verifier.address for j in (*able, other)}
+    jury = other.job(posted.task_id).detail["jury"]
+    assert jury["vote"] is None and "requires arithmetic" in jury["abstained"]
+    assert sum("abstaining" in e.message for e in other.events) == 1
+    assert not other.said("retrying")
+    assert other.market.vote_of(posted.task_id, other.verifier.address).commitment == bytes(32)
+
+    params = challenger.market.params()
+    time_travel(challenger.market.w3, params.commit_period + 1)
+    for j in (*able, other):
+        j.settle()
+    time_travel(challenger.market.w3, params.reveal_period + 1)
+    challenger.settle()
+    for j in (*able, other):
+        j.settle()
+    assert challenger.market.get_task(posted.task_id).status == TaskStatus.OPEN  # 2 cheated, 0 honest: slashed
+    for j in able:
+        assert j.job(posted.task_id).detail["jury"]["vote"] is False

@@ -45,8 +45,9 @@ from app.settings.policy_form import PolicyForm
 from app.settings.presets import CUSTOM, preset
 from app.wheel_guard import guard_wheel
 from app.window_fit import fit_to_screen
-from engine.chain.settings import NetworkSettings, load_network, save_network
-from engine.config import paths, read_settings, save_section
+from engine.chain.settings import SECTION as NETWORK_SECTION
+from engine.chain.settings import NetworkSettings, save_network
+from engine.config import load_section, paths, read_settings, save_section
 from engine.errors import ConfigError, IdlegridError
 from engine.gpu.backend import nvidia_gpu_present
 from engine.gpu.settings import load_gpu_settings, load_policy_settings
@@ -263,7 +264,7 @@ class NetworkPage(_Page):
 
     def initializePage(self) -> None:
         try:
-            self.form.load(load_network())
+            self.form.load(load_section(NETWORK_SECTION, NetworkSettings))  # as written: a profile stays named
         except IdlegridError as e:
             self.show_error(e)
 

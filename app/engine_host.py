@@ -40,6 +40,7 @@ RESTART_PAUSE_S = 2.0      # between a failed start of the service and the next 
 STATUS_STOPPED = "the engine service stopped unexpectedly; restarting it (the job resumes from its checkpoint)"
 
 Launcher = Callable[[], None]
+APP_SECTION = "app"
 
 
 class AppSettings(BaseModel):
@@ -52,7 +53,7 @@ class AppSettings(BaseModel):
 def quit_stops_engine() -> bool:
     """The ``[app] quit_stops_engine`` setting (a broken file: False, the work goes on)."""
     try:
-        return load_section("app", AppSettings).quit_stops_engine
+        return load_section(APP_SECTION, AppSettings).quit_stops_engine
     except ConfigError:
         return False
 

@@ -34,8 +34,11 @@ from PySide6.QtWidgets import (
 
 from app import autostart as autostart_module
 from app.autostart import Autostart
+from app.engine_host import APP_SECTION, AppSettings
 from app.profit import SECTION as EARNINGS_SECTION
 from app.profit import EarningsSettings
+from app.settings.app_form import TITLE as APP_TITLE
+from app.settings.app_form import AppForm
 from app.settings.earnings_form import EarningsForm
 from app.settings.network_check import NetworkReport, check_network
 from app.settings.network_form import Checker, NetworkForm
@@ -70,7 +73,8 @@ def _load(name: str, model: type[Any], problems: list[ConfigError]) -> Any:
 
 
 class SettingsDialog(QDialog):
-    """Edits the ``[policy]``, ``[gpu]`` and ``[network]`` sections and the autostart entry."""
+    """Edits the ``[policy]``, ``[gpu]``, ``[earnings]``, ``[app]`` and ``[network]`` sections and
+    the autostart entry."""
 
     saved = Signal(object)  # SavedSettings
 
@@ -87,6 +91,8 @@ class SettingsDialog(QDialog):
         self.earnings_form = EarningsForm()
         self.policy_form.add_simple(self.earnings_form.rows())
         self.policy_form.set_cpu_mode(not nvidia_gpu_present())
+        self.app_form = AppForm()
+        self.policy_form.add_advanced(APP_TITLE, self.app_form.rows())
         self.network_form = NetworkForm(checker)
         self.autostart_box = QCheckBox("Start idlegrid when I log in", objectName="autostart")
         self.error_label = QLabel(wordWrap=True, objectName="settingsError")
@@ -158,8 +164,10 @@ class SettingsDialog(QDialog):
         self.saved_gpu: GpuSettings = _load("gpu", GpuSettings, problems)
         self.saved_network: NetworkSettings = _load(NETWORK_SECTION, NetworkSettings, problems)
         self.saved_earnings: EarningsSettings = _load(EARNINGS_SECTION, EarningsSettings, problems)
+        self.saved_app: AppSettings = _load(APP_SECTION, AppSettings, problems)
         self.policy_form.load(self.saved_policy, self.saved_gpu)
         self.earnings_form.load(self.saved_earnings)
+        self.app_form.load(self.saved_app)
         self.network_form.load(self.saved_network)
         self.autostart_box.setChecked(self.autostart.is_enabled())
         self._clear_error()
@@ -214,6 +222,7 @@ class SettingsDialog(QDialog):
             save_section("policy", policy)
             save_section("gpu", gpu)
             save_section(EARNINGS_SECTION, self._earnings)
+            save_section(APP_SECTION, self.app_form.settings())
             if network_changed:
                 save_section(NETWORK_SECTION, network)
             want = self.autostart_box.isChecked()

@@ -178,7 +178,7 @@ class PolicyForm(QWidget):
             hours.addRow(DAY_NAMES[day], edit)
 
         self.advanced = QWidget(objectName="advancedSettings")
-        advanced = QVBoxLayout(self.advanced)
+        self.advanced_layout = advanced = QVBoxLayout(self.advanced)
         advanced.setContentsMargins(0, 0, 0, 0)
         boxes = []
         for title, form in (("When", when), ("Other programs", others), ("GPU", gpu), ("Allowed hours", hours)):
@@ -206,6 +206,15 @@ class PolicyForm(QWidget):
                 self.simple_layout.addRow(widget)
             else:
                 self.simple_layout.addRow(label, widget)
+
+    def add_advanced(self, title: str, rows: list[QWidget]) -> None:
+        """Another form's widgets as a box of their own under "Show advanced settings" (the app's
+        quit behaviour): every rarely changed knob in one place."""
+        box = QGroupBox(title)
+        form = QFormLayout(box)
+        for widget in rows:
+            form.addRow(widget)
+        self.advanced_layout.addWidget(box)
 
     def _show_advanced(self, shown: bool) -> None:
         self.advanced.setVisible(shown)

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +21,8 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from app.engine_host import STATUS_STOPPED
+from app.application import Application
+from app.engine_host import STATUS_STOPPED, EngineHost
 from app.passphrase import PassphraseDialog
 from app.shell import Shell
 from engine.chain.devnet import DEV_KEYS
@@ -30,8 +32,6 @@ from engine.config import save_section
 from engine.events import EngineEvent, Kind
 from engine.gpu.settings import GpuSettings, PolicySettings
 from engine.service import client
-from engine.service.address import address
-from engine.service.lock import holder
 from engine.storage import BlobServer, HttpStore
 from engine.tasks.load import load_spec
 from engine.wallet import identity
@@ -39,6 +39,7 @@ from engine.wallet.keys import SecretKey
 from engine.worker.config import WorkerSettings
 from tests.conftest import REPO
 from tests.gui.keystores import CHEAP_SCRYPT_N, PASSPHRASE
+from tests.gui.leftovers import stop_service_and_leftovers
 from tests.integration.worker.helpers import Poster, events_of, tiny_spec
 from tests.specs import write
 
@@ -72,13 +73,16 @@ def _step(shell: Shell, task_id: int) -> int:
 
 
 @pytest.fixture
-def no_service_left() -> Iterator[None]:
+def no_service_left(qapp: Application, idlegrid_home: Path) -> Iterator[None]:
+    """Afterwards, pass or fail, nothing of this test runs: first every app's connection is
+    closed (a live one would start the service again), then ``idlegrid daemon stop``, then
+    SIGKILL by pid of whatever still carries the test's home (a service killed -9 leaves its
+    runner behind; a failed stop leaves the service)."""
+    since = time.time()
     yield
-    pid = holder(address().lock)
-    if client.is_running():
-        client.stop(wait_s=60)
-    if pid and client.is_running():
-        os.kill(pid, signal.SIGKILL)
+    for host in qapp.findChildren(EngineHost):
+        host.stop()
+    stop_service_and_leftovers(idlegrid_home, since)
 
 
 @pytest.mark.slow

@@ -4,8 +4,10 @@
 
 Prints ``name: value`` lines: gas used per call (from the receipts; per juror call the
 largest), measured on a market that already saw one task, the happy-path total of a fresh
-market's first task (it pays for first-time storage), and last ``gas_happy_path_total``
-(post + claim + submit + finalize + withdraw; goal <= 250,000, limit 300,000: exit 1 above).
+market's first task (it pays for first-time storage), ``gas_worker_job_total`` (the worker's
+own transactions of one job: the figure behind engine/network/gas.py's EXPECTED_JOB_GAS), and
+last ``gas_happy_path_total`` (post + claim + submit + finalize + withdraw; goal <= 250,000,
+limit 300,000: exit 1 above).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from engine.chain.rpc import connect
 from engine.commit.merkle import MerkleTree
 
 HAPPY = ("postTask", "claimTask", "submitResult", "finalize", "withdraw")
+WORKER_JOB = ("claimTask", "submitResult", "finalize", "withdraw")   # what a worker sends per job
 GAS_LIMIT = 300_000
 
 
@@ -88,6 +91,7 @@ def main() -> int:
     for name, used in gas.items():
         print(f"gas_{name}: {used}")
     print(f"gas_happy_path_first_task_total: {first_task_total}")
+    print(f"gas_worker_job_total: {sum(gas[name] for name in WORKER_JOB)}")
     total = sum(gas[name] for name in HAPPY)
     print(f"gas_happy_path_total: {total}")
     return 0 if total <= GAS_LIMIT else 1

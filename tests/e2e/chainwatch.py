@@ -7,18 +7,34 @@ anvil's clock once everybody has done what the period is for.
 
 from __future__ import annotations
 
+from typing import Protocol
+
+from web3 import Web3
+
 from engine.chain.market import Dispute, Reveal, Task, TaskMarket, TaskStatus
-from tests.e2e.network import TestNet
 from tests.e2e.procs import Procs, wait_until
 
 ZERO = bytes(32)
 
 
-def task(net: TestNet, task_id: int) -> Task:
+class Chain(Protocol):
+    """What these helpers need of a test chain: the devnet's :class:`tests.e2e.network.TestNet`
+    or a deployed profile's :class:`tests.e2e.realchain.ProfileChain`."""
+
+    w3: Web3
+
+    def market(self) -> TaskMarket: ...
+
+    def time_travel(self, seconds: int) -> None: ...
+
+    def now(self) -> int: ...
+
+
+def task(net: Chain, task_id: int) -> Task:
     return net.market().get_task(task_id)
 
 
-def wait_status(net: TestNet, procs: Procs, task_id: int, *statuses: TaskStatus, timeout: float = 120,
+def wait_status(net: Chain, procs: Procs, task_id: int, *statuses: TaskStatus, timeout: float = 120,
                 why: str = "") -> Task:
     """Wait until task ``task_id`` is in one of ``statuses`` (``why`` explains a timeout)."""
     names = "/".join(s.name for s in statuses)
@@ -34,7 +50,7 @@ def jury_votes(market: TaskMarket, task_id: int) -> tuple[Dispute | None, list[b
     return dispute, [v.commitment for v in votes], [v.reveal for v in votes]
 
 
-def settle_disputes(net: TestNet, procs: Procs, task_ids: list[int], *, timeout: float = 240) -> None:
+def settle_disputes(net: Chain, procs: Procs, task_ids: list[int], *, timeout: float = 240) -> None:
     """Drive the disputes of challenged tasks to their end, all at once (one clock jump passes
     every deadline): wait until every juror of every jury committed a vote, jump past the last
     commit deadline, wait until every juror revealed, jump past the last reveal deadline, and

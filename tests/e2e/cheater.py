@@ -3,7 +3,10 @@ segment of the run (``tests/e2e/cheats.py``) before the job is uploaded and comm
 
 Everything else (finding and claiming tasks, uploading, committing, journaling, reacting to a
 dispute) is the honest worker's own code, so the verifiers meet a cheat exactly as they would
-on the network: a self-consistent tree whose one segment does not replay.
+on the network: a self-consistent tree whose one segment does not replay. Its command line is
+``idlegrid worker``'s own plus the cheat, so it runs on the devnet with a dev account or from a
+network profile with a keystore wallet (``tests/e2e/test_real_chain_cheater.py``), but only on
+a local anvil.
 
     python -m tests.e2e.cheater --strategy stale --segment 0 --devnet --dev-account 9 --max-tasks 1
 """
@@ -11,19 +14,16 @@ on the network: a self-consistent tree whose one segment does not replay.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
-import time
 from pathlib import Path
+from typing import Any
 
-from eth_account import Account
-
-from engine.chain.devnet import DEV_KEYS
-from engine.errors import IdlegridError
-from engine.events import EngineEvent, Kind
+from engine.chain.anvil import DEV_CHAIN_ID
+from engine.commands import worker as worker_command
+from engine.commands.options import account_options
+from engine.errors import IdlegridError, UsageError
+from engine.events import Kind
 from engine.worker import Job, Worker
-from engine.worker.config import WorkerConfig
 from tests.e2e.cheats import STRATEGIES, tamper
 
 FAKED_MARK = "faked-by-cheater.txt"
@@ -45,44 +45,36 @@ class CheatingWorker(Worker):
                                  f"root {faked.merkle_root}", job.task_id)
         return folder
 
+    @classmethod
+    def from_settings(cls, **kwargs: Any) -> Worker:
+        """The worker ``idlegrid worker`` would build, on the devnet or a network profile, but
+        only on a local anvil: a cheat is never sent to a chain where it costs real funds."""
+        worker = super().from_settings(**kwargs)
+        if worker.chain_id != DEV_CHAIN_ID:
+            raise UsageError(f"the cheater runs only on a local anvil (chain {DEV_CHAIN_ID}), "
+                             f"not on chain {worker.chain_id}", hint="use --devnet or a profile of a local anvil")
+        return worker
+
     def _record_device(self, job: Job, device: str, arithmetic: str) -> None:
         if self.strategy == "bogus_manifest":  # what the result manifest declares: nobody checks it but verifiers
             device, arithmetic = "mps", "mixed"
         super()._record_device(job, device, arithmetic)
 
 
-def _print(event: EngineEvent) -> None:
-    if event.kind is not Kind.PROGRESS:
-        task = f"task {event.task_id}: " if event.task_id is not None else ""
-        print(f"{time.strftime('%H:%M:%S')} [{event.kind.value}] {task}{event.message}", flush=True)
-
-
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tests.e2e.cheater",
+    p = argparse.ArgumentParser(prog="python -m tests.e2e.cheater", parents=[account_options()],
                                 description="A worker that fakes one segment of each job it takes (for the "
-                                            "end-to-end tests; it signs with an anvil dev key, never real funds).")
+                                            "end-to-end tests; only on a local anvil, never with real funds).")
     p.add_argument("--strategy", required=True, choices=sorted(STRATEGIES), help="how to fake the segment")
     p.add_argument("--segment", type=int, default=0, help="which segment to fake (default 0)")
-    p.add_argument("--devnet", action="store_true", required=True, help="required: it runs only on a devnet")
-    p.add_argument("--dev-account", type=int, required=True, choices=range(len(DEV_KEYS)), metavar="N",
-                   help=f"sign with anvil's public test account N (0-{len(DEV_KEYS) - 1})")
-    p.add_argument("--ignore-idle", action="store_true", help="train whatever the machine does")
-    p.add_argument("--max-tasks", type=int, default=1, metavar="K", help="claim at most K tasks (default 1)")
+    worker_command.add_arguments(p)
     args = p.parse_args(argv)
     CheatingWorker.strategy, CheatingWorker.segment = args.strategy, args.segment
     try:
-        config = WorkerConfig.from_settings(ignore_idle=args.ignore_idle, max_tasks=args.max_tasks)
-        worker = CheatingWorker.from_settings(devnet=True, listener=_print, config=config,
-                                              signer=Account.from_key(DEV_KEYS[args.dev_account]))
+        return worker_command.run(args, worker_class=CheatingWorker)
     except IdlegridError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    print(f"cheater ({args.strategy}, segment {args.segment}) as {worker.account}", flush=True)
-    worker.run(stop)
-    return 0
 
 
 if __name__ == "__main__":

@@ -12,9 +12,6 @@ and withdraws, and the ledger balances to the wei.
 
 from __future__ import annotations
 
-import re
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -28,26 +25,18 @@ from engine.chain.anvil import Anvil, AnvilConfig, free_port, rpc, time_travel
 from engine.chain.market import ResultSubmitted, TaskMarket, TaskStatus
 from engine.chain.rpc import connect
 from engine.storage.server import BlobServer
-from tests.e2e.actors import HONEST, REQUESTER, Actor
+from tests.e2e.actors import HONEST, REQUESTER
 from tests.e2e.ledger import Ledger, LedgerReport
 from tests.e2e.procs import Procs, wait_until
-from tests.e2e.specs import (
-    CLAIM_TIMEOUT,
-    REWARD,
-    STAKE,
-    TRAIN_TIMEOUT,
-    WINDOW,
-    tiny_digits,
-)
+from tests.e2e.realchain import deploy, home, passphrase_file, post
+from tests.e2e.specs import REWARD, WINDOW, tiny_digits
 from tests.rpcproxy import RpcProxy
-from tests.specs import write
 
 GWEI = 10**9
 BASE = GWEI                 # the base fee the chain is held at
 SPIKE = 10 * BASE           # ... and jumps to mid-job
 SPIKE_SECONDS = 45          # longer than the sender's 30 s receipt timeout: the commit must be replaced
 CEILING_GWEI = 100
-PASSPHRASE = "correct horse battery staple"
 
 
 @dataclass
@@ -83,25 +72,6 @@ class BaseFee:
         self._thread.join()
 
 
-def cli(actor: Actor, *args: str, stdin: str | None = None) -> str:
-    """One ``idlegrid`` command as ``actor``, to completion; its output."""
-    done = subprocess.run([sys.executable, "-m", "engine", *args], check=False, env=actor.env(), input=stdin,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, f"idlegrid {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
-    return done.stdout
-
-
-def home(root: Path, name: str, index: int) -> Actor:
-    actor = Actor(name, index, root / "homes" / name, {
-        "gpu": {"backend": "cpu", "allow_cpu": True}, "policy": {"run_when": "always", "pause_on_battery": False},
-    }).write_settings()
-    passphrase = actor.home / "passphrase"
-    passphrase.write_text(PASSPHRASE + "\n", encoding="utf-8")
-    cli(actor, "wallet", "import", "--hex", "--keystore", str(actor.home / "key.json"),
-        "--passphrase-file", str(passphrase), "--scrypt-n", "1024", stdin=actor.key + "\n")
-    return actor
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     root = tmp_path_factory.mktemp("realchain")
@@ -124,23 +94,15 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
 def play(root: Path, procs: Procs, w3: Web3, blob_url: str, proxies: list[RpcProxy], fee: BaseFee) -> Run:
     requester, worker = home(root, "requester", REQUESTER), home(root, "honest", HONEST)
     endpoints = [a for p in proxies for a in ("--rpc", p.url)]
-    common = [*endpoints, "--name", "testchain", "--blob-url", blob_url, "--max-fee-gwei", str(CEILING_GWEI),
-              "--confirmations", "1", "--use"]
-    out = cli(requester, "network", "deploy", *common, "--dev-account", "0", "--yes")
-    address, block = re.search(r"deployed TaskMarket at (0x[0-9a-fA-F]{40}) in block (\d+)", out).groups()
-    cli(worker, "network", "add", *common, "--market", address, "--deploy-block", block)
+    address, _ = deploy(requester, [worker], [*endpoints, "--name", "testchain", "--blob-url", blob_url,
+                                              "--max-fee-gwei", str(CEILING_GWEI), "--confirmations", "1", "--use"])
     market = TaskMarket(w3, address)
     rpc(w3, "anvil_mine", hex(40))   # some history: a scan from the deploy block spans more than 10 blocks
     ledger = Ledger(market, {"requester": requester.address, "honest": worker.address})
-
-    spec = write(root / "spec.json", tiny_digits("realchain-digits", seed=1))
-    out = cli(requester, "requester", "post", str(spec), "--reward", str(REWARD / 10**18),
-              "--stake", str(STAKE / 10**18), "--window", str(WINDOW), "--claim-timeout", str(CLAIM_TIMEOUT),
-              "--train-timeout", str(TRAIN_TIMEOUT), "--passphrase-file", str(requester.home / "passphrase"))
-    task_id = int(re.search(r"posted task (\d+)", out).group(1))
+    task_id = post(requester, tiny_digits("realchain-digits", seed=1), root)
 
     procs.idlegrid("honest", worker, "worker", "--ignore-idle", "--auto-withdraw",
-                   "--passphrase-file", str(worker.home / "passphrase"))
+                   "--passphrase-file", str(passphrase_file(worker)))
     wait_until(lambda: market.get_task(task_id).status == TaskStatus.CLAIMED, 240, "the worker to claim",
                procs=procs)
     proxies[0].kill()                       # the first endpoint dies mid-job

@@ -10,7 +10,6 @@ ledger balances to the wei.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -31,16 +30,8 @@ from engine.storage.server import BlobServer
 from tests.e2e.actors import HONEST, REQUESTER
 from tests.e2e.ledger import Ledger, LedgerReport
 from tests.e2e.procs import Procs, wait_until
-from tests.e2e.specs import (
-    CLAIM_TIMEOUT,
-    REWARD,
-    STAKE,
-    TRAIN_TIMEOUT,
-    WINDOW,
-    tiny_digits,
-)
-from tests.e2e.test_real_chain import cli, home
-from tests.specs import write
+from tests.e2e.realchain import deploy, home, passphrase_file, post
+from tests.e2e.specs import REWARD, WINDOW, tiny_digits
 
 PLAN = {0: 1, 1: 2, 2: 3}   # the worker's nonce -> the depth of the reorg that orphans it (claim, commit, finalize)
 
@@ -105,22 +96,16 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
 
 def play(root, procs: Procs, w3: Web3, url: str, blob_url: str) -> Run:
     requester, worker = home(root, "requester", REQUESTER), home(root, "honest", HONEST)
-    common = ["--rpc", url, "--name", "reorgchain", "--blob-url", blob_url, "--confirmations", "3", "--use"]
-    out = cli(requester, "network", "deploy", *common, "--dev-account", "0", "--yes")
-    address, block = re.search(r"deployed TaskMarket at (0x[0-9a-fA-F]{40}) in block (\d+)", out).groups()
-    cli(worker, "network", "add", *common, "--market", address, "--deploy-block", block)
+    address, _ = deploy(requester, [worker], ["--rpc", url, "--name", "reorgchain", "--blob-url", blob_url,
+                                              "--confirmations", "3", "--use"])
     market = TaskMarket(w3, address)
     ledger = Ledger(market, {"requester": requester.address, "honest": worker.address})
-    spec = write(root / "spec.json", tiny_digits("reorg-digits", seed=2))
-    out = cli(requester, "requester", "post", str(spec), "--reward", str(REWARD / 10**18),
-              "--stake", str(STAKE / 10**18), "--window", str(WINDOW), "--claim-timeout", str(CLAIM_TIMEOUT),
-              "--train-timeout", str(TRAIN_TIMEOUT), "--passphrase-file", str(requester.home / "passphrase"))
-    task_id = int(re.search(r"posted task (\d+)", out).group(1))
+    task_id = post(requester, tiny_digits("reorg-digits", seed=2), root)
 
     reorgs = Reorgs(w3, worker.address)
     try:
         procs.idlegrid("honest", worker, "worker", "--ignore-idle", "--auto-withdraw",
-                       "--passphrase-file", str(worker.home / "passphrase"))
+                       "--passphrase-file", str(passphrase_file(worker)))
         wait_until(lambda: market.get_task(task_id).status == TaskStatus.SUBMITTED and 1 in reorgs.done, 300,
                    "the worker to commit through two reorgs", procs=procs)
         time_travel(w3, WINDOW + 1)

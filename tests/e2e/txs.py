@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from eth_utils import to_checksum_address
 
-from tests.e2e.network import TestNet
+from tests.e2e.chainwatch import Chain
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class MinedCall:
     block: int
 
 
-def calls_from(net: TestNet, sender: str, first_block: int = 0) -> list[MinedCall]:
+def calls_from(net: Chain, sender: str, first_block: int = 0) -> list[MinedCall]:
     market = net.market()
     sender = to_checksum_address(sender)
     found = []

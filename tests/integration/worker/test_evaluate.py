@@ -8,6 +8,7 @@ import subprocess
 
 from engine.chain.market import TaskStatus
 from engine.events import EngineState, Kind
+from engine.network.gas import job_gas_cost
 from engine.spawn import idlegrid_command
 from engine.worker import LOST, ROLE
 from tests.integration.worker.helpers import Recorder, drive, tiny_spec
@@ -48,7 +49,7 @@ def test_a_task_paying_under_the_minimum_rate_is_skipped(make_worker, poster) ->
 
 def test_a_task_whose_gas_would_eat_its_reward_waits_with_gas_too_high_and_stays_a_candidate(
         make_worker, poster) -> None:
-    task_id = poster.post(reward=10**15)   # 400k gas at 1-2 gwei is 4-8e14 wei: over a quarter of it
+    task_id = poster.post(reward=2 * job_gas_cost(poster.market.gas_price()))   # gas would eat half of it
     events = Recorder()
     worker = make_worker(listener=events)
     settle(worker)

@@ -8,13 +8,16 @@ from engine.chain.anvil import time_travel
 from engine.chain.market import ResultSubmitted, TaskClaimed, TaskStatus
 from engine.commit.merkle import MerkleTree
 from engine.events import EngineState, Kind
+from engine.network.gas import EXPECTED_JOB_GAS
 from engine.roles.results import ResultManifest, parse_blob_uri
 from engine.training.determinism import arithmetic
 from engine.worker import PAID, ROLE, WorkerError
 from tests.integration.worker.helpers import REWARD, STAKE, WINDOW, Recorder, drive, events_of
 
+DRIFT = 0.2   # how far EXPECTED_JOB_GAS may be from a real job's gas before the worker's gas check misjudges
 
-def test_a_task_is_claimed_trained_committed_and_paid_reward_plus_stake_to_the_wei(
+
+def test_a_task_is_claimed_trained_committed_and_paid_to_the_wei_for_the_gas_the_worker_budgets(
         make_worker, poster, history, store, chain, accounts) -> None:
     me = accounts[1].address
     balance_before = chain.eth.get_balance(me)
@@ -58,3 +61,7 @@ def test_a_task_is_claimed_trained_committed_and_paid_reward_plus_stake_to_the_w
     assert after.withdrawn == REWARD + STAKE and after.claimable == 0
     assert chain.eth.get_balance(me) == balance_before + REWARD - after.gas_paid
     assert worker.status().state in (EngineState.WAITING, EngineState.WORKING)
+
+    # What the worker skips tasks by (engine/network/gas.py) is what a real job's receipts say it costs.
+    used = sum(chain.eth.get_transaction_receipt(h)["gasUsed"] for h in [*job.txs.values(), tx])
+    assert abs(EXPECTED_JOB_GAS - used) <= DRIFT * used, f"a job used {used} gas, the worker budgets {EXPECTED_JOB_GAS}"

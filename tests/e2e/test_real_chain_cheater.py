@@ -1,0 +1,167 @@
+"""A cheat caught, judged and slashed on a chain that behaves like a public one.
+
+A fresh anvil mines a block every 2 s (no automine); ``idlegrid network deploy`` deploys
+TaskMarket through a provider-like proxy that refuses ``eth_getLogs`` over 10 blocks, and every
+actor reads the same profile, with 2 confirmations, and signs with a keystore wallet: no
+``--devnet`` anywhere. A cheating worker (``tests/e2e/cheater.py``, ``stale``) commits a faked
+segment; four ``idlegrid verifier`` processes audit it, one challenges, the other three are
+drawn as the jury and commit, then reveal, their votes in real blocks. The test only jumps
+the clock past the commit and reveal deadlines (``evm_increaseTime``) once every juror has
+done its part, as the devnet tests do, so the 600 s periods cost no waiting. The cheater's
+stake is slashed and shared out exactly as the contract's rules say, the ledger balances to
+the wei, and no account had any call mined twice.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from web3 import Web3
+
+from engine.chain.anvil import Anvil, AnvilConfig, free_port, rpc
+from engine.chain.market import (
+    Challenged,
+    DisputeResolved,
+    JurorPenalized,
+    JuryDrawn,
+    MarketEvent,
+    ResultSubmitted,
+    TaskStatus,
+)
+from engine.chain.rpc import connect
+from engine.storage.server import BlobServer
+from tests.e2e import roles
+from tests.e2e.actors import CHEATERS, REQUESTER, VERIFIERS, Actor
+from tests.e2e.chainwatch import settle_disputes, wait_status
+from tests.e2e.ledger import Ledger, LedgerReport
+from tests.e2e.procs import Procs, wait_until
+from tests.e2e.realchain import ProfileChain, deploy, home, passphrase_file, post
+from tests.e2e.specs import REWARD, STAKE, tiny_digits
+from tests.e2e.txs import MinedCall, calls_from
+from tests.rpcproxy import RpcProxy
+
+STRATEGY = "stale"
+FAKED_SEGMENT = 0
+CONFIRMATIONS = 2
+# Every verifier that caught the cheat challenges it, and any may draw the jury or resolve: on a
+# block-time chain they all send in the same block, the first mined wins and the others revert
+# (and pay their gas). Each account sends each at most once, and exactly one succeeds.
+RACED = {"challenge", "drawJury", "resolve"}
+BPS = 10_000
+
+
+@dataclass
+class Run:
+    chain: ProfileChain
+    actors: dict[str, Actor]
+    task_id: int
+    report: LedgerReport
+    events: list[MarketEvent]
+    calls: dict[str, list[MinedCall]]   # actor -> its mined calls to the market
+
+    def of(self, cls: type, **match: object) -> list:
+        return [e for e in self.events if isinstance(e, cls) and all(getattr(e, k) == v for k, v in match.items())]
+
+    def name_of(self, address: str) -> str:
+        return next(name for name, a in self.actors.items() if a.address == address)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    root = tmp_path_factory.mktemp("realchain-cheater")
+    procs = Procs(root / "logs")
+    anvil = Anvil(AnvilConfig(port=free_port(), block_time=2, log_file=root / "anvil.log")).start()
+    blobs = BlobServer(root / "blobs").start()
+    proxy = RpcProxy(anvil.url, max_log_range=10).start()
+    try:
+        yield play(root, procs, connect(anvil.url), proxy.url, blobs.url)
+    finally:
+        procs.close()
+        proxy.kill()
+        blobs.stop()
+        anvil.stop()
+
+
+def play(root: Path, procs: Procs, w3: Web3, rpc_url: str, blob_url: str) -> Run:
+    actors = {"requester": home(root, "requester", REQUESTER), STRATEGY: home(root, STRATEGY, CHEATERS[STRATEGY])}
+    actors.update({f"verifier{i}": home(root, f"verifier{i}", index) for i, index in enumerate(VERIFIERS)})
+    address, _ = deploy(actors["requester"], [a for n, a in actors.items() if n != "requester"],
+                        ["--rpc", rpc_url, "--name", "cheatchain", "--blob-url", blob_url,
+                         "--confirmations", str(CONFIRMATIONS), "--use"])
+    chain = ProfileChain(w3, address)
+    rpc(w3, "anvil_mine", hex(40))   # some history: a scan from the deploy block spans more than 10 blocks
+    market = chain.market()
+    ledger = Ledger(market, {name: a.address for name, a in actors.items()})
+    task_id = post(actors["requester"], tiny_digits("cheatchain-digits", seed=3), root)
+
+    verifiers = [a for n, a in actors.items() if n.startswith("verifier")]
+    for v in verifiers:
+        procs.idlegrid(v.name, v, "verifier", "--passphrase-file", str(passphrase_file(v)),
+                       "--samples", str(roles.SAMPLES), "--poll", roles.POLL_S)
+    wait_until(lambda: all(market.is_verifier(v.address) for v in verifiers), 240,
+               "the four verifiers to register", procs=procs)
+    cheater = actors[STRATEGY]
+    procs.python(STRATEGY, cheater, "tests.e2e.cheater", "--strategy", STRATEGY, "--segment", str(FAKED_SEGMENT),
+                 "--ignore-idle", "--max-tasks", "1", "--passphrase-file", str(passphrase_file(cheater)))
+    wait_status(chain, procs, task_id, TaskStatus.CHALLENGED, timeout=600, why=f" ({STRATEGY} caught)")
+    settle_disputes(chain, procs, [task_id], timeout=600)
+    procs.stop_all()
+    return Run(chain, actors, task_id, ledger.report(), roles.market_events(chain, ledger.first_block),
+               {name: calls_from(chain, a.address, ledger.first_block) for name, a in actors.items()})
+
+
+def test_the_cheat_is_challenged_on_its_faked_segment_judged_three_to_nothing_and_slashed(run: Run) -> None:
+    (submitted,) = run.of(ResultSubmitted, task_id=run.task_id)
+    (challenge,) = run.of(Challenged, task_id=run.task_id)
+    (drawn,) = run.of(JuryDrawn, task_id=run.task_id, dispute_id=challenge.dispute_id)
+    (resolved,) = run.of(DisputeResolved, task_id=run.task_id, dispute_id=challenge.dispute_id)
+    assert submitted.worker == run.actors[STRATEGY].address
+    assert challenge.segment == FAKED_SEGMENT and run.name_of(challenge.challenger).startswith("verifier")
+    assert len(set(drawn.jury)) == 3 and challenge.challenger not in drawn.jury
+    assert (resolved.worker_won, resolved.cheat_votes, resolved.honest_votes) == (False, 3, 0)
+    assert resolved.slashed == STAKE
+    assert run.report.gained(STRATEGY) == -STAKE, run.report.table()
+    assert run.chain.market().get_task(run.task_id).status == TaskStatus.OPEN   # reopened for an honest worker
+
+
+def test_the_challenger_and_the_jurors_get_exactly_the_slashed_stake(run: Run) -> None:
+    """Each juror that voted with the outcome gets jurorRewardBps of the stake over the jury
+    size; the challenger its bond back and the rest of the stake."""
+    params = run.chain.market().params()
+    (challenge,) = run.of(Challenged, task_id=run.task_id)
+    (drawn,) = run.of(JuryDrawn, task_id=run.task_id)
+    (resolved,) = run.of(DisputeResolved, task_id=run.task_id)
+    share = STAKE * params.juror_reward_bps // BPS // params.jury_size
+    assert resolved.juror_share == share and not run.of(JurorPenalized)
+    expected = {f"verifier{i}": 0 for i in range(len(VERIFIERS))}
+    expected[run.name_of(challenge.challenger)] += STAKE - share * params.jury_size
+    for juror in drawn.jury:
+        expected[run.name_of(juror)] += share
+    assert {name: run.report.gained(name) for name in expected} == expected, run.report.table()
+
+
+def test_the_ledger_balances_with_the_reward_still_in_escrow(run: Run) -> None:
+    print(run.report.table())  # shown with `pytest -rP`
+    assert run.report.outsiders == {}, "someone outside the test's accounts sent transactions"
+    assert run.report.gained("requester") == -REWARD, run.report.table()
+    assert run.report.escrow_after - run.report.escrow_before == REWARD   # the reopened task's reward
+    assert run.report.imbalance == 0, run.report.table()
+
+
+def test_no_account_had_a_call_mined_twice(run: Run) -> None:
+    for name, calls in run.calls.items():
+        mined = Counter((c.function, c.args.get("taskId")) for c in calls)
+        assert all(n == 1 for n in mined.values()), (name, mined)
+        assert all(c.ok for c in calls if c.function not in RACED), (name, calls)
+    everyone = [c for calls in run.calls.values() for c in calls]
+    assert Counter(c.function for c in run.calls[STRATEGY]) == {"claimTask": 1, "submitResult": 1}
+    for function in RACED:
+        assert sum(c.ok for c in everyone if c.function == function) == 1, function
+    (drawn,) = run.of(JuryDrawn, task_id=run.task_id)
+    for juror in drawn.jury:
+        votes = Counter(c.function for c in run.calls[run.name_of(juror)] if c.ok)
+        assert (votes["commitVote"], votes["revealVote"]) == (1, 1), run.name_of(juror)

@@ -21,15 +21,22 @@ from typing import Any
 import requests
 
 from engine.chain.devnet import Deployment, deployment_file
-from engine.chain.settings import load_network
-from engine.config import paths
+from engine.chain.settings import SECTION, NetworkSettings, load_network
+from engine.config import load_section, paths
+from engine.network.profiles import DEVNET
 from engine.service.errors import DevnetStartError
 
 READY_MARK = "devnet: ready at"
 
 
 def devnet_wanted() -> bool:
-    """True when the settings name no market: the service then works on the local devnet."""
+    """True when the settings name no market, or name the built-in ``devnet`` profile: the
+    service then works on the local devnet, starting it when none answers. (Resolving the
+    ``devnet`` profile needs a devnet already deployed, so it is checked by name first: after
+    ``idlegrid network use devnet`` a service with no devnet running would otherwise refuse to
+    start instead of starting one.)"""
+    if load_section(SECTION, NetworkSettings).profile == DEVNET:
+        return True
     return load_network().market_address is None
 
 

@@ -64,3 +64,11 @@ def test_the_devnet_is_wanted_only_while_no_market_is_configured() -> None:
     assert devnet_wanted()
     save_network(NetworkSettings(rpc_url="https://rpc.example.org", market_address="0x" + "11" * 20))
     assert not devnet_wanted()
+
+
+def test_the_devnet_profile_wants_the_devnet_even_before_one_was_deployed() -> None:
+    """`idlegrid network use devnet` (or the app's Local devnet kept as a profile) names the
+    built-in profile; resolving it needs a deployed devnet, so asking whether the devnet is
+    wanted must not depend on one being there already (it raised ProfileError)."""
+    save_network(NetworkSettings(profile="devnet"))
+    assert devnet_wanted()

@@ -4,6 +4,9 @@ Each column has a display text and a sort key, so sorting by reward or loss is n
 alphabetical. Keys are compared in Python (wei amounts exceed what a QVariant integer holds).
 :class:`JobFilter` matches the filter text against every column.
 ``set_jobs`` keeps rows that did not change, so a refresh does not lose the selection.
+``set_live`` lays the current job of the app's one state model (``app.state``) over its row:
+the history database is written at checkpoints and state changes, so its step and loss lag the
+job panel's, and the two once disagreed on screen ("83 %" above a row saying 300/600).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
 from app.format import eth
+from app.state import Job
 
 RECORD_ROLE = Qt.ItemDataRole.UserRole
 Index = QModelIndex | QPersistentModelIndex
@@ -41,6 +45,9 @@ class Column:
     key: Callable[[Any], Any]
 
 
+WORKER_ROLE = "worker"
+STEPS_COLUMN, LOSS_COLUMN = 5, 6
+
 COLUMNS: tuple[Column, ...] = (
     Column("Task", lambda r: str(r.task_id), lambda r: r.task_id),
     Column("Name", lambda r: r.name or "", lambda r: (r.name or "").lower()),
@@ -64,6 +71,14 @@ class JobsModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._jobs: list[Any] = []
+        self._live: Job | None = None
+
+    def _shown(self, record: Any) -> Any:
+        """The record as shown: the live job's step and loss over the row it is training."""
+        live = self._live
+        if live is None or record.role != WORKER_ROLE or record.task_id != live.task_id:
+            return record
+        return _Overlay(record, live)
 
     def rowCount(self, parent: Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(self._jobs)
@@ -76,7 +91,7 @@ class JobsModel(QAbstractTableModel):
             return None
         record, column = self._jobs[index.row()], COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return column.text(record)
+            return column.text(self._shown(record))
         if role == RECORD_ROLE:
             return record
         if role == Qt.ItemDataRole.TextAlignmentRole and index.column() in (0, 5, 6, 7):
@@ -92,6 +107,16 @@ class JobsModel(QAbstractTableModel):
     def record(self, row: int) -> Any:
         return self._jobs[row]
 
+    def set_live(self, job: Job | None) -> None:
+        """The job being trained now (None between jobs): its row shows the live step and loss."""
+        if job == self._live:
+            return
+        tasks = {j.task_id for j in (job, self._live) if j is not None}
+        self._live = job
+        for row, record in enumerate(self._jobs):
+            if record.role == WORKER_ROLE and record.task_id in tasks:
+                self.dataChanged.emit(self.index(row, STEPS_COLUMN), self.index(row, LOSS_COLUMN))
+
     def set_jobs(self, jobs: Sequence[Any]) -> None:
         """Replace the rows; same keys in the same order only update their cells."""
         jobs = list(jobs)
@@ -104,6 +129,19 @@ class JobsModel(QAbstractTableModel):
         self.beginResetModel()
         self._jobs = jobs
         self.endResetModel()
+
+
+class _Overlay:
+    """A JobRecord whose steps and loss are the live job's (never further back than the row's)."""
+
+    def __init__(self, record: Any, live: Job) -> None:
+        self._record = record
+        self.steps = live.steps or record.steps
+        self.steps_done = max(live.step, record.steps_done or 0)
+        self.loss = live.loss if live.loss is not None else record.loss
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._record, name)
 
 
 class JobFilter(QSortFilterProxyModel):

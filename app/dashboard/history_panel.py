@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from app.dashboard.history_model import RECORD_ROLE, JobFilter, JobsModel, job_key
 from app.format import chain_words, duration, eth
+from app.state import Job
 
 OUTCOME_WORDS = {
     "paid": "Paid", "slashed": "Lost: a jury ruled against the result (stake slashed)",
@@ -116,6 +117,10 @@ class HistoryPanel(QWidget):
     def set_jobs(self, jobs: list[Any]) -> None:
         self.model.set_jobs(jobs)
         self._restore_selection()
+
+    def set_live(self, job: Job | None) -> None:
+        """The job training now, from the app's state model (None between jobs)."""
+        self.model.set_live(job)
 
     def _on_selection(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
         rows = self.table.selectionModel().selectedRows()

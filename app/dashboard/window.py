@@ -145,6 +145,7 @@ class DashboardWindow(QMainWindow):
 
     def show_now(self, now: Now) -> None:
         self.headline.setText(now.headline)
+        self.history_panel.set_live(now.job if now.working else None)
 
     def set_network(self, network: Any | None) -> None:
         """The chain and market whose earnings to show (known once the worker runs)."""

@@ -15,7 +15,9 @@ from app.dashboard.history_model import RECORD_ROLE
 from app.dashboard.history_panel import HistoryPanel
 from app.dashboard.history_watch import POLL_MS, HistoryWatcher
 from app.engine_host import NetworkInfo
+from engine.events import EngineState
 from engine.history import History
+from tests.gui.conftest import progress_event, state_event
 
 MARKET = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 ETH = 10**18
@@ -143,3 +145,30 @@ def test_the_dashboard_reads_jobs_and_earnings_while_visible(
     assert window.earnings_panel.period_labels[("reward", "today")].text() == "0.5 ETH"
     window.hide()
     assert not window.watcher.timer.isActive()                      # hidden: no polling at all
+
+
+def test_the_training_row_shows_the_job_panels_step_and_loss_not_the_last_checkpoints(
+    qtbot, qapp: Application, bridge, emit, history: History
+) -> None:
+    """The history database is written at checkpoints, so its row for the job in training lagged
+    the job panel ("83 %" above a row saying 300/600, issue 18). Both now read the state model."""
+    _jobs(history)  # task 2 is training: 100/300 in the database
+    window = DashboardWindow(qapp, bridge, history=history, history_path=history.path, gpu_backend=None)
+    qtbot.addWidget(window, before_close_func=DashboardWindow.shutdown)
+    window.set_network(NetworkInfo(31337, MARKET, devnet=True))
+    window.show()
+    panel = window.history_panel
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 3)
+
+    def row_of(task: int) -> tuple[str, str]:
+        rows = [r for r in range(panel.proxy.rowCount()) if panel.proxy.index(r, 0).data() == str(task)]
+        return panel.proxy.index(rows[0], 5).data(), panel.proxy.index(rows[0], 6).data()
+
+    assert row_of(2) == ("100/300", "2.5000")
+    emit(state_event(EngineState.WORKING, "training task 2"))
+    emit(progress_event(2, 250, 300, 0.75))
+    qtbot.waitUntil(lambda: row_of(2) == ("250/300", "0.7500"))
+    assert window.state.now.progress_text.startswith("83 %")
+    assert row_of(1) == ("600/600", "0.0400")  # other rows are the database's
+    emit(state_event(EngineState.WAITING, "looking for tasks"))  # the job ended: the database's row again
+    qtbot.waitUntil(lambda: row_of(2) == ("100/300", "2.5000"))

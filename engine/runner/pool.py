@@ -34,8 +34,16 @@ class WarmRunners:
             self._starting = threading.Thread(target=self._start_spare, name="runner-warm-up", daemon=True)
             self._starting.start()
 
-    def take(self) -> RunnerProcess:
-        """A ready runner: the spare when it is alive, else a new one (started here, blocking)."""
+    def refill(self) -> None:
+        """``warm()`` once the pool is in use (its owner called ``warm()``); else nothing."""
+        if self._active:
+            self.warm()
+
+    def take(self, *, warm_next: bool = True) -> RunnerProcess:
+        """A ready runner: the spare when it is alive, else a new one (started here, blocking).
+        ``warm_next=False`` leaves starting the next spare to a later ``warm()``: a spare's start
+        (importing torch, about a CPU-second) during training slows training where no core is
+        free for it."""
         starting = self._starting
         if starting is not None:
             starting.join()  # almost ready: waiting is never slower than starting afresh
@@ -44,8 +52,8 @@ class WarmRunners:
         if spare is not None and spare.proc.poll() is not None:
             spare = None  # died while idle (killed, out of memory): start another
         runner = spare or self.factory()
-        if self._active:
-            self.warm()
+        if warm_next:
+            self.refill()
         return runner
 
     def close(self) -> None:

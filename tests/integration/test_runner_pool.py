@@ -65,3 +65,27 @@ def test_a_disabled_pool_starts_runners_on_demand_only() -> None:
     pool.warm()
     assert pool._starting is None and pool._spare is None
     pool.close()
+
+
+def test_on_two_cores_the_next_spare_starts_after_training_not_during_it() -> None:
+    """A spare's start imports torch (about a CPU-second): during training on a 2-core machine it
+    took a core from the training (bench.protocol). The worker takes with ``warm_next`` only
+    where cores are spare, and refills the pool once training ends."""
+    from engine.worker.training import spare_during_training
+
+    assert not spare_during_training(2) and not spare_during_training(1) and spare_during_training(4)
+    pool = WarmRunners()
+    try:
+        pool.warm()
+        spare = _wait_for_spare(pool)
+        taken = pool.take(warm_next=False)
+        assert taken is spare and pool._spare is None and pool._starting is None  # nothing starts meanwhile
+        pool.refill()  # training ended
+        assert _wait_for_spare(pool) is not taken
+        taken.stop(timeout=10)
+    finally:
+        pool.close()
+    cold = WarmRunners()
+    cold.refill()  # never warmed by its owner (a worker driven by step() alone): still nothing
+    assert cold._spare is None and cold._starting is None
+    cold.close()

@@ -27,9 +27,15 @@ class JobMachine(Settlement):
     """One job at a time: train, upload, commit, wait out the window, finalize."""
 
     def _active_records(self) -> list[JobRecord]:
-        records = self.history.jobs(role=ROLE, limit=100_000)
-        return sorted((r for r in records if r.chain_id == self.chain_id and r.market == self.market.address
-                       and r.state not in ENDED), key=lambda r: r.task_id)
+        """This market's jobs in a state of the job machine that has not ended, by task id.
+
+        Selected in SQL by their states (every turn asks, and a worker's history grows without
+        end): rows in no :class:`WorkerState`, such as a task skipped for its unusable spec,
+        are not jobs of ours. Taking them for jobs once booked a skipped task as "slashed"."""
+        live = [state.value for state in WorkerState if state not in ENDED]
+        records = self.history.jobs(role=ROLE, chain_id=self.chain_id, market=self.market.address, states=live,
+                                    limit=100_000)
+        return sorted(records, key=lambda r: r.task_id)
 
     def _advance(self, record: JobRecord) -> bool:
         """Move one job on as far as is due now; True when it did something."""

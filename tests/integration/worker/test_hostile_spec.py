@@ -44,3 +44,6 @@ def test_a_nested_spec_is_remembered_in_history_and_never_evaluated_again(make_w
     for _ in range(20):
         restarted.step()
     assert skip_reasons(again, bad) == []  # remembered: not fetched and judged again
+    record = history.job(worker.chain_id, worker.market.address, bad, ROLE)
+    assert record is not None and record.state == SKIPPED  # not taken for a job of ours (it became "slashed")
+    assert not any("jury ruled against" in m for m in again.messages())

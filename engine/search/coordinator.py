@@ -119,19 +119,32 @@ class Coordinator:
             self._spent += sum(t.reward - t.refund + t.gas for t in self.state.tasks(row.id))
             if row.state == CandidateState.DONE:
                 assert row.value is not None
-                self.study.add_trial(create_trial(params=row.params, distributions=self._dists, value=row.value))
                 self._record_best(row.spec_sha, row.value)
             elif row.state == CandidateState.DROPPED:
-                self.study.add_trial(create_trial(params=row.params, distributions=self._dists, state=TrialState.FAIL))
                 self._dropped += 1
             else:
-                self.study.enqueue_trial(row.params)
-                self._trials[row.id] = self.study.ask(self._dists)
                 self._in_flight.add(row.spec_sha)
                 live = self.state.live_task(row.id)
                 if live is not None:
                     self._track(live)
+        self._load_study()
         self._reconcile()
+
+    def _load_study(self) -> None:
+        """The study as the state has it: a trial per finished candidate (its fitness, or FAIL
+        when dropped) and an open trial per candidate still on the market, in candidate order.
+        Optuna cannot take back a completed trial's value, so a slashed result is removed by
+        loading the study again from the state, where that candidate is open once more."""
+        self.study = optuna.create_study(direction=self.space.goal.value, sampler=self.sampler)
+        self._trials = {}
+        for row in self.state.candidates():
+            if row.state == CandidateState.DONE:
+                self.study.add_trial(create_trial(params=row.params, distributions=self._dists, value=row.value))
+            elif row.state == CandidateState.DROPPED:
+                self.study.add_trial(create_trial(params=row.params, distributions=self._dists, state=TrialState.FAIL))
+            else:
+                self.study.enqueue_trial(row.params)
+                self._trials[row.id] = self.study.ask(self._dists)
 
     def _reconcile(self) -> None:
         posting = self.state.candidates(CandidateState.POSTING)
@@ -280,13 +293,15 @@ class Coordinator:
             return
         self._done.pop(row.spec_sha, None)
         self._n_done -= 1
-        if isinstance(self.sampler, RegularizedEvolutionSampler):
+        self.state.set_candidate(cid, CandidateState.POSTED, value=None, error=f"task {task_id}: result slashed")
+        if isinstance(self.sampler, RegularizedEvolutionSampler):  # its population drops the member
             for t in self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
                 if t.params == row.params:
                     self.sampler.forget(t.number)
-        self.state.set_candidate(cid, CandidateState.POSTED, value=None, error=f"task {task_id}: result slashed")
-        self.study.enqueue_trial(row.params)
-        self._trials[cid] = self.study.ask(self._dists)
+            self.study.enqueue_trial(row.params)
+            self._trials[cid] = self.study.ask(self._dists)
+        else:  # TPE, NSGA-II and random read every completed trial: the false value must leave the study
+            self._load_study()
         self._in_flight.add(row.spec_sha)
         self._best = (
             max(self._done.values(), default=None)

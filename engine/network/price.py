@@ -13,6 +13,7 @@ the app can say how old the figure it shows is.
 
 from __future__ import annotations
 
+import http.client
 import math
 import re
 import time
@@ -41,6 +42,7 @@ class PriceFeedError(IdlegridError):
 
     def __init__(self, feed: PriceFeed, problem: str) -> None:
         self.feed = feed
+        self.problem = problem
         super().__init__(f"the network's price feed {feed.url} {problem}", hint=HINT)
 
 
@@ -63,7 +65,7 @@ def fetch_price(feed: PriceFeed, *, timeout_s: float = TIMEOUT_S) -> float:
             body = answer.read(MAX_BYTES + 1)
     except urllib.error.HTTPError as e:
         raise PriceFeedError(feed, f"answered HTTP {e.code} ({e.reason})") from None
-    except (urllib.error.URLError, OSError) as e:
+    except (urllib.error.URLError, http.client.HTTPException, OSError) as e:
         reason = getattr(e, "reason", None) or e
         raise PriceFeedError(feed, f"cannot be reached ({reason})") from None
     if kind != "application/json" and not kind.endswith("+json"):

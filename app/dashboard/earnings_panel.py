@@ -8,6 +8,7 @@ shows a receipt with the full, copyable transaction hash. The returned stake is 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.bridge import EngineBridge
 from app.charts import BarChart
+from app.eth_price import priced
 from app.format import eth
 from app.profit import (
     EarningsSettings,
@@ -39,6 +41,7 @@ from app.profit import (
 )
 from engine.errors import IdlegridError
 from engine.events import EngineEvent
+from engine.network.price import Quote
 from engine.units import WEI_PER_ETH
 
 ROWS = ("pending", "claimable", "withdrawn", "slashed", "gas_paid")
@@ -111,6 +114,8 @@ class EarningsPanel(QWidget):
         self._destination = destination
         self.confirm = confirm
         self.settings = EarningsSettings()
+        self.quote: Quote | None = None
+        self._shown: tuple[dict[str, Period], EarningsSettings, int, str] | None = None
         self.values: dict[str, int] = {}
         self.labels: dict[str, QLabel] = {}
         self.profits: dict[str, Profit] = {}
@@ -134,6 +139,9 @@ class EarningsPanel(QWidget):
                 grid.addWidget(label, row, col)
         self.rate = QLabel("Estimate: – per hour, – per day (from the last hour's pay)")
         self.rate.setObjectName("earningsRate")
+        self.price_note = QLabel("")
+        self.price_note.setObjectName("ethPriceNote")
+        self.price_note.setWordWrap(True)
         self.power_note = QLabel("")
         self.power_note.setObjectName("powerNote")
         self.power_note.setWordWrap(True)
@@ -165,6 +173,7 @@ class EarningsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
         layout.addWidget(self.rate)
+        layout.addWidget(self.price_note)
         layout.addWidget(self.power_note)
         layout.addLayout(totals)
         layout.addWidget(self.withdraw_button)
@@ -193,8 +202,12 @@ class EarningsPanel(QWidget):
 
     def set_periods(self, periods: dict[str, Period], settings: EarningsSettings, paid_last_hour_wei: int,
                     power_source: str) -> None:
-        """Today, this week, all time: earned, fees, electricity and net (app.profit)."""
-        self.settings = settings
+        """Today, this week, all time: earned, fees, electricity and net (app.profit), at the
+        user's ETH price or else the network feed's (app.eth_price)."""
+        self._shown = (periods, settings, paid_last_hour_wei, power_source)
+        self.settings, words = priced(settings, self.quote, time.time())
+        self.price_note.setText(words)
+        settings = self.settings
         for period, figures in periods.items():
             result = profit(figures, settings)
             self.profits[period] = result
@@ -212,6 +225,12 @@ class EarningsPanel(QWidget):
         elif settings.eth_price <= 0:
             note += f"; set an ETH price in {settings.currency} in Settings to subtract it from the net profit."
         self.power_note.setText(note)
+
+    def set_quote(self, quote: Quote | None) -> None:
+        """The network feed's latest quote: the figures are shown again at its price."""
+        self.quote = quote
+        if self._shown is not None:
+            self.set_periods(*self._shown)
 
     def set_per_day(self, per_day: Sequence[tuple[str, int]]) -> None:
         self.chart.set_bars([(day[5:], wei / WEI_PER_ETH) for day, wei in per_day])

@@ -36,19 +36,20 @@ from app.dashboard.history_panel import HistoryPanel
 from app.dashboard.history_watch import HistoryWatcher
 from app.dashboard.job_panel import JobPanel
 from app.format import eth
+from app.price_watch import PriceWatch, profile_feed
 from app.profit import (
     EarningsSettings,
     Period,
     PowerMeter,
     load_earnings_settings,
     per_hour_and_day,
-    profit,
     work_seconds,
 )
 from app.state import AppState, Now
 from app.window_fit import fit_to_screen
 from engine.events import Kind
 from engine.gpu.monitor import GpuBackend
+from engine.network.price_feed import PriceFeed
 
 EARNINGS_DAYS = 30
 EARNED_KINDS = ("reward", "juror_reward")
@@ -66,7 +67,8 @@ class DashboardWindow(QMainWindow):
                  tray_visible: Callable[[], bool] = lambda: False,
                  toggle_pause: Callable[[], None] | None = None,
                  destination: Callable[[], str] = lambda: "your wallet",
-                 worker_status: Callable[[], Any] | None = None) -> None:
+                 worker_status: Callable[[], Any] | None = None,
+                 price_feed: Callable[[Any], PriceFeed | None] = profile_feed) -> None:
         super().__init__()
         self.app = app
         self.history = history
@@ -77,6 +79,10 @@ class DashboardWindow(QMainWindow):
         if worker_status is not None:
             self.state.status = worker_status
         self.power = PowerMeter()
+        self.price_feed = price_feed
+        self.prices = PriceWatch(self)
+        self.prices.updated.connect(self._on_quote)
+        self.paid_last_hour_wei = 0
         self.setWindowTitle("idlegrid")
         self.setObjectName("dashboard")
         self.headline = QLabel("Starting")
@@ -181,10 +187,26 @@ class DashboardWindow(QMainWindow):
             periods[name] = Period(sum(sums[k] for k in EARNED_KINDS), sums["gas"],
                                    work_seconds(jobs, since, now), watts)
         hour = self.history.ledger_since(chain, market, now - 3600)
-        paid_hour = sum(hour[k] for k in EARNED_KINDS)
-        self.earnings_panel.set_periods(periods, settings, paid_hour, source)
-        today = profit(periods["today"], settings)
-        per_hour, _ = per_hour_and_day(paid_hour)
+        self.paid_last_hour_wei = sum(hour[k] for k in EARNED_KINDS)
+        self._follow_feed(settings)
+        self.earnings_panel.set_periods(periods, settings, self.paid_last_hour_wei, source)
+        self._show_summary()
+
+    def _follow_feed(self, settings: EarningsSettings) -> None:
+        """Without the user's own ETH price, follow the network profile's feed (if it names one)."""
+        self.prices.use(None if settings.eth_price > 0 else self.price_feed(self.network))
+        self.earnings_panel.quote = self.prices.quote
+        self.prices.poll()
+
+    def _on_quote(self, quote: Any) -> None:
+        self.earnings_panel.set_quote(quote)
+        self._show_summary()
+
+    def _show_summary(self) -> None:
+        today = self.earnings_panel.profits.get("today")
+        if today is None:
+            return
+        per_hour, _ = per_hour_and_day(self.paid_last_hour_wei)
         self.summary.setText(f"Earned today: {eth(today.reward_wei)}   ·   net profit today: {eth(today.net_wei)}"
                              f"   ·   about {eth(per_hour)} per hour")
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from engine.chain.errors import ChainError
 from engine.chain.settings import NetworkSettings, save_network
 from engine.config import load_section, paths
+from engine.network.price_feed import PriceFeed
 
 DEVNET = "devnet"
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
@@ -45,6 +46,7 @@ class Profile(BaseModel):
     confirmations: int = Field(default=2, ge=0, le=1000)
     max_fee_per_gas: int | None = Field(default=None, gt=0)
     log_range: int = Field(default=2_000, ge=1, le=1_000_000)
+    price_feed: PriceFeed | None = None
 
     @field_validator("name")
     @classmethod

@@ -6,6 +6,8 @@ requester's made by ``idlegrid network deploy``, the others' by ``idlegrid netwo
 :class:`ProfileChain` is the test's own read-only view of that market, with the same
 ``market()``/``now()``/``time_travel()`` as :class:`tests.e2e.network.TestNet`, so the
 helpers that watch a devnet (``chainwatch.py``, ``txs.py``) watch this chain too.
+:class:`BaseFee` and :class:`Reorgs` are the faults such a chain has: fee spikes and blocks
+reorganised away, injected through anvil's own RPC.
 """
 
 from __future__ import annotations
@@ -13,18 +15,23 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from web3 import Web3
 
-from engine.chain.anvil import time_travel
+from engine.chain.anvil import rpc, time_travel
 from engine.chain.market import TaskMarket
 from tests.e2e.actors import Actor
 from tests.e2e.specs import CLAIM_TIMEOUT, REWARD, STAKE, TRAIN_TIMEOUT, WINDOW
 from tests.specs import write
 
 PASSPHRASE = "correct horse battery staple"
+GWEI = 10**9
+BASE_FEE = GWEI             # the base fee a BaseFee holds the chain at
+SPIKE = 10 * BASE_FEE       # ... and jumps to mid-job
 DEPLOYED = re.compile(r"deployed TaskMarket at (0x[0-9a-fA-F]{40}) in block (\d+)")
 
 
@@ -91,3 +98,83 @@ class ProfileChain:
 
     def now(self) -> int:
         return int(self.w3.eth.get_block("latest")["timestamp"])
+
+
+class BaseFee:
+    """Holds the chain's base fee at ``target`` by setting the next block's before each one
+    (anvil would otherwise let it drift with the blocks' fill); set ``target`` to spike it."""
+
+    def __init__(self, w3: Web3) -> None:
+        self.w3, self.target = w3, BASE_FEE
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            rpc(self.w3, "anvil_setNextBlockBaseFeePerGas", hex(self.target))
+
+    def start(self) -> BaseFee:
+        rpc(self.w3, "anvil_setNextBlockBaseFeePerGas", hex(self.target))
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@dataclass
+class Orphan:
+    """One planned reorg: once ``mined`` is true (a watched transaction is on the chain, in the
+    head block), build blocks on it and reorganise ``depth`` blocks away; ``gone`` then says
+    whether the transaction really left the chain."""
+
+    name: str
+    depth: int
+    mined: Callable[[], bool]
+    gone: Callable[[], bool]
+
+
+@dataclass
+class Reorgs:
+    """Watches the chain for each planned :class:`Orphan` and injects its reorg (``anvil_reorg``,
+    which drops the orphaned blocks' transactions, as a real reorg may) the moment it is due.
+
+    The reorg must be shallower than the profile's confirmations (a sender counts a receipt only
+    once that many blocks cover it), so it is injected as soon as the transaction is seen: with
+    ``depth`` 1 a 2 s chain would have to mine two blocks within one 50 ms poll to outrun it."""
+
+    w3: Web3
+    plan: list[Orphan]
+    done: dict[str, int] = field(default_factory=dict)      # name -> depth actually reorged
+    orphaned: dict[str, bool] = field(default_factory=dict)
+    error: BaseException | None = None
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.wait(0.05):
+                for orphan in self.plan:
+                    if orphan.name not in self.done and orphan.mined():
+                        self._orphan(orphan, self.w3.eth.block_number)
+        except BaseException as e:  # handed to the test by stop()
+            self.error = e
+
+    def _orphan(self, orphan: Orphan, mined_in: int) -> None:
+        if orphan.depth > 1:
+            rpc(self.w3, "anvil_mine", hex(orphan.depth - 1))
+        actual = self.w3.eth.block_number - mined_in + 1
+        rpc(self.w3, "anvil_reorg", actual, [])
+        self.done[orphan.name] = actual
+        self.orphaned[orphan.name] = orphan.gone()
+
+    def stop(self) -> None:
+        """Stop watching; a failure of the watcher fails the test here."""
+        self._stop.set()
+        self._thread.join()
+        if self.error is not None:
+            raise self.error

@@ -12,7 +12,6 @@ and withdraws, and the ledger balances to the wei.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,13 +27,10 @@ from engine.storage.server import BlobServer
 from tests.e2e.actors import HONEST, REQUESTER
 from tests.e2e.ledger import Ledger, LedgerReport
 from tests.e2e.procs import Procs, wait_until
-from tests.e2e.realchain import deploy, home, passphrase_file, post
+from tests.e2e.realchain import BASE_FEE, GWEI, SPIKE, BaseFee, deploy, home, passphrase_file, post
 from tests.e2e.specs import REWARD, WINDOW, tiny_digits
 from tests.rpcproxy import RpcProxy
 
-GWEI = 10**9
-BASE = GWEI                 # the base fee the chain is held at
-SPIKE = 10 * BASE           # ... and jumps to mid-job
 SPIKE_SECONDS = 45          # longer than the sender's 30 s receipt timeout: the commit must be replaced
 CEILING_GWEI = 100
 
@@ -48,28 +44,6 @@ class Run:
     commit_tx: dict
     proxies: list[RpcProxy]
     homes: dict[str, Path]
-
-
-class BaseFee:
-    """Holds the chain's base fee at ``target`` by setting the next block's before each one."""
-
-    def __init__(self, w3: Web3) -> None:
-        self.w3, self.target = w3, BASE
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.2):
-            rpc(self.w3, "anvil_setNextBlockBaseFeePerGas", hex(self.target))
-
-    def start(self) -> BaseFee:
-        rpc(self.w3, "anvil_setNextBlockBaseFeePerGas", hex(self.target))
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +85,7 @@ def play(root: Path, procs: Procs, w3: Web3, blob_url: str, proxies: list[RpcPro
     wait_until(lambda: market.get_task(task_id).status == TaskStatus.SUBMITTED, 240,
                "the worker to commit through the spike", procs=procs)
     time.sleep(max(0.0, SPIKE_SECONDS - (time.monotonic() - spiked_at)))
-    fee.target = BASE
+    fee.target = BASE_FEE
     (submitted,) = market.task_events(ResultSubmitted, task_id)
     commit_tx = dict(w3.eth.get_transaction(submitted.tx_hash))
     time_travel(w3, WINDOW + 1)

@@ -1,15 +1,22 @@
 """A cheat caught, judged and slashed on a chain that behaves like a public one.
 
 A fresh anvil mines a block every 2 s (no automine); ``idlegrid network deploy`` deploys
-TaskMarket through a provider-like proxy that refuses ``eth_getLogs`` over 10 blocks, and every
-actor reads the same profile, with 2 confirmations, and signs with a keystore wallet: no
-``--devnet`` anywhere. A cheating worker (``tests/e2e/cheater.py``, ``stale``) commits a faked
+TaskMarket through two provider-like proxies that refuse ``eth_getLogs`` over 10 blocks, and
+every actor reads the same profile (both endpoints, 2 confirmations) and signs with a keystore
+wallet: no ``--devnet`` anywhere. A cheating worker (``tests/e2e/cheater.py``, ``stale``) commits a faked
 segment; four ``idlegrid verifier`` processes audit it, one challenges, the other three are
 drawn as the jury and commit, then reveal, their votes in real blocks. The test only jumps
 the clock past the commit and reveal deadlines (``evm_increaseTime``) once every juror has
 done its part, as the devnet tests do, so the 600 s periods cost no waiting. The cheater's
 stake is slashed and shared out exactly as the contract's rules say, the ledger balances to
 the wei, and no account had any call mined twice.
+
+The chain misbehaves all along the way. Once the cheater has claimed, the first endpoint dies
+and the base fee jumps 10x until its commit is mined (priced for the spike, through the second
+endpoint). In the dispute, the block holding the challenge is reorganised away, and so is the
+block holding the first juror's vote commitment: each sender sees its receipt vanish before it
+counts (depth 1 < 2 confirmations) and sends the same signed transaction again, so the dispute
+ends as it would have, with every call mined once.
 """
 
 from __future__ import annotations
@@ -30,16 +37,28 @@ from engine.chain.market import (
     JuryDrawn,
     MarketEvent,
     ResultSubmitted,
+    TaskMarket,
     TaskStatus,
 )
 from engine.chain.rpc import connect
 from engine.storage.server import BlobServer
 from tests.e2e import roles
 from tests.e2e.actors import CHEATERS, REQUESTER, VERIFIERS, Actor
-from tests.e2e.chainwatch import settle_disputes, wait_status
+from tests.e2e.chainwatch import ZERO, settle_disputes, wait_status
 from tests.e2e.ledger import Ledger, LedgerReport
 from tests.e2e.procs import Procs, wait_until
-from tests.e2e.realchain import ProfileChain, deploy, home, passphrase_file, post
+from tests.e2e.realchain import (
+    BASE_FEE,
+    SPIKE,
+    BaseFee,
+    Orphan,
+    ProfileChain,
+    Reorgs,
+    deploy,
+    home,
+    passphrase_file,
+    post,
+)
 from tests.e2e.specs import REWARD, STAKE, tiny_digits
 from tests.e2e.txs import MinedCall, calls_from
 from tests.rpcproxy import RpcProxy
@@ -52,6 +71,8 @@ CONFIRMATIONS = 2
 # (and pay their gas). Each account sends each at most once, and exactly one succeeds.
 RACED = {"challenge", "drawJury", "resolve"}
 BPS = 10_000
+CEILING_GWEI = 100
+DISPUTE_REORGS = {"challenge": 1, "vote": 1}   # what is orphaned in the dispute -> the reorg's depth
 
 
 @dataclass
@@ -62,6 +83,9 @@ class Run:
     report: LedgerReport
     events: list[MarketEvent]
     calls: dict[str, list[MinedCall]]   # actor -> its mined calls to the market
+    commit_base_fee: int                # the base fee of the block the cheater's commit was mined in
+    served_after_kill: int              # requests the second endpoint answered once the first died
+    reorgs: Reorgs
 
     def of(self, cls: type, **match: object) -> list:
         return [e for e in self.events if isinstance(e, cls) and all(getattr(e, k) == v for k, v in match.items())]
@@ -76,21 +100,41 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     procs = Procs(root / "logs")
     anvil = Anvil(AnvilConfig(port=free_port(), block_time=2, log_file=root / "anvil.log")).start()
     blobs = BlobServer(root / "blobs").start()
-    proxy = RpcProxy(anvil.url, max_log_range=10).start()
+    proxies = [RpcProxy(anvil.url, max_log_range=10).start() for _ in range(2)]
+    fee = BaseFee(connect(anvil.url)).start()
     try:
-        yield play(root, procs, connect(anvil.url), proxy.url, blobs.url)
+        yield play(root, procs, connect(anvil.url), proxies, fee, blobs.url)
     finally:
         procs.close()
-        proxy.kill()
+        fee.stop()
+        for proxy in proxies:
+            proxy.kill()
         blobs.stop()
         anvil.stop()
 
 
-def play(root: Path, procs: Procs, w3: Web3, rpc_url: str, blob_url: str) -> Run:
+def dispute_reorgs(market: TaskMarket, task_id: int) -> list[Orphan]:
+    """The planned reorgs of the dispute: the challenge's block, then the first vote's."""
+    def commitments() -> list[bytes]:
+        dispute = market.get_dispute(task_id)
+        return [market.vote_of(task_id, juror).commitment for juror in (dispute.jury if dispute else [])]
+
+    return [
+        Orphan("challenge", DISPUTE_REORGS["challenge"],
+               mined=lambda: market.get_task(task_id).status == TaskStatus.CHALLENGED,
+               gone=lambda: market.get_task(task_id).status == TaskStatus.SUBMITTED),
+        Orphan("vote", DISPUTE_REORGS["vote"],
+               mined=lambda: any(c != ZERO for c in commitments()),
+               gone=lambda: all(c == ZERO for c in commitments())),
+    ]
+
+
+def play(root: Path, procs: Procs, w3: Web3, proxies: list[RpcProxy], fee: BaseFee, blob_url: str) -> Run:
     actors = {"requester": home(root, "requester", REQUESTER), STRATEGY: home(root, STRATEGY, CHEATERS[STRATEGY])}
     actors.update({f"verifier{i}": home(root, f"verifier{i}", index) for i, index in enumerate(VERIFIERS)})
     address, _ = deploy(actors["requester"], [a for n, a in actors.items() if n != "requester"],
-                        ["--rpc", rpc_url, "--name", "cheatchain", "--blob-url", blob_url,
+                        [*(a for p in proxies for a in ("--rpc", p.url)), "--name", "cheatchain",
+                         "--blob-url", blob_url, "--max-fee-gwei", str(CEILING_GWEI),
                          "--confirmations", str(CONFIRMATIONS), "--use"])
     chain = ProfileChain(w3, address)
     rpc(w3, "anvil_mine", hex(40))   # some history: a scan from the deploy block spans more than 10 blocks
@@ -107,11 +151,29 @@ def play(root: Path, procs: Procs, w3: Web3, rpc_url: str, blob_url: str) -> Run
     cheater = actors[STRATEGY]
     procs.python(STRATEGY, cheater, "tests.e2e.cheater", "--strategy", STRATEGY, "--segment", str(FAKED_SEGMENT),
                  "--ignore-idle", "--max-tasks", "1", "--passphrase-file", str(passphrase_file(cheater)))
-    wait_status(chain, procs, task_id, TaskStatus.CHALLENGED, timeout=600, why=f" ({STRATEGY} caught)")
-    settle_disputes(chain, procs, [task_id], timeout=600)
+    wait_status(chain, procs, task_id, TaskStatus.CLAIMED, TaskStatus.SUBMITTED, timeout=300, why=" (cheater claims)")
+    proxies[0].kill()                       # the first endpoint dies mid-job
+    served_before = proxies[1].requests
+    fee.target = SPIKE                      # and the base fee jumps 10x until the commit is mined
+    reorgs = Reorgs(w3, dispute_reorgs(market, task_id))
+    try:
+        wait_status(chain, procs, task_id, TaskStatus.SUBMITTED, TaskStatus.CHALLENGED, timeout=300,
+                    why=" (the cheater commits through the spike)")
+        (submitted,) = market.task_events(ResultSubmitted, task_id)
+        fee.target = BASE_FEE
+        wait_until(lambda: "challenge" in reorgs.done and market.get_task(task_id).status == TaskStatus.CHALLENGED,
+                   600, f"{STRATEGY} to be caught, the challenge orphaned and sent again", procs=procs)
+        # settle_disputes jumps past the commit deadline once all jurors committed: not before the
+        # reorg has taken the first commitment away, or the re-sent ones would come too late
+        wait_until(lambda: "vote" in reorgs.done, 600, "a juror's vote to be committed and orphaned", procs=procs)
+        settle_disputes(chain, procs, [task_id], timeout=600)
+    finally:
+        reorgs.stop()
     procs.stop_all()
     return Run(chain, actors, task_id, ledger.report(), roles.market_events(chain, ledger.first_block),
-               {name: calls_from(chain, a.address, ledger.first_block) for name, a in actors.items()})
+               {name: calls_from(chain, a.address, ledger.first_block) for name, a in actors.items()},
+               int(w3.eth.get_block(submitted.block_number)["baseFeePerGas"]),
+               proxies[1].requests - served_before, reorgs)
 
 
 def test_the_cheat_is_challenged_on_its_faked_segment_judged_three_to_nothing_and_slashed(run: Run) -> None:
@@ -165,3 +227,17 @@ def test_no_account_had_a_call_mined_twice(run: Run) -> None:
     for juror in drawn.jury:
         votes = Counter(c.function for c in run.calls[run.name_of(juror)] if c.ok)
         assert (votes["commitVote"], votes["revealVote"]) == (1, 1), run.name_of(juror)
+
+
+def test_the_cheat_was_committed_through_a_dead_endpoint_and_a_10x_base_fee(run: Run) -> None:
+    assert run.commit_base_fee == SPIKE
+    assert run.served_after_kill > 0
+
+
+def test_the_challenge_and_a_vote_were_orphaned_and_sent_again_once(run: Run) -> None:
+    """Orphaned (gone from the chain after the reorg), then mined again: the dispute above was
+    resolved 3-0, and no account has a call mined twice."""
+    assert run.reorgs.orphaned == dict.fromkeys(DISPUTE_REORGS, True)
+    # a block mined between seeing the transaction and the reorg deepens it by one, still under
+    # the confirmations the senders wait for
+    assert all(DISPUTE_REORGS[name] <= depth <= CONFIRMATIONS for name, depth in run.reorgs.done.items())

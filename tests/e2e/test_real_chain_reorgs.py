@@ -10,14 +10,13 @@ ledger balances to the wei.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 from web3 import Web3
 
-from engine.chain.anvil import Anvil, AnvilConfig, free_port, rpc, time_travel
+from engine.chain.anvil import Anvil, AnvilConfig, free_port, time_travel
 from engine.chain.market import (
     ResultSubmitted,
     TaskClaimed,
@@ -30,45 +29,21 @@ from engine.storage.server import BlobServer
 from tests.e2e.actors import HONEST, REQUESTER
 from tests.e2e.ledger import Ledger, LedgerReport
 from tests.e2e.procs import Procs, wait_until
-from tests.e2e.realchain import deploy, home, passphrase_file, post
+from tests.e2e.realchain import Orphan, Reorgs, deploy, home, passphrase_file, post
 from tests.e2e.specs import REWARD, WINDOW, tiny_digits
 
 PLAN = {0: 1, 1: 2, 2: 3}   # the worker's nonce -> the depth of the reorg that orphans it (claim, commit, finalize)
 
 
-@dataclass
-class Reorgs:
-    """Watches ``address``; once its transaction ``nonce`` is mined, builds blocks on it and
-    orphans it with a reorg of the planned depth."""
+def worker_steps(w3: Web3, address: str) -> list[Orphan]:
+    """The planned reorgs: each of the worker's transactions orphaned as soon as it is mined."""
+    def mined(nonce: int) -> Callable[[], bool]:
+        return lambda: w3.eth.get_transaction_count(address) == nonce + 1
 
-    w3: Web3
-    address: str
-    done: dict[int, int] = field(default_factory=dict)   # nonce -> depth actually reorged
-    orphaned: dict[int, bool] = field(default_factory=dict)
+    def gone(nonce: int) -> Callable[[], bool]:
+        return lambda: w3.eth.get_transaction_count(address) == nonce
 
-    def __post_init__(self) -> None:
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            mined = self.w3.eth.get_transaction_count(self.address)
-            for nonce, depth in PLAN.items():
-                if nonce not in self.done and mined == nonce + 1:
-                    self._orphan(nonce, depth, self.w3.eth.block_number)
-
-    def _orphan(self, nonce: int, depth: int, mined_in: int) -> None:
-        if depth > 1:
-            rpc(self.w3, "anvil_mine", hex(depth - 1))
-        actual = self.w3.eth.block_number - mined_in + 1
-        rpc(self.w3, "anvil_reorg", actual, [])
-        self.done[nonce] = actual
-        self.orphaned[nonce] = self.w3.eth.get_transaction_count(self.address) == nonce
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
+    return [Orphan(str(nonce), depth, mined(nonce), gone(nonce)) for nonce, depth in PLAN.items()]
 
 
 @dataclass
@@ -102,14 +77,14 @@ def play(root, procs: Procs, w3: Web3, url: str, blob_url: str) -> Run:
     ledger = Ledger(market, {"requester": requester.address, "honest": worker.address})
     task_id = post(requester, tiny_digits("reorg-digits", seed=2), root)
 
-    reorgs = Reorgs(w3, worker.address)
+    reorgs = Reorgs(w3, worker_steps(w3, worker.address))
     try:
         procs.idlegrid("honest", worker, "worker", "--ignore-idle", "--auto-withdraw",
                        "--passphrase-file", str(passphrase_file(worker)))
-        wait_until(lambda: market.get_task(task_id).status == TaskStatus.SUBMITTED and 1 in reorgs.done, 300,
+        wait_until(lambda: market.get_task(task_id).status == TaskStatus.SUBMITTED and "1" in reorgs.done, 300,
                    "the worker to commit through two reorgs", procs=procs)
         time_travel(w3, WINDOW + 1)
-        wait_until(lambda: market.get_task(task_id).status == TaskStatus.FINALIZED and 2 in reorgs.done, 240,
+        wait_until(lambda: market.get_task(task_id).status == TaskStatus.FINALIZED and "2" in reorgs.done, 240,
                    "the task to finalize through a reorg", procs=procs)
         wait_until(lambda: market.credits(worker.address) == 0, 120, "the worker to withdraw", procs=procs)
     finally:
@@ -119,8 +94,8 @@ def play(root, procs: Procs, w3: Web3, url: str, blob_url: str) -> Run:
 
 
 def test_claim_commit_and_payout_were_each_orphaned_by_reorgs_of_depth_1_to_3(run: Run) -> None:
-    assert run.reorgs.done == PLAN
-    assert all(run.reorgs.orphaned[n] for n in PLAN), run.reorgs.orphaned
+    assert run.reorgs.done == {str(nonce): depth for nonce, depth in PLAN.items()}
+    assert all(run.reorgs.orphaned.values()) and len(run.reorgs.orphaned) == len(PLAN), run.reorgs.orphaned
 
 
 def test_nothing_was_lost_or_doubled(run: Run) -> None:

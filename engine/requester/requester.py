@@ -111,7 +111,7 @@ class Requester:
             raise RequesterError(f"the blob store filed the spec under {spec_sha}, not its sha256 {checked.sha256}")
         call = self.market.post_task(bytes.fromhex(spec_sha), blob_uri(spec_sha), reward=reward,
                                      worker_stake=stake, **terms)
-        self._check_funds(call, reward)
+        self._check_funds(reward)
         receipt = self._send(call, f"new-{uuid.uuid4().hex[:16]}", "post")
         (posted,) = [e for e in self.market.events_in(receipt) if isinstance(e, TaskPosted)]
         self._record_post(posted, receipt, checked.spec)
@@ -159,7 +159,10 @@ class Requester:
             raise DatasetMismatch(f"--data {path} is {size:,} bytes, but the spec's dataset.size is {dataset.size:,}",
                                   hint="fix dataset.size in the spec")
 
-    def _check_funds(self, call: ContractCall, reward: int) -> None:
+    def _check_funds(self, reward: int) -> None:
+        """The wallet covers the reward; said in words before anything is signed. (What else the
+        contract would refuse, gas estimation finds when the post is prepared, with the contract's
+        reason: a separate simulation first cost a coordinator an eth_call per candidate.)"""
         balance = self.market.balance(self.address)
         if balance < reward:
             raise RequesterError(
@@ -167,7 +170,6 @@ class Requester:
                 f"less than the reward of {format_eth(reward)} ETH",
                 hint="fund the wallet (on the devnet: `idlegrid devnet --fund ADDRESS`), or lower --reward",
             )
-        call.simulate()
 
     def _record_post(self, posted: TaskPosted, receipt: TxReceipt, spec: s.TaskSpec | None) -> None:
         """The requester's job row, the post's gas and the escrowed reward in the ledger."""
@@ -201,8 +203,9 @@ class Requester:
                 and (job.detail or {}).get("requester", "").lower() == self.address.lower()]
 
     def task(self, task_id: int) -> Task:
-        """The on-chain task, or :class:`UnknownTask`."""
-        if not isinstance(task_id, int) or task_id < 1 or task_id > self.market.task_count():
+        """The on-chain task, or :class:`UnknownTask` (the contract refuses an id it never gave
+        out with "no task", so the count is read only to say so)."""
+        if not isinstance(task_id, int) or isinstance(task_id, bool) or task_id < 1:
             raise UnknownTask(task_id, self.market.task_count())
         try:
             return self.market.get_task(task_id)
@@ -256,7 +259,7 @@ class Requester:
             raise NoResultYet(task_id, task.status)
         job = self.history.job(self.chain_id, self.market.address, task_id, ROLE)
         start = int((job.detail or {}).get("posted_block", 0)) if job else 0
-        manifest = self._manifest(task, start)
+        manifest = self._manifest(task, start, job.spec_sha256 if job else None)
         final = manifest.leaves[-1]
         out.mkdir(parents=True, exist_ok=True)
         ckpt = out / f"ckpt-{final.index:05d}.safetensors"
@@ -280,7 +283,10 @@ class Requester:
                                 merkle_root=manifest.merkle_root)
         return out
 
-    def _manifest(self, task: Task, from_block: int) -> ResultManifest:
+    def _manifest(self, task: Task, from_block: int, posted_spec: str | None = None) -> ResultManifest:
+        """The result manifest the task's ResultSubmitted names, checked against the chain and
+        against ``posted_spec`` (what this requester posted, from its own history; read from the
+        TaskPosted event when it is not known)."""
         task_id = task.task_id
         root = "0x" + task.merkle_root.hex()
         submitted = [e for e in self._events(ResultSubmitted, task_id, from_block=from_block)
@@ -298,7 +304,8 @@ class Requester:
             problems.append(f"it lists {len(manifest.leaves)} leaves, the chain {task.num_leaves}")
         elif MerkleTree([bytes.fromhex(leaf.leaf_hash) for leaf in manifest.leaves]).root != task.merkle_root:
             problems.append(f"its leaf hashes do not rebuild the committed root {root}")
-        posted_spec = self._spec_sha(task_id, from_block)
+        if posted_spec is None:
+            posted_spec = self._spec_sha(task_id, from_block)
         if posted_spec is not None and manifest.spec_sha256 != posted_spec:
             problems.append(f"it is for spec {manifest.spec_sha256}, not the posted {posted_spec}")
         if problems:

@@ -16,16 +16,21 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from web3 import Web3
 
-from engine.chain.anvil import rpc, time_travel
+from engine.chain.anvil import Anvil, AnvilConfig, free_port, rpc, time_travel
 from engine.chain.market import TaskMarket
+from engine.chain.rpc import connect
+from engine.storage.server import BlobServer
 from tests.e2e.actors import Actor
+from tests.e2e.procs import Procs
 from tests.e2e.specs import CLAIM_TIMEOUT, REWARD, STAKE, TRAIN_TIMEOUT, WINDOW
+from tests.rpcproxy import RpcProxy
 from tests.specs import write
 
 PASSPHRASE = "correct horse battery staple"
@@ -178,3 +183,35 @@ class Reorgs:
         self._thread.join()
         if self.error is not None:
             raise self.error
+
+
+@dataclass
+class Stage:
+    """What a real-chain test runs on: a 2 s block-time anvil (no automine), two RPC proxies in
+    front of it that refuse log ranges over 10 blocks (the profile's failover URLs), a blob
+    server and the base-fee holder; ``procs`` runs the actors."""
+
+    procs: Procs
+    w3: Web3
+    proxies: list[RpcProxy]
+    fee: BaseFee
+    blob_url: str
+
+
+@contextmanager
+def real_chain_stage(root: Path) -> Iterator[Stage]:
+    """A :class:`Stage` under ``root``, all of it stopped afterwards, pass or fail."""
+    procs = Procs(root / "logs")
+    anvil = Anvil(AnvilConfig(port=free_port(), block_time=2, log_file=root / "anvil.log")).start()
+    blobs = BlobServer(root / "blobs").start()
+    proxies = [RpcProxy(anvil.url, max_log_range=10).start() for _ in range(2)]
+    fee = BaseFee(connect(anvil.url)).start()
+    try:
+        yield Stage(procs, connect(anvil.url), proxies, fee, blobs.url)
+    finally:
+        procs.close()
+        fee.stop()
+        for proxy in proxies:
+            proxy.kill()
+        blobs.stop()
+        anvil.stop()

@@ -20,14 +20,12 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from engine.chain.anvil import Anvil, AnvilConfig, free_port, rpc, time_travel
+from engine.chain.anvil import rpc, time_travel
 from engine.chain.market import ResultSubmitted, TaskMarket, TaskStatus
-from engine.chain.rpc import connect
-from engine.storage.server import BlobServer
 from tests.e2e.actors import HONEST, REQUESTER
 from tests.e2e.ledger import Ledger, LedgerReport
 from tests.e2e.procs import Procs, wait_until
-from tests.e2e.realchain import BASE_FEE, GWEI, SPIKE, BaseFee, deploy, home, passphrase_file, post
+from tests.e2e.realchain import BASE_FEE, GWEI, SPIKE, BaseFee, deploy, home, passphrase_file, post, real_chain_stage
 from tests.e2e.specs import REWARD, WINDOW, tiny_digits
 from tests.rpcproxy import RpcProxy
 
@@ -49,20 +47,8 @@ class Run:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     root = tmp_path_factory.mktemp("realchain")
-    procs = Procs(root / "logs")
-    anvil = Anvil(AnvilConfig(port=free_port(), block_time=2, log_file=root / "anvil.log")).start()
-    blobs = BlobServer(root / "blobs").start()
-    proxies = [RpcProxy(anvil.url, max_log_range=10).start() for _ in range(2)]
-    fee = BaseFee(connect(anvil.url)).start()
-    try:
-        yield play(root, procs, connect(anvil.url), blobs.url, proxies, fee)
-    finally:
-        procs.close()
-        fee.stop()
-        for proxy in proxies:
-            proxy.kill()
-        blobs.stop()
-        anvil.stop()
+    with real_chain_stage(root) as stage:
+        yield play(root, stage.procs, stage.w3, stage.blob_url, stage.proxies, stage.fee)
 
 
 def play(root: Path, procs: Procs, w3: Web3, blob_url: str, proxies: list[RpcProxy], fee: BaseFee) -> Run:

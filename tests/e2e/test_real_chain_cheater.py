@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from web3 import Web3
 
-from engine.chain.anvil import Anvil, AnvilConfig, free_port, rpc
+from engine.chain.anvil import rpc
 from engine.chain.market import (
     Challenged,
     DisputeResolved,
@@ -40,8 +40,6 @@ from engine.chain.market import (
     TaskMarket,
     TaskStatus,
 )
-from engine.chain.rpc import connect
-from engine.storage.server import BlobServer
 from tests.e2e import roles
 from tests.e2e.actors import CHEATERS, REQUESTER, VERIFIERS, Actor
 from tests.e2e.chainwatch import ZERO, settle_disputes, wait_status
@@ -58,6 +56,7 @@ from tests.e2e.realchain import (
     home,
     passphrase_file,
     post,
+    real_chain_stage,
 )
 from tests.e2e.specs import REWARD, STAKE, tiny_digits
 from tests.e2e.txs import MinedCall, calls_from
@@ -97,20 +96,8 @@ class Run:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     root = tmp_path_factory.mktemp("realchain-cheater")
-    procs = Procs(root / "logs")
-    anvil = Anvil(AnvilConfig(port=free_port(), block_time=2, log_file=root / "anvil.log")).start()
-    blobs = BlobServer(root / "blobs").start()
-    proxies = [RpcProxy(anvil.url, max_log_range=10).start() for _ in range(2)]
-    fee = BaseFee(connect(anvil.url)).start()
-    try:
-        yield play(root, procs, connect(anvil.url), proxies, fee, blobs.url)
-    finally:
-        procs.close()
-        fee.stop()
-        for proxy in proxies:
-            proxy.kill()
-        blobs.stop()
-        anvil.stop()
+    with real_chain_stage(root) as stage:
+        yield play(root, stage.procs, stage.w3, stage.proxies, stage.fee, stage.blob_url)
 
 
 def dispute_reorgs(market: TaskMarket, task_id: int) -> list[Orphan]:

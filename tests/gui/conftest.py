@@ -4,18 +4,23 @@ test its own IDLEGRID_HOME).
 - ``qapp`` is idlegrid's own :class:`app.application.Application` (pytest-qt's ``qapp_cls``).
 - ``bridge``: a fresh EngineBridge; ``emit`` sends it events as the engine would (from a thread).
 - after each test the windows the app opened are closed and the single-instance server released.
+- ``no_service_left``: for tests that start a real engine service; afterwards, pass or fail, it
+  is stopped and whatever it left is killed by pid.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from app.application import Application
 from app.bridge import EngineBridge
 from engine.events import EngineEvent, EngineState, Kind
+from tests.gui.leftovers import stop_service_and_leftovers
 
 CHAIN_FIXTURES = "tests.integration.chain.fixtures"  # anvil_node, deployment, chain, accounts, market_for
 
@@ -56,6 +61,20 @@ def _no_service_left(qapp: Application) -> Iterator[None]:
         host.stop()
     if client.is_running():
         client.stop(wait_s=60)
+
+
+@pytest.fixture
+def no_service_left(qapp: Application, idlegrid_home: Path) -> Iterator[None]:
+    """Afterwards, pass or fail: every app's connection closed (a live one would start the
+    service again), ``idlegrid daemon stop``, then SIGKILL by pid of whatever still carries the
+    test's home (a service killed -9 leaves its runner behind; a failed stop leaves the service)."""
+    from app.engine_host import EngineHost
+
+    since = time.time()
+    yield
+    for host in qapp.findChildren(EngineHost):
+        host.stop()
+    stop_service_and_leftovers(idlegrid_home, since)
 
 
 @pytest.fixture

@@ -16,18 +16,13 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from eth_account import Account
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
 
-from app.application import Application
-from app.engine_host import EngineHost
-from app.passphrase import PassphraseDialog
 from app.shell import Shell
 from engine.chain.anvil import DEV_CHAIN_ID, Anvil, AnvilConfig, free_port
 from engine.chain.devnet import DEV_KEYS, deployment_file
@@ -42,21 +37,11 @@ from engine.wallet import identity
 from engine.wallet.keys import SecretKey
 from engine.worker.config import WorkerSettings
 from tests.conftest import REPO
-from tests.gui.keystores import CHEAP_SCRYPT_N, PASSPHRASE
-from tests.gui.leftovers import stop_service_and_leftovers
+from tests.gui.keystores import CHEAP_SCRYPT_N, PASSPHRASE, type_passphrase
 from tests.integration.worker.helpers import Poster, tiny_spec
 
 TIMEOUT_MS = 240_000
 DEPLOYED = re.compile(r"deployed TaskMarket at (0x[0-9a-fA-F]{40}) in block (\d+)")
-
-
-def _type_passphrase() -> None:
-    dialog = QApplication.activeModalWidget()
-    if isinstance(dialog, PassphraseDialog):
-        dialog.first.setText(PASSPHRASE)
-        dialog.accept()
-    else:
-        QTimer.singleShot(100, _type_passphrase)
 
 
 def _deploy(rpc_url: str, blob_url: str) -> str:
@@ -80,17 +65,6 @@ def fresh_anvil(tmp_path: Path) -> Iterator[Anvil]:
         anvil.stop()
 
 
-@pytest.fixture
-def no_service_left(qapp: Application, idlegrid_home: Path) -> Iterator[None]:
-    """Afterwards, pass or fail: every app's connection closed (a live one would start the
-    service again), ``idlegrid daemon stop``, then SIGKILL of whatever still carries the home."""
-    since = time.time()
-    yield
-    for host in qapp.findChildren(EngineHost):
-        host.stop()
-    stop_service_and_leftovers(idlegrid_home, since)
-
-
 @pytest.mark.slow
 def test_the_app_works_a_deployed_profile_with_no_devnet_child(
         qtbot, qapp, tmp_path: Path, idlegrid_home: Path, fresh_anvil: Anvil, no_service_left) -> None:
@@ -110,7 +84,7 @@ def test_the_app_works_a_deployed_profile_with_no_devnet_child(
         task_id = Poster(market, HttpStore(server.url)).post(tiny_spec())
 
         shell = Shell(qapp, gpu_backend=None, quit_app=False)
-        QTimer.singleShot(100, _type_passphrase)
+        QTimer.singleShot(100, type_passphrase)
         shell.start()
         qtbot.waitUntil(lambda: market.get_task(task_id).status == TaskStatus.SUBMITTED, timeout=TIMEOUT_MS)
 

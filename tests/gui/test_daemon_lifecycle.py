@@ -13,17 +13,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
 
-from app.application import Application
-from app.engine_host import STATUS_STOPPED, EngineHost
-from app.passphrase import PassphraseDialog
+from app.engine_host import STATUS_STOPPED
 from app.shell import Shell
 from engine.chain.devnet import DEV_KEYS
 from engine.chain.market import ResultSubmitted
@@ -38,22 +33,12 @@ from engine.wallet import identity
 from engine.wallet.keys import SecretKey
 from engine.worker.config import WorkerSettings
 from tests.conftest import REPO
-from tests.gui.keystores import CHEAP_SCRYPT_N, PASSPHRASE
-from tests.gui.leftovers import stop_service_and_leftovers
+from tests.gui.keystores import CHEAP_SCRYPT_N, PASSPHRASE, type_passphrase
 from tests.integration.worker.helpers import Poster, events_of, tiny_spec
 from tests.specs import write
 
 LONG = tiny_spec(steps=12_000, checkpoint_every=2_000)   # minutes of training: outlives every step below
 TIMEOUT_MS = 240_000
-
-
-def _type_passphrase() -> None:
-    dialog = QApplication.activeModalWidget()
-    if isinstance(dialog, PassphraseDialog):
-        dialog.first.setText(PASSPHRASE)
-        dialog.accept()
-    else:
-        QTimer.singleShot(100, _type_passphrase)
 
 
 def _status_cli() -> str:
@@ -70,19 +55,6 @@ def _step(shell: Shell, task_id: int) -> int:
     if shell.dashboard is None or job is None or job.task_id != task_id:
         return 0
     return shell.dashboard.job_panel.bar.value()
-
-
-@pytest.fixture
-def no_service_left(qapp: Application, idlegrid_home: Path) -> Iterator[None]:
-    """Afterwards, pass or fail, nothing of this test runs: first every app's connection is
-    closed (a live one would start the service again), then ``idlegrid daemon stop``, then
-    SIGKILL by pid of whatever still carries the test's home (a service killed -9 leaves its
-    runner behind; a failed stop leaves the service)."""
-    since = time.time()
-    yield
-    for host in qapp.findChildren(EngineHost):
-        host.stop()
-    stop_service_and_leftovers(idlegrid_home, since)
 
 
 @pytest.mark.slow
@@ -113,7 +85,7 @@ def test_the_work_outlives_the_app_and_a_killed_service_resumes_to_the_same_root
 
         # 1. start the app: it starts the service (the user types the keystore's passphrase) and the job trains
         first = Shell(qapp, gpu_backend=None, quit_app=False)
-        QTimer.singleShot(100, _type_passphrase)
+        QTimer.singleShot(100, type_passphrase)
         first.start()
         qtbot.waitUntil(lambda: _step(first, task_id) > 0, timeout=TIMEOUT_MS)
         service_pid = int(client.request("status")["pid"])
@@ -129,7 +101,7 @@ def test_the_work_outlives_the_app_and_a_killed_service_resumes_to_the_same_root
 
         # 3. reopen the app: the same service, and the dashboard shows the same job at once
         second = Shell(qapp, gpu_backend=None, quit_app=False)
-        QTimer.singleShot(100, _type_passphrase)
+        QTimer.singleShot(100, type_passphrase)
         events: list[EngineEvent] = []
         second.bridge.event.connect(events.append)
         second.start()

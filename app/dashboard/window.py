@@ -170,12 +170,13 @@ class DashboardWindow(QMainWindow):
         self.earnings_panel.set_per_day(self.history.earnings_per_day(chain, market, days=EARNINGS_DAYS))
         self.show_periods(load_earnings_settings())
 
-    def show_periods(self, settings: EarningsSettings) -> None:
-        """Today, this week, all time, and the last hour's pay, from the ledger and the event log."""
+    def show_periods(self, settings: EarningsSettings, now: float | None = None) -> None:
+        """Today, this week, all time, and the last hour's pay, from the ledger and the event log.
+        ``now`` (default: the clock) decides where today and this week begin."""
         assert self.history is not None and self.network is not None
         chain, market = self.network.chain_id, self.network.market
-        now = time.time()
-        midnight = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
+        now = time.time() if now is None else now
+        midnight = datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0, microsecond=0)
         starts = {"today": midnight.timestamp(),
                   "week": (midnight - timedelta(days=midnight.weekday())).timestamp(), "all": 0.0}
         jobs = [(e.task_id, str(e.data.get("state") or ""), e.at)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,12 @@ def emit(bridge: EngineBridge) -> Callable[[EngineEvent], None]:
         t.join()
 
     return send
+
+
+def noon_today() -> float:
+    """Today at 12:00 local time: a clock for tests of "today" whose hour of work before it never
+    crosses midnight (they failed between 00:00 and 01:00 when they used the real clock)."""
+    return datetime.now().replace(hour=12, minute=0, second=0, microsecond=0).timestamp()
 
 
 def state_event(state: EngineState, reason: str = "") -> EngineEvent:

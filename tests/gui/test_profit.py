@@ -3,7 +3,6 @@ real history (ledger and event log) with the user's electricity and ETH prices."
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from app.profit import (
 )
 from engine.events import EngineEvent, Kind
 from engine.history import History
+from tests.gui.conftest import noon_today
 
 ETH = 10**18
 MARKET = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
@@ -74,7 +74,7 @@ def history(tmp_path: Path) -> Iterator[History]:
 
 
 def test_the_dashboard_shows_earned_fees_electricity_and_net_per_period(qtbot, qapp, bridge, history) -> None:
-    now = time.time()
+    now = noon_today()
     history.add_ledger(31337, MARKET, 1, "reward", ETH // 100, tx_hash="0x" + "01" * 32, at=now - 60)
     history.add_ledger(31337, MARKET, 1, "stake_returned", ETH // 1000, tx_hash="0x" + "01" * 32, at=now - 60)
     history.add_ledger(31337, MARKET, 1, "gas", 3 * 10**14, tx_hash="0x" + "01" * 32, at=now - 60)
@@ -85,7 +85,7 @@ def test_the_dashboard_shows_earned_fees_electricity_and_net_per_period(qtbot, q
     qtbot.addWidget(window, before_close_func=DashboardWindow.shutdown)
     window.network = NetworkInfo(31337, MARKET, devnet=True)
     window.power.add(200.0)
-    window.show_periods(EarningsSettings(electricity_price=0.30, currency="EUR", eth_price=3000.0))
+    window.show_periods(EarningsSettings(electricity_price=0.30, currency="EUR", eth_price=3000.0), now=now)
     labels = window.earnings_panel.period_labels
     today = window.earnings_panel.profits["today"]
     assert today.reward_wei == ETH // 100          # the returned stake is not earnings

@@ -63,6 +63,11 @@ def _profile_options(p: argparse.ArgumentParser) -> None:
                    help="never pay more than this per gas (default: no ceiling)")
     p.add_argument("--log-range", type=int, default=2_000, metavar="BLOCKS",
                    help="the most blocks one eth_getLogs asks for (default 2000; halved when the node refuses)")
+    p.add_argument("--price-feed", metavar="URL",
+                   help="a JSON endpoint quoting 1 ETH, for the app's fiat view (https; http only to this machine); "
+                        "needs --price-path and --price-currency")
+    p.add_argument("--price-path", metavar="KEYS", help="the dotted path to the price in its answer, e.g. ethereum.usd")
+    p.add_argument("--price-currency", metavar="CODE", help="the currency it quotes, e.g. USD")
     p.add_argument("--use", action="store_true", help="also make it the profile in use")
     p.add_argument("--replace", action="store_true", help="overwrite a profile of the same name")
 
@@ -77,6 +82,7 @@ def _deploy(args: argparse.Namespace) -> int:
     from engine.network.deploy import deploy_cost, deploy_market
 
     _check_name(args.name)
+    _price_feed(args)
     w3 = connect(args.rpc[0])
     chain_id = int(w3.eth.chain_id)
     signer = _signer(args, chain_id)
@@ -102,6 +108,7 @@ def _add(args: argparse.Namespace) -> int:
     from engine.network.deploy import code_hash
 
     _check_name(args.name)
+    _price_feed(args)
     w3 = connect(args.rpc[0])
     market = _address(args.market)
     if not has_code(w3, market):
@@ -153,11 +160,34 @@ def _profile(args: argparse.Namespace, **fields: Any) -> Any:
                        deploy_block=fields["deploy_block"], rpc_urls=args.rpc, blob_url=args.blob_url,
                        params=fields["params"], code_hash=fields["code_hash"],
                        source_sha256=fields["source_sha256"], confirmations=args.confirmations,
-                       max_fee_per_gas=max_fee, log_range=args.log_range)
+                       max_fee_per_gas=max_fee, log_range=args.log_range, price_feed=_price_feed(args))
     except ValidationError as e:
         err = e.errors()[0]
         where = ".".join(str(x) for x in err["loc"])
         raise UsageError(f"the profile's {where}: {err['msg']}", hint="fix the matching option") from None
+
+
+def _price_feed(args: argparse.Namespace) -> Any:
+    """The profile's ``price_feed`` (a ``PriceFeed``, or None) from the three options, all given or
+    none; checked before anything is deployed or written."""
+    from pydantic import ValidationError
+
+    from engine.network.price_feed import PriceFeed
+
+    given = {"url": args.price_feed, "path": args.price_path, "currency": args.price_currency}
+    if not any(given.values()):
+        return None
+    missing = [f"--price-{'feed' if key == 'url' else key}" for key, value in given.items() if not value]
+    if missing:
+        raise UsageError(f"a price feed needs {', '.join(missing)} too",
+                         hint="give --price-feed URL --price-path KEYS --price-currency CODE together, or none")
+    try:
+        return PriceFeed(**given)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(x) for x in err["loc"])
+        raise UsageError(f"the profile's price_feed.{where}: {err['msg']}",
+                         hint="fix --price-feed, --price-path or --price-currency") from None
 
 
 def _save(profile: Any, args: argparse.Namespace) -> int:

@@ -77,6 +77,26 @@ def test_adding_an_address_without_code_is_one_clear_error(anvil_node: Anvil, ch
     assert not profile_path("other").exists()
 
 
+def test_deploy_names_a_price_feed_and_refuses_one_half_given_or_in_clear_text_from_afar(
+        anvil_node: Anvil, chain) -> None:
+    """The profile's price_feed (the app's fiat view) set from the command line; it was only
+    writable by editing the profile's JSON."""
+    before = chain.eth.get_transaction_count(chain.eth.accounts[0])
+    far = deploy(anvil_node.url, "--yes", "--price-feed", "http://prices.example.org/eth", "--price-path",
+                 "ethereum.usd", "--price-currency", "USD")
+    assert far.returncode != 0 and "price_feed.url" in far.stderr and "Traceback" not in far.stderr
+    half = deploy(anvil_node.url, "--yes", "--price-feed", "https://prices.example.org/eth")
+    assert half.returncode != 0 and "--price-path, --price-currency too" in half.stderr
+    assert not profile_path("local").exists()  # refused before anything was deployed or written
+    assert chain.eth.get_transaction_count(chain.eth.accounts[0]) == before
+    done = deploy(anvil_node.url, "--yes", "--price-feed", "https://api.coinbase.com/v2/prices/ETH-USD/spot",
+                  "--price-path", "data.amount", "--price-currency", "usd")
+    assert done.returncode == 0, done.stderr
+    feed = load_profile("local").price_feed
+    assert feed is not None and (feed.url, feed.path, feed.currency) == (
+        "https://api.coinbase.com/v2/prices/ETH-USD/spot", "data.amount", "USD")
+
+
 def test_using_a_profile_that_does_not_exist_names_it(tmp_path: Path) -> None:
     done = idlegrid("network", "use", "mainnet")
     assert done.returncode != 0 and "no network profile named 'mainnet'" in done.stderr

@@ -29,15 +29,10 @@ from engine.chain.devnet import DEV_KEYS, deployment_file
 from engine.chain.market import TaskMarket, TaskStatus
 from engine.chain.rpc import connect
 from engine.chain.settings import load_network
-from engine.config import save_section
-from engine.gpu.settings import GpuSettings, PolicySettings
 from engine.service import client
 from engine.storage import BlobServer, HttpStore
-from engine.wallet import identity
-from engine.wallet.keys import SecretKey
-from engine.worker.config import WorkerSettings
 from tests.conftest import REPO
-from tests.gui.keystores import CHEAP_SCRYPT_N, PASSPHRASE, type_passphrase
+from tests.gui.keystores import type_passphrase, work_always_on_the_cpu
 from tests.integration.worker.helpers import Poster, tiny_spec
 
 TIMEOUT_MS = 240_000
@@ -72,13 +67,7 @@ def test_the_app_works_a_deployed_profile_with_no_devnet_child(
         address = _deploy(fresh_anvil.url, server.url)
         network = load_network()
         assert (network.profile, network.market_address) == ("fresh", address)
-        save_section("policy", PolicySettings(run_when="always", pause_on_foreign_process=False,  # as --ignore-idle
-                                              foreign_utilization_pct=100, pause_on_battery=False,
-                                              max_vram_share=1.0, resume_after_s=0))
-        save_section("gpu", GpuSettings(allow_cpu=True))
-        save_section("worker", WorkerSettings(device="cpu"))
-        identity.keep_in_keystore(SecretKey.from_hex(DEV_KEYS[1]), tmp_path / "wallet.json", PASSPHRASE,
-                                  scrypt_n=CHEAP_SCRYPT_N)
+        work_always_on_the_cpu(tmp_path / "wallet.json")
         w3 = connect(fresh_anvil.url)
         market = TaskMarket(w3, address, Account.from_key(DEV_KEYS[0]))
         task_id = Poster(market, HttpStore(server.url)).post(tiny_spec())

@@ -20,20 +20,14 @@ from PySide6.QtCore import QTimer
 
 from app.engine_host import STATUS_STOPPED
 from app.shell import Shell
-from engine.chain.devnet import DEV_KEYS
 from engine.chain.market import ResultSubmitted
 from engine.chain.settings import NetworkSettings, save_network
-from engine.config import save_section
 from engine.events import EngineEvent, Kind
-from engine.gpu.settings import GpuSettings, PolicySettings
 from engine.service import client
 from engine.storage import BlobServer, HttpStore
 from engine.tasks.load import load_spec
-from engine.wallet import identity
-from engine.wallet.keys import SecretKey
-from engine.worker.config import WorkerSettings
 from tests.conftest import REPO
-from tests.gui.keystores import CHEAP_SCRYPT_N, PASSPHRASE, type_passphrase
+from tests.gui.keystores import type_passphrase, work_always_on_the_cpu
 from tests.integration.worker.helpers import Poster, events_of, tiny_spec
 from tests.specs import write
 
@@ -72,13 +66,7 @@ def test_the_work_outlives_the_app_and_a_killed_service_resumes_to_the_same_root
     with BlobServer(tmp_path / "server-blobs") as server:
         save_network(NetworkSettings(rpc_url=chain.provider.endpoint_uri, market_address=deployment.market_address,
                                      blob_url=server.url, confirmations=0))
-        save_section("policy", PolicySettings(run_when="always", pause_on_foreign_process=False,  # as --ignore-idle
-                                              foreign_utilization_pct=100, pause_on_battery=False,
-                                              max_vram_share=1.0, resume_after_s=0))
-        save_section("gpu", GpuSettings(allow_cpu=True))
-        save_section("worker", WorkerSettings(device="cpu"))
-        identity.keep_in_keystore(SecretKey.from_hex(DEV_KEYS[1]), tmp_path / "wallet.json", PASSPHRASE,
-                                  scrypt_n=CHEAP_SCRYPT_N)
+        work_always_on_the_cpu(tmp_path / "wallet.json")
         task_id = Poster(market_for(accounts[0]), HttpStore(server.url)).post(LONG)
         referee = threading.Thread(target=train_reference, daemon=True)
         referee.start()

@@ -4,7 +4,9 @@ The worker calls :meth:`EventHub.listener` from its threads. Each subscriber has
 queue: a client that stops reading loses its subscription (the queue overflows, it is told
 why and closed) instead of growing the daemon's memory. A new subscriber first gets the
 latest event of each lasting kind (state, job, progress, earnings, GPU), so the app shows
-the current job at once after it (re)connects.
+the current job at once after it (re)connects. While the engine is in its ERROR state, the
+error that put it there is replayed too: a client that connects after the failure (the app
+that just spawned the service, or one started later) must still show what to fix.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from engine.events import EngineEvent, Kind
+from engine.events import EngineEvent, EngineState, Kind
 
 QUEUE_LIMIT = 2048
 REPLAYED = (Kind.STATE, Kind.EARNINGS, Kind.GPU, Kind.JOB, Kind.PROGRESS)
@@ -56,9 +58,16 @@ class EventHub:
         """A new queue, and what to send first (the latest events, then the status)."""
         q: queue.Queue[Message | None] = queue.Queue(QUEUE_LIMIT)
         with self._lock:
-            replay = sorted((self.last[k] for k in REPLAYED if k in self.last), key=lambda e: e.at)
+            kinds = (Kind.ERROR, *REPLAYED) if self._in_error() else REPLAYED
+            replay = sorted((self.last[k] for k in kinds if k in self.last), key=lambda e: e.at)
             self._queues.append(q)
         return q, [*({"event": e.to_json()} for e in replay), {"status": self._status()}]
+
+    def _in_error(self) -> bool:
+        """The latest state is ERROR, and an error event came no later than it (under the lock)."""
+        state, error = self.last.get(Kind.STATE), self.last.get(Kind.ERROR)
+        return (state is not None and error is not None and state.data.get("state") == EngineState.ERROR.value
+                and error.at <= state.at)
 
     def unsubscribe(self, q: queue.Queue[Message | None]) -> None:
         with self._lock:

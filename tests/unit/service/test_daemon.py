@@ -121,8 +121,9 @@ def test_connections_beyond_the_limit_are_refused_with_a_reason(daemon) -> None:
 def test_a_subscriber_first_gets_the_current_state_then_the_stream(daemon) -> None:  # type: ignore[no-untyped-def]
     assert wait(lambda: client.request("status")["state"] == "error", 30)
     stream = client.subscribe()
-    replayed = next(stream)
-    assert replayed["event"]["kind"] == "state" and replayed["event"]["data"]["state"] == "error"
+    error, state = next(stream)["event"], next(stream)["event"]   # the error that put it there, then the state
+    assert error["kind"] == "error" and error["data"]["hint"]
+    assert state["kind"] == "state" and state["data"]["state"] == "error"
     assert next(stream)["status"]["pid"] == daemon.pid
     client.request("reload")                      # the service tries to build its worker again, live
     for message in stream:

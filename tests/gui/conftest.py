@@ -6,6 +6,8 @@ test its own IDLEGRID_HOME).
 - after each test the windows the app opened are closed and the single-instance server released.
 - ``no_service_left``: for tests that start a real engine service; afterwards, pass or fail, it
   is stopped and whatever it left is killed by pid.
+- pytest-qt's waits default to 30 s, not 5 s: a condition met by a thread or a subprocess can
+  take longer than 5 s on a loaded CI machine, and a wait that is met returns at once anyway.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pytestqt.qtbot import QtBot
 
 from app.application import Application
 from app.bridge import EngineBridge
@@ -24,6 +28,20 @@ from engine.events import EngineEvent, EngineState, Kind
 from tests.gui.leftovers import stop_service_and_leftovers
 
 CHAIN_FIXTURES = "tests.integration.chain.fixtures"  # anvil_node, deployment, chain, accounts, market_for
+
+
+LOADED_MACHINE_WAIT_MS = 30_000
+
+
+def _patient(wait: Callable[..., Any]) -> Callable[..., Any]:
+    """``wait`` with a default timeout a loaded machine can meet (an explicit one still wins)."""
+    def patient(*args: Any, timeout: int = LOADED_MACHINE_WAIT_MS, **kwargs: Any) -> Any:
+        return wait(*args, timeout=timeout, **kwargs)
+    return patient
+
+
+for _name in ("waitUntil", "waitSignal", "waitSignals", "waitCallback"):
+    setattr(QtBot, _name, _patient(getattr(QtBot, _name)))
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -166,13 +166,15 @@ class History:
     # journal -------------------------------------------------------------------------------------
 
     def journal_begin(self, key: str, action: str, payload: dict[str, Any]) -> None:
-        """Record an intent before its side effect; :class:`JournalError` if ``key`` is already open."""
-        with self._db.write() as conn:
+        """Record an intent before its side effect; :class:`JournalError` if ``key`` is already open.
+        Durable (fsync'd, with everything written before it): the side effect follows."""
+        with self._db.write(durable=True) as conn:
             journal.begin(conn, key, action, payload)
 
     def journal_update(self, key: str, **payload_fields: Any) -> None:
-        """Merge fields into an open entry's payload (e.g. the tx hash once signed)."""
-        with self._db.write() as conn:
+        """Merge fields into an open entry's payload (e.g. a fee-bumped replacement before it is
+        sent). Durable, like :meth:`journal_begin`."""
+        with self._db.write(durable=True) as conn:
             journal.update(conn, key, payload_fields)
 
     def journal_end(self, key: str, result: str) -> None:

@@ -1,12 +1,15 @@
 """Chain writes that survive a crash: the intent and the signed bytes are journaled first.
 
-One write is ``journal_begin`` (intent) -> ``prepare`` (sign, nothing sent) -> journal the
-signed transaction -> broadcast -> wait (each fee-bumped replacement is journaled before it is
-sent) -> ``journal_end``. A crash anywhere leaves an open journal entry, and
+One write is ``prepare`` (sign, nothing sent) -> ``journal_begin`` with the signed transaction
+(one durable SQLite commit) -> broadcast -> wait (each fee-bumped replacement is journaled
+before it is sent) -> ``journal_end``. A crash anywhere after the begin leaves an open journal
+entry, and
 :meth:`TxJournal.reconcile` finishes it: the receipt of whichever journaled version was
 mined, or the very same signed bytes broadcast again (same hash, same nonce: the node takes
-them once). An entry with no signed transaction yet sent nothing, so it is simply closed and
-the caller re-reads the chain. A second claim or commit is thus never signed for one intent.
+them once). An entry with no signed transaction (journaled by an older version) sent nothing,
+so it is simply closed and the caller re-reads the chain. The begin refuses a key that is
+already open, so a second claim or commit is never broadcast for one intent; a crash before
+the begin signed at most bytes that nobody saw.
 """
 
 from __future__ import annotations
@@ -84,16 +87,16 @@ class TxJournal:
             self._in_flight.add(key)
         try:
             with self._signing:
-                self.history.journal_begin(key, action, {**payload, "role": self.role, "account": self.account})
+                intent = {**payload, "role": self.role, "account": self.account}
                 try:
                     prepared = call.prepare()
                 except ContractRevert as e:
-                    self.history.journal_end(key, f"failed: {e.reason}")
+                    self._record_unsent(key, action, intent, f"failed: {e.reason}")
                     raise
                 except ChainError:
-                    self.history.journal_end(key, "failed: not sent")  # nothing was signed for the node
+                    self._record_unsent(key, action, intent, "failed: not sent")  # nothing was signed for the node
                     raise
-                self.history.journal_update(key, tx=prepared.to_json(), replacements=[])
+                self.history.journal_begin(key, action, {**intent, "tx": prepared.to_json(), "replacements": []})
                 versions: list[PreparedTx] = [prepared]
                 sender.broadcast(prepared)
             receipt = self._finish(key, lambda: sender.wait(prepared, journal=self._journaling(key, versions)))
@@ -101,6 +104,11 @@ class TxJournal:
         finally:
             with self._in_flight_lock:
                 self._in_flight.discard(key)
+
+    def _record_unsent(self, key: str, action: str, intent: dict[str, Any], result: str) -> None:
+        """A send that ended before anything was signed, kept in the journal as a closed entry."""
+        self.history.journal_begin(key, action, intent)
+        self.history.journal_end(key, result)
 
     def open_entries(self) -> list[JournalEntry]:
         """This account's unfinished entries of this role, oldest first."""

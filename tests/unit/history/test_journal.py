@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,31 @@ def test_a_payload_that_is_not_json_is_refused(history: History) -> None:
 def test_bytes_in_a_payload_are_kept_as_hex(history: History) -> None:
     history.journal_begin("k", "x", {"raw": b"\x01\x02"})
     assert history.journal_open()[0].payload == {"raw": "0x0102"}
+
+
+def _synchronous_levels_of_commits(history: History, write: Callable[[], None]) -> list[int]:
+    """The ``PRAGMA synchronous`` level (1 NORMAL, 2 FULL) in force at each COMMIT ``write`` makes."""
+    conn = history._db.connection()
+    levels: list[int] = []
+
+    def trace(statement: str) -> None:
+        if statement.strip().upper() == "COMMIT":
+            levels.append(int(conn.execute("PRAGMA synchronous").fetchone()[0]))
+
+    conn.set_trace_callback(trace)
+    try:
+        write()
+    finally:
+        conn.set_trace_callback(None)
+    return levels
+
+
+def test_journal_writes_are_fsynced_and_the_writes_a_crash_may_lose_are_not(history: History) -> None:
+    # A broadcast follows a journal write, so it is FULL (its fsync also makes every earlier commit
+    # durable); the rest (jobs, ledger, events) may lose a suffix to a power cut, which is the same as a
+    # crash before them. Seven FULL commits cost a worker about 50 ms around each transaction (issue 19).
+    assert _synchronous_levels_of_commits(history, lambda: history.journal_begin(KEY, "worker.claim", {})) == [2]
+    assert _synchronous_levels_of_commits(history, lambda: history.journal_update(KEY, replacements=[])) == [2]
+    assert _synchronous_levels_of_commits(history, lambda: history.journal_end(KEY, "done")) == [1]
+    assert _synchronous_levels_of_commits(
+        history, lambda: history.add_ledger(1337, "0x5FbDB2315678afecb367f032d93F642f64180aa3", 7, "reward", 5)) == [1]

@@ -29,6 +29,7 @@ from engine.chain.errors import (
     RpcUnreachable,
     WrongChain,
 )
+from engine.chain.transport import KeepAliveSession
 
 ERROR_SELECTOR = bytes.fromhex("08c379a0")  # Error(string)
 PANIC_SELECTOR = bytes.fromhex("4e487b71")  # Panic(uint256)
@@ -70,6 +71,7 @@ class RetryingHTTPProvider(HTTPProvider):
         )
         self.policy = policy
         self.urls = list(dict.fromkeys([url, *fallbacks]))
+        self._request_session_manager = KeepAliveSession()
 
     def make_request(self, method: Any, params: Any) -> Any:
         delays = self.policy.delays()

@@ -21,6 +21,7 @@ HEADLINES = {
     "blobs": "blob_ratio",
     "app": "daemon_idle_cpu_pct",
     "verify": "verify_margin",
+    "rpc": "rpc_cpu_ratio",
 }
 # Benchmarks cheap enough to run in full (they take no --quick): TaskMarketV2 in titanoboa.
 FULL_RUNS = {

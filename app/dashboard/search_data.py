@@ -18,11 +18,12 @@ from typing import Any
 
 from engine import safejson
 from engine.errors import IdlegridError
-from engine.search.reader import STATE_FILE, CandidateState, SearchStateError, SpaceView, StateReader
+from engine.search.reader import STATE_FILE, CandidateState, Goal, SearchStateError, SpaceView, StateReader
 from engine.search.results import Report, Row, build_report
 
 START_COMMAND = "idlegrid search resources/search/digits.json --devnet --budget 20"
 MAX_SPEC_BYTES = 1_000_000
+MAX_ROWS = 1000          # rows in the table (best first); the exports have every candidate
 
 
 def searches_folder() -> Path:
@@ -48,8 +49,25 @@ def find_searches(root: Path) -> list[Path]:
 
 
 @dataclass(frozen=True)
+class Shown:
+    """A row as the table shows it: its rank among the results (None: no result yet)."""
+
+    rank: int | None
+    row: Row
+
+
+def ranked(report: Report, limit: int | None = None) -> list[Shown]:
+    """Best first (by the space's goal), then the candidates without a result, as ``idlegrid
+    search`` prints its table; the first ``limit`` (default :data:`MAX_ROWS`)."""
+    done = sorted(report.done, key=lambda r: r.value or 0.0, reverse=report.goal == Goal.MAXIMIZE)
+    rest = (Shown(None, r) for r in report.rows if r.value is None)
+    return [*(Shown(i, r) for i, r in enumerate(done, 1)), *rest][:MAX_ROWS if limit is None else limit]
+
+
+@dataclass(frozen=True)
 class Snapshot:
-    """One reading of a search: the report (as the CLI builds it) and what the tab prints."""
+    """One reading of a search: the report (as the CLI builds it) and what the tab shows of it,
+    worked out on the reading thread (a search of 10,000 candidates takes a second to sort)."""
 
     path: Path
     report: Report
@@ -57,7 +75,11 @@ class Snapshot:
     done: int
     in_flight: int
     dropped: int
+    best: Row | None
     best_spec: str           # the best candidate's spec in a line ("" when there is none yet)
+    totals: dict[str, int]
+    curve: list[tuple[int, float]]   # (candidates evaluated, best so far)
+    rows: list[Shown]        # the table: at most MAX_ROWS
 
 
 @dataclass(frozen=True)
@@ -100,7 +122,8 @@ def read_snapshot(reader: StateReader) -> Snapshot:
         done=states.count(CandidateState.DONE.value),
         in_flight=sum(1 for s in states if CandidateState(s).in_flight),
         dropped=states.count(CandidateState.DROPPED.value),
-        best_spec="" if best is None else spec_line(best, path.parent))
+        best=best, best_spec="" if best is None else spec_line(best, path.parent), totals=report.totals(),
+        curve=[(n, v) for n, _, v in report.curve()], rows=ranked(report))
 
 
 def _busy(e: sqlite3.OperationalError) -> bool:

@@ -1,5 +1,6 @@
-"""The Search tab's candidates table: engine.search.results Rows, in the CLI table's order (best
-first, then those without a result), sortable by each column's value, not its text."""
+"""The Search tab's candidates table: the rows of a search's report in the CLI table's order
+(best first, then those without a result; :func:`app.dashboard.search_data.ranked`), sortable
+by each column's value, not its text."""
 
 from __future__ import annotations
 
@@ -9,21 +10,13 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
+from app.dashboard.search_data import Shown
 from app.format import eth
-from engine.search.reader import Goal
-from engine.search.results import Report, Row
+from engine.search.results import Row
 
 Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
 NO_RANK = 10**9          # rows without a result sort after every ranked one
-
-
-@dataclass(frozen=True)
-class Shown:
-    """A row as the table shows it: its rank among the results (None: no result yet)."""
-
-    rank: int | None
-    row: Row
 
 
 @dataclass(frozen=True)
@@ -50,13 +43,6 @@ COLUMNS: tuple[Column, ...] = (
 )
 FITNESS_COLUMN = 3
 RIGHT_ALIGNED = (0, 1, 3, 6)
-
-
-def ranked(report: Report) -> list[Shown]:
-    """Best first (by the space's goal), then the candidates without a result, as ``idlegrid
-    search`` prints its table."""
-    done = sorted(report.done, key=lambda r: r.value or 0.0, reverse=report.goal == Goal.MAXIMIZE)
-    return [*(Shown(i, r) for i, r in enumerate(done, 1)), *(Shown(None, r) for r in report.rows if r.value is None)]
 
 
 class CandidatesModel(QAbstractTableModel):
@@ -89,10 +75,8 @@ class CandidatesModel(QAbstractTableModel):
     def key(self, row: int, column: int) -> Any:
         return COLUMNS[column].key(self.rows[row])
 
-    def set_report(self, report: Report | None) -> None:
+    def set_rows(self, rows: list[Shown], metric: str = "fitness") -> None:
         """Replace the rows; the same candidates in the same order only update their cells."""
-        rows = [] if report is None else ranked(report)
-        metric = "fitness" if report is None else report.metric
         if metric != self.metric:
             self.metric = metric
             self.headerDataChanged.emit(Qt.Orientation.Horizontal, FITNESS_COLUMN, FITNESS_COLUMN)

@@ -48,6 +48,9 @@ EMPTY_TEXT = (
 )
 
 
+FIT_ROWS = 200          # rows measured to fit the columns
+
+
 class Export(str, Enum):
     CSV = "csv"
     JSON = "json"
@@ -90,6 +93,7 @@ class SearchPanel(QWidget):
         self.progress = self._label("searchProgress", "Search progress")
         self.best = self._label("searchBest", "Best candidate")
         self.cost = self._label("searchCost", "ETH spent")
+        self.more = self._label("searchMore", "Rows not shown")
         self.model = CandidatesModel(self)
         self.sorted = CandidatesSort(self.model, self)
         self.table = QTableView()
@@ -98,8 +102,11 @@ class SearchPanel(QWidget):
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)   # fitted after a reset only: fitting
+        header.setResizeContentsPrecision(FIT_ROWS)                       # at every layout took seconds
+        header.setStretchLastSection(True)
+        self.model.modelReset.connect(self.table.resizeColumnsToContents)
         self.table.setAccessibleName("Candidates")
         self.chart = LineChart("Best fitness so far", "candidates", fit_y=True)
         split = QSplitter(Qt.Orientation.Vertical)
@@ -114,6 +121,7 @@ class SearchPanel(QWidget):
         for widget in (self.progress, self.best, self.cost):
             body.addWidget(widget)
         body.addWidget(split, 1)
+        body.addWidget(self.more)
         self.empty = QLabel(EMPTY_TEXT.replace("{folder}", str(root)))
         self.empty.setObjectName("searchEmpty")
         self.empty.setWordWrap(True)
@@ -174,27 +182,30 @@ class SearchPanel(QWidget):
         self.snapshot = snapshot
         for button in self.export_buttons.values():
             button.setEnabled(snapshot is not None)
-        report = None if snapshot is None else snapshot.report
-        self.model.set_report(report)
-        if snapshot is None or report is None:
-            for label in (self.progress, self.best, self.cost):
+        if snapshot is None:
+            self.model.set_rows([])
+            for label in (self.progress, self.best, self.cost, self.more):
                 self._say(label, "")
             self.chart.clear()
             return
+        report = snapshot.report
+        self.model.set_rows(snapshot.rows, report.metric)
         budget = f"budget {snapshot.budget}" if snapshot.budget is not None else "budget not recorded"
         self._say(self.progress, f"Candidates: {snapshot.done} done, {snapshot.in_flight} in flight, "
                                  f"{snapshot.dropped} dropped; {budget}   ·   search {report.space}, "
                                  f"{report.metric} ({report.goal.value})")
-        best = report.best
+        best = snapshot.best
         self._say(self.best, "Best: no result yet" if best is None or best.value is None else
                   f"Best {report.metric}: {best.value:.4f} (candidate {best.candidate})\n{snapshot.best_spec}")
-        totals = report.totals()
+        totals = snapshot.totals
         self._say(self.cost, f"Spent: {eth(totals['cost_wei'])} (rewards {eth(totals['reward_wei'])}, "
                              f"fees {eth(totals['fees_wei'])}, gas {eth(totals['gas_wei'])})")
-        curve = report.curve()
+        total = len(report.rows)
+        self._say(self.more, "" if len(snapshot.rows) == total else
+                  f"The table shows the first {len(snapshot.rows):,} of {total:,} candidates; the exports have all.")
         self.chart.title = f"Best {report.metric} so far"
         self.chart.setAccessibleName(self.chart.title)
-        self.chart.set_points([float(n) for n, _, _ in curve], [v for _, _, v in curve])
+        self.chart.set_points([float(n) for n, _ in snapshot.curve], [v for _, v in snapshot.curve])
 
     @staticmethod
     def _say(label: QLabel, text: str) -> None:

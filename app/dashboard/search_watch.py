@@ -1,6 +1,7 @@
 """Keeps the Search tab current while a search runs, without reading on the GUI thread.
 
-A timer (once a second, only while the tab is on screen) starts a poll of
+A timer (once a second, only while the tab is on screen; less often when reading is slow,
+:func:`next_interval_ms`) starts a poll of
 :class:`app.dashboard.search_data.SearchSource` on a plain thread; the outcome comes back
 through a queued signal, as the app's other slow reads do (:mod:`app.price_watch`). One poll
 runs at a time: a tick or a new selection while one runs is remembered and run after it, so
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 import traceback
 from pathlib import Path
 
@@ -20,6 +22,14 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.dashboard.search_data import Outcome, SearchSource
 
 POLL_MS = 1000
+MAX_POLL_MS = 30_000
+READ_SHARE = 0.2         # at most this share of a core spent reading a big search that changes all the time
+
+
+def next_interval_ms(read_s: float) -> int:
+    """The pause before the next poll after one that took ``read_s``: a second, longer when
+    the reading is slow (10,000 candidates take about a second here), up to 30 s."""
+    return int(min(MAX_POLL_MS, max(POLL_MS, read_s * 1000 / READ_SHARE)))
 
 
 class SearchWatcher(QObject):
@@ -29,7 +39,7 @@ class SearchWatcher(QObject):
     outcome = Signal(object)
     _polled = Signal(object)
 
-    def __init__(self, root: Path, *, interval_ms: int = POLL_MS, parent: QObject | None = None) -> None:
+    def __init__(self, root: Path, *, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.source = SearchSource(root)
         self.wanted: Path | None = None
@@ -38,7 +48,7 @@ class SearchWatcher(QObject):
         self._closed = False
         self._listed: list[Path] | None = None
         self.timer = QTimer(self)
-        self.timer.setInterval(max(POLL_MS, interval_ms))
+        self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self.poll)
         self._polled.connect(self._on_polled)
 
@@ -70,19 +80,21 @@ class SearchWatcher(QObject):
         threading.Thread(target=self._read, args=(self.wanted, force), name="idlegrid-search", daemon=True).start()
 
     def _read(self, wanted: Path | None, force: bool) -> None:
+        started = time.monotonic()
         try:
             outcome = self.source.poll(wanted, force=force)
         except Exception as e:  # a failure the reader did not translate: one line, the tab goes on
             traceback.print_exc()
             outcome = Outcome([], wanted, error=f"{wanted or 'the search'}: cannot be read ({type(e).__name__}: {e})")
         with contextlib.suppress(RuntimeError):  # the window was closed and deleted meanwhile
-            self._polled.emit((wanted, outcome))
+            self._polled.emit((wanted, outcome, time.monotonic() - started))
 
-    def _on_polled(self, polled: tuple[Path | None, Outcome]) -> None:
-        wanted, outcome = polled
+    def _on_polled(self, polled: tuple[Path | None, Outcome, float]) -> None:
+        wanted, outcome, seconds = polled
         self.busy = False
         if self._closed:
             return
+        self.timer.setInterval(next_interval_ms(seconds))
         if wanted != self.wanted:              # another search was chosen meanwhile: read that one
             self._again = True
         elif not outcome.unchanged or outcome.searches != self._listed:

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from app.dashboard.search_data import SearchSource, find_searches
+from app.dashboard.search_data import SearchSource, find_searches, ranked
+from app.dashboard.search_watch import MAX_POLL_MS, POLL_MS, next_interval_ms
 from engine.search.load import load_space
 from engine.search.reader import SearchStateError, SpaceView, StateReader
+from engine.search.results import build_report, table
 from engine.search.state import SearchState
 from tests.conftest import REPO
 from tests.gui.search_fixtures import start_search, turn_until
@@ -64,3 +66,19 @@ def test_a_poll_reads_again_only_after_a_commit_or_a_new_file(tmp_path: Path) ->
     again.close()
     source.close()
     assert find_searches(root) == [c.state.path] and find_searches(tmp_path / "none") == []
+
+
+def test_the_table_rows_are_the_clis_table_rows_in_its_order(tmp_path: Path) -> None:
+    c = start_search(tmp_path / "digits", budget=7, parallel=3, lose_every=3, max_attempts=1)
+    turn_until(c, lambda p: p.done >= 3 and p.in_flight + p.dropped >= 2)
+    report = build_report(c.space, c.state)
+    cli = [line.split()[1] for line in table(report).splitlines()[1:]]       # its CAND column
+    assert [str(s.row.candidate) for s in ranked(report)] == cli
+    assert [str(s.row.candidate) for s in ranked(report, limit=2)] == cli[:2]
+    assert [s.rank for s in ranked(report)][:3] == [1, 2, 3]
+
+
+def test_a_slow_reading_is_repeated_less_often() -> None:
+    assert next_interval_ms(0.01) == POLL_MS
+    assert next_interval_ms(1.0) == 5 * POLL_MS                             # a fifth of a core at most
+    assert next_interval_ms(3600) == MAX_POLL_MS

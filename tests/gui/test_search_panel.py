@@ -210,3 +210,15 @@ def test_the_dashboard_has_a_search_tab_that_reads_only_while_on_screen(
     qtbot.waitUntil(lambda: qapp.activeWindow() is window)
     qtbot.keyClick(window, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
     assert window.tabs.currentWidget() is panel and panel.watcher.timer.isActive()
+
+
+def test_a_big_search_shows_the_first_rows_and_says_the_exports_have_all(
+    qtbot, root: Path, mixed: Coordinator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.dashboard.search_data.MAX_ROWS", 2)
+    panel = panel_on(qtbot, root)
+    qtbot.waitUntil(lambda: panel.snapshot is not None)
+    total = mixed.state.count()
+    assert panel.model.rowCount() == 2 < total
+    assert panel.more.text() == f"The table shows the first 2 of {total} candidates; the exports have all."
+    assert panel.more.isVisible() and len(panel.snapshot.report.rows) == total

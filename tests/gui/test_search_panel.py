@@ -24,6 +24,12 @@ from engine.search.state import CandidateState, SearchState
 from engine.tasks.load import canonical_json
 from tests.gui.search_fixtures import start_search, turn_until
 
+WAIT_MS = 60_000        # a loaded machine may take long; each wait ends as soon as its condition holds
+
+
+def wait(qtbot, condition) -> None:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(condition, timeout=WAIT_MS)
+
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
@@ -66,7 +72,7 @@ def states_in(state: SearchState) -> list[str]:
 def test_the_tab_shows_counts_best_and_its_spec_costs_table_and_curve(qtbot, root: Path, mixed: Coordinator) -> None:
     p = mixed.progress()
     panel = panel_on(qtbot, root)
-    qtbot.waitUntil(lambda: panel.snapshot is not None)
+    wait(qtbot, lambda: panel.snapshot is not None)
     assert panel.chooser.currentText() == "digits" and panel.error_line.isHidden()
     assert panel.progress.text().startswith(
         f"Candidates: {p.done} done, {p.in_flight} in flight, {p.dropped} dropped; budget 8")
@@ -89,17 +95,17 @@ def test_the_tab_shows_counts_best_and_its_spec_costs_table_and_curve(qtbot, roo
 def test_the_tab_follows_a_running_search_as_candidates_complete(qtbot, root: Path) -> None:
     c = start_search(root / "digits", budget=6, parallel=2)
     panel = panel_on(qtbot, root)
-    qtbot.waitUntil(lambda: panel.progress.text().startswith("Candidates: 0 done, 0 in flight"))
+    wait(qtbot, lambda: panel.progress.text().startswith("Candidates: 0 done, 0 in flight"))
     assert panel.best.text() == "Best: no result yet" and panel.chart.xs == []
     p = turn_until(c, lambda p: p.in_flight == 2)
-    qtbot.waitUntil(lambda: panel.progress.text().startswith("Candidates: 0 done, 2 in flight"))
+    wait(qtbot, lambda: panel.progress.text().startswith("Candidates: 0 done, 2 in flight"))
     assert panel.model.rowCount() == 2
     p = turn_until(c, lambda p: p.done == 1)
-    qtbot.waitUntil(lambda: panel.progress.text().startswith(f"Candidates: 1 done, {p.in_flight} in flight"))
+    wait(qtbot, lambda: panel.progress.text().startswith(f"Candidates: 1 done, {p.in_flight} in flight"))
     assert p.best is not None and f"Best accuracy: {p.best:.4f}" in panel.best.text()
     assert len(panel.chart.xs) == 1
     p = turn_until(c, lambda p: p.done == 6)
-    qtbot.waitUntil(lambda: panel.progress.text().startswith("Candidates: 6 done, 0 in flight, 0 dropped; budget 6"))
+    wait(qtbot, lambda: panel.progress.text().startswith("Candidates: 6 done, 0 in flight, 0 dropped; budget 6"))
     assert panel.model.rowCount() == 6 and len(panel.chart.xs) == 6
     assert panel.cost.text().startswith(f"Spent: {eth(p.spent_wei)} ")
 
@@ -112,7 +118,7 @@ def test_exports_are_the_files_the_cli_writes(qtbot, root: Path, mixed: Coordina
         return tmp_path / f"out.{kind.value}"
 
     panel = panel_on(qtbot, root, ask_path=ask)
-    qtbot.waitUntil(lambda: panel.snapshot is not None)
+    wait(qtbot, lambda: panel.snapshot is not None)
     cli = tmp_path / "cli"                         # what `idlegrid search` writes, from the real space
     cli.mkdir()
     write_exports(build_report(mixed.space, mixed.state), cli)
@@ -130,12 +136,12 @@ def test_exports_are_the_files_the_cli_writes(qtbot, root: Path, mixed: Coordina
 
 def test_without_searches_the_tab_says_how_to_start_one(qtbot, root: Path) -> None:
     panel = panel_on(qtbot, root)
-    qtbot.waitUntil(lambda: panel.watcher._listed is not None)
+    wait(qtbot, lambda: panel.watcher._listed is not None)
     assert panel.pages.currentWidget() is panel.empty and START_COMMAND in panel.empty.text()
     assert str(root) in panel.empty.text()
     assert not panel.export_buttons[Export.CSV].isEnabled() and panel.error_line.isHidden()
     start_search(root / "digits").state.close()                    # a search appears: the tab shows it
-    qtbot.waitUntil(lambda: panel.pages.currentWidget() is not panel.empty and panel.snapshot is not None)
+    wait(qtbot, lambda: panel.pages.currentWidget() is not panel.empty and panel.snapshot is not None)
     assert panel.chooser.currentText() == "digits"
 
 
@@ -164,7 +170,7 @@ def test_a_file_that_is_no_readable_search_gives_one_line(qtbot, root: Path, con
             state.set_meta(settings={"sampler": "evolution"})
         state.close()
     panel = panel_on(qtbot, root)
-    qtbot.waitUntil(lambda: panel.error_line.isVisible())
+    wait(qtbot, lambda: panel.error_line.isVisible())
     assert panel.error_line.text().startswith(f"{path}: {line}")
     assert "\n" not in panel.error_line.text() and "Traceback" not in panel.error_line.text()
     assert panel.snapshot is None and panel.model.rowCount() == 0
@@ -180,15 +186,15 @@ def test_choosing_another_search_shows_it_and_a_broken_one_does_not_hide_the_oth
     later = time.time() + 60
     os.utime(broken, (later, later))                               # the newest: shown first
     panel = panel_on(qtbot, root)
-    qtbot.waitUntil(lambda: panel.error_line.isVisible() and panel.chooser.count() == 2)
+    wait(qtbot, lambda: panel.error_line.isVisible() and panel.chooser.count() == 2)
     assert panel.chooser.currentText() == "broken"
     index = panel.chooser.findText("digits")
     panel.chooser.setCurrentIndex(index)
     panel.chooser.activated.emit(index)
-    qtbot.waitUntil(lambda: panel.snapshot is not None)
+    wait(qtbot, lambda: panel.snapshot is not None)
     assert panel.error_line.isHidden() and panel.model.rowCount() == mixed.state.count()
     p = turn_until(mixed, lambda p: p.done == 3)                   # followed after the switch
-    qtbot.waitUntil(lambda: panel.progress.text().startswith(f"Candidates: 3 done, {p.in_flight} in flight"))
+    wait(qtbot, lambda: panel.progress.text().startswith(f"Candidates: 3 done, {p.in_flight} in flight"))
     assert panel.chooser.currentText() == "digits" and panel.error_line.isHidden()
 
 
@@ -202,12 +208,12 @@ def test_the_dashboard_has_a_search_tab_that_reads_only_while_on_screen(
     assert window.tabs.tabText(window.tabs.indexOf(panel)) == "&Search"
     assert not panel.watcher.timer.isActive()                      # another tab is on screen
     window.tabs.setCurrentWidget(panel)
-    qtbot.waitUntil(lambda: panel.snapshot is not None)
+    wait(qtbot, lambda: panel.snapshot is not None)
     assert panel.watcher.timer.isActive()
     window.tabs.setCurrentIndex(0)
     assert not panel.watcher.timer.isActive()
     window.activateWindow()
-    qtbot.waitUntil(lambda: qapp.activeWindow() is window)
+    wait(qtbot, lambda: qapp.activeWindow() is window)
     qtbot.keyClick(window, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
     assert window.tabs.currentWidget() is panel and panel.watcher.timer.isActive()
 
@@ -217,7 +223,7 @@ def test_a_big_search_shows_the_first_rows_and_says_the_exports_have_all(
 ) -> None:
     monkeypatch.setattr("app.dashboard.search_data.MAX_ROWS", 2)
     panel = panel_on(qtbot, root)
-    qtbot.waitUntil(lambda: panel.snapshot is not None)
+    wait(qtbot, lambda: panel.snapshot is not None)
     total = mixed.state.count()
     assert panel.model.rowCount() == 2 < total
     assert panel.more.text() == f"The table shows the first 2 of {total} candidates; the exports have all."

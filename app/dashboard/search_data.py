@@ -84,8 +84,8 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a poll found: the searches, the selected one, and its snapshot or the error (both
-    None: unchanged since the last reading)."""
+    """What a poll found: the searches, the selected one, and its snapshot or the error
+    (``unchanged``: neither, nothing was committed since the last reading)."""
 
     searches: list[Path]
     path: Path | None
@@ -103,7 +103,7 @@ def read_snapshot(reader: StateReader) -> Snapshot:
         settings = reader.meta("settings")
         if settings is None:
             raise SearchStateError(f"{path}: this search has not started yet (nothing recorded)",
-                                   hint="it starts once its wallet is unlocked and the first candidate is posted")
+                                   hint="`idlegrid search` records it once its wallet is unlocked")
         space = SpaceView.from_settings(settings)
         report = build_report(space, reader)
         budget = reader.meta("budget")

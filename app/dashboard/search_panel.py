@@ -39,13 +39,14 @@ from app.dashboard.search_watch import SearchWatcher
 from app.format import eth
 from engine.search.results import json_text, to_csv
 
-EMPTY_TEXT = (
-    "No architecture search yet. A search posts candidate models of a search space as market tasks, "
-    "each with its own reward, and evolves the best of their verified results; it runs from the command "
-    "line, and this tab follows it while it runs. To start one on the local test network:\n\n"
-    f"    {START_COMMAND}\n\n"
-    "Searches kept in {folder} appear here (see docs/search.md)."
-)
+
+def empty_text(folder: Path) -> str:
+    """What the tab says before there is a search: what one is, and the command to start one."""
+    return ("No architecture search yet. A search posts candidate models of a search space as market tasks, "
+            "each with its own reward, and evolves the best of their verified results; it runs from the "
+            "command line, and this tab follows it while it runs. To start one on the local test network:\n\n"
+            f"    {START_COMMAND}\n\n"
+            f"Searches kept in {folder} appear here (see docs/search.md).")
 
 
 FIT_ROWS = 200          # rows measured to fit the columns
@@ -67,6 +68,8 @@ def ask_save_path(parent: QWidget, kind: Export, suggested: Path) -> Path | None
 
 
 class SearchPanel(QWidget):
+    """The searches in ``root`` (``<data dir>/searches``); ``ask_path`` asks where to export."""
+
     def __init__(self, root: Path, *, ask_path: AskPath = ask_save_path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.root = root
@@ -122,7 +125,7 @@ class SearchPanel(QWidget):
             body.addWidget(widget)
         body.addWidget(split, 1)
         body.addWidget(self.more)
-        self.empty = QLabel(EMPTY_TEXT.replace("{folder}", str(root)))
+        self.empty = QLabel(empty_text(root))
         self.empty.setObjectName("searchEmpty")
         self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)

@@ -9,6 +9,7 @@ the light or dark theme) and writes its axis values in full ("0.012 ETH", never 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
@@ -35,6 +36,15 @@ def _nice_top(value: float) -> float:
         if step * magnitude >= value:
             return step * magnitude
     return 10 * magnitude
+
+
+def _nice_span(low: float, high: float) -> tuple[float, float]:
+    """Round axis ends around [low, high], on a round step (0.96 to 1 for 0.97 to 0.9916)."""
+    step = _nice_top(((high - low) or abs(high) * 0.02 or 0.02) / 2)
+    if high == low:                         # one value: in the middle
+        low, high = low - step, high + step
+    bottom, top = math.floor(low / step + 1e-9) * step, math.ceil(high / step - 1e-9) * step
+    return bottom, top if top > bottom else bottom + step
 
 
 class _Chart(QWidget):
@@ -78,12 +88,15 @@ class _Chart(QWidget):
 
 
 class LineChart(_Chart):
-    """A curve of (x, y) points; ``set_points`` replaces it, ``clear`` empties it."""
+    """A curve of (x, y) points; ``set_points`` replaces it, ``clear`` empties it. The y axis
+    starts at zero, or with ``fit_y`` spans the values (a search's fitness moves in its last
+    digits: from zero its curve would be a flat line)."""
 
     def __init__(self, title: str, x_name: str, y_text: Callable[[float], str] = lambda v: f"{v:.3g}",
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, fit_y: bool = False) -> None:
         super().__init__(title, y_text, parent)
         self.x_name = x_name
+        self.fit_y = fit_y
         self.xs: list[float] = []
         self.ys: list[float] = []
 
@@ -103,8 +116,11 @@ class LineChart(_Chart):
             painter.end()
             return
         low, high = min(self.ys), max(self.ys)
-        low = 0.0 if low >= 0 else low
-        high = _nice_top(high) if high > 0 else 1.0
+        if self.fit_y:
+            low, high = _nice_span(low, high)
+        else:
+            low = 0.0 if low >= 0 else low
+            high = _nice_top(high) if high > 0 else 1.0
         x0, x1 = self.xs[0], max(self.xs[-1], self.xs[0] + 1)
         area = self.plot_area()
         labels = [(area.left(), f"{self.x_name} {x0:,.0f}"), (area.right() - 30, f"{x1:,.0f}")]

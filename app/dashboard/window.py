@@ -1,9 +1,10 @@
 """The dashboard: a headline strip (what idlegrid does now, what it earned today), then tabs:
-Now (current job, device), Earnings, History, Event log.
+Now (current job, device), Earnings, History, Event log, Search (the requester's architecture
+searches, :mod:`app.dashboard.search_panel`).
 
 Live values come from :class:`app.state.AppState` (one model for every view) and the bridge;
 tables and earnings come from engine.history, re-read only when the database changed (see
-:class:`HistoryWatcher`) and only while the window is visible. Ctrl+1..4 switch tabs, Ctrl+P
+:class:`HistoryWatcher`) and only while the window is visible. Ctrl+1..5 switch tabs, Ctrl+P
 pauses or resumes. The window fits the screen it opens on. Closing it hides it to the tray
 where there is one; without a tray it asks whether to quit, since nothing could reopen it.
 """
@@ -35,6 +36,8 @@ from app.dashboard.gpu_panel import GpuPanel
 from app.dashboard.history_panel import HistoryPanel
 from app.dashboard.history_watch import HistoryWatcher
 from app.dashboard.job_panel import JobPanel
+from app.dashboard.search_data import searches_folder
+from app.dashboard.search_panel import SearchPanel
 from app.format import eth
 from app.price_watch import PriceWatch, profile_feed
 from app.profit import (
@@ -68,7 +71,8 @@ class DashboardWindow(QMainWindow):
                  toggle_pause: Callable[[], None] | None = None,
                  destination: Callable[[], str] = lambda: "your wallet",
                  worker_status: Callable[[], Any] | None = None,
-                 price_feed: Callable[[Any], PriceFeed | None] = profile_feed) -> None:
+                 price_feed: Callable[[Any], PriceFeed | None] = profile_feed,
+                 search_root: Path | None = None) -> None:
         super().__init__()
         self.app = app
         self.history = history
@@ -103,6 +107,7 @@ class DashboardWindow(QMainWindow):
         self.earnings_panel = EarningsPanel(bridge, withdraw=withdraw, gas_estimate=gas_estimate,
                                             destination=destination)
         self.event_log = EventLog(bridge)
+        self.search_panel = SearchPanel(search_root or searches_folder())
         now_tab = QWidget()
         top = QHBoxLayout(now_tab)
         top.addWidget(self.job_panel, 3)
@@ -110,7 +115,8 @@ class DashboardWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.setAccessibleName("Dashboard sections")
         for widget, title in ((now_tab, "&Now"), (self.earnings_panel, "&Earnings"),
-                              (self.history_panel, "&History"), (self.event_log, "Event &log")):
+                              (self.history_panel, "&History"), (self.event_log, "Event &log"),
+                              (self.search_panel, "&Search")):
             self.tabs.addTab(widget, title)
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -243,4 +249,5 @@ class DashboardWindow(QMainWindow):
         self.quitting = True
         if self.watcher is not None:
             self.watcher.close()
+        self.search_panel.shutdown()
         self.gpu_panel.close_backend()

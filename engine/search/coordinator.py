@@ -113,6 +113,7 @@ class Coordinator:
                 f"the search folder {self.state.path.parent} holds a search of another space, sampler or market",
                 hint="give another --out folder, or the same space and --sampler as before",
             )
+        self.state.set_meta(budget=self.config.budget)     # this run's (a resume may change it): the app shows it
         self._cursor = int(self.state.meta("cursor"))
         self.market.recover()
         for row in self.state.candidates():

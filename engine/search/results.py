@@ -6,12 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from engine.search.space import Goal, SearchSpace
-from engine.search.state import CandidateState, SearchState
+from engine.search.reader import CandidateState, Goal, Params, StateReader, TaskRow, Value
 from engine.units import format_eth
 
 FEES_WEI = 0   # the TaskMarket charges no protocol fee on a task: a requester pays reward and gas
@@ -72,12 +72,30 @@ class Report:
                 "gas_wei": sum(r.gas_wei for r in self.rows), "cost_wei": sum(r.cost_wei for r in self.rows)}
 
 
-def build_report(space: SearchSpace, state: SearchState) -> Report:
+class SpaceLike(Protocol):
+    """What a report needs of a space: :class:`engine.search.space.SearchSpace`, or the
+    :class:`engine.search.reader.SpaceView` the app reads from a state file."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def metric(self) -> str: ...
+    @property
+    def goal(self) -> Goal: ...
+    def parameters(self) -> dict[str, list[Value]]: ...
+    def effective(self, params: Mapping[str, Value]) -> Params: ...
+
+
+def build_report(space: SpaceLike, state: StateReader) -> Report:
+    """Every candidate with its costs; ``state`` may be the coordinator's or a read-only one."""
     started = float(state.meta("started_at") or 0.0)
     searched = {k for k, values in space.parameters().items() if len(values) > 1 and k != "arch"}
+    by_candidate: dict[int, list[TaskRow]] = {}
+    for task in state.tasks():                              # one query, not one per candidate
+        by_candidate.setdefault(task.candidate_id, []).append(task)
     rows = []
     for c in state.candidates():
-        tasks = state.tasks(c.id)
+        tasks = by_candidate.get(c.id, [])
         eff = space.effective(c.params)
         rows.append(Row(
             candidate=c.id, arch=str(eff["arch"]), params={k: v for k, v in eff.items() if k in searched},
@@ -125,12 +143,17 @@ def to_json(report: Report) -> dict[str, Any]:
             "candidates": [{**asdict(r), "cost_wei": r.cost_wei} for r in report.rows]}
 
 
+def json_text(report: Report) -> str:
+    """``results.json``'s text (the app's Export JSON writes the same)."""
+    return json.dumps(to_json(report), indent=2) + "\n"
+
+
 def write_exports(report: Report, folder: Path) -> dict[str, Path]:
     """results.csv, results.json and best-fitness.png in ``folder``; their paths."""
     from engine.search.plot import plot
 
     paths = {"csv": folder / "results.csv", "json": folder / "results.json", "png": folder / "best-fitness.png"}
     paths["csv"].write_text(to_csv(report), encoding="utf-8")
-    paths["json"].write_text(json.dumps(to_json(report), indent=2) + "\n", encoding="utf-8")
+    paths["json"].write_text(json_text(report), encoding="utf-8")
     plot(report, paths["png"])
     return paths

@@ -15,22 +15,22 @@ import json
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from enum import Enum
 from itertools import product
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from engine.errors import SpecError, UsageError
+from engine.search.reader import Goal as Goal
+from engine.search.reader import Params as Params
+from engine.search.reader import Value as Value
+from engine.search.reader import effective, goal_of
 from engine.tasks import spec as s
 from engine.tasks.datainfo import data_info
 from engine.tasks.load import CheckedSpec, check
 
 SPACE_VERSION = 1
 MAX_SPACE_BYTES = 200_000
-
-Value = int | float | str
-Params = dict[str, Value]
 
 
 class SpaceError(UsageError):
@@ -40,11 +40,6 @@ class SpaceError(UsageError):
         self.path = path
         self.problem = problem
         super().__init__(f"{path}: {problem}" if path else problem, hint=hint)
-
-
-class Goal(str, Enum):
-    MAXIMIZE = "maximize"
-    MINIMIZE = "minimize"
 
 
 class Strict(BaseModel):
@@ -170,7 +165,7 @@ class SearchSpace:
         self.name = file.name
         metric = file.base.evaluation.metric
         self.metric = metric
-        self.goal = Goal.MAXIMIZE if metric == "accuracy" else Goal.MINIMIZE
+        self.goal = goal_of(metric)
         self._info = data_info(file.base.dataset)
 
     # ------------------------------------------------------------ parameters
@@ -190,8 +185,7 @@ class SearchSpace:
 
     def effective(self, params: Mapping[str, Value]) -> Params:
         """Only the parameters that reach the spec (the chosen architecture's, and the rest)."""
-        arch = str(params["arch"])
-        return {k: v for k, v in params.items() if "." not in k or k.startswith(arch + ".")}
+        return effective(params)
 
     def enumerate(self) -> Iterator[Params]:
         """Every distinct effective choice (the full grid, an architecture's own fields only)."""

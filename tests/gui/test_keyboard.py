@@ -1,4 +1,4 @@
-"""Keyboard and screen readers: Ctrl+1..4 switch tabs, Ctrl+P pauses, every control has a name."""
+"""Keyboard and screen readers: Ctrl+1..5 switch tabs, Ctrl+P pauses, every control has a name."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def test_ctrl_digits_switch_tabs_and_ctrl_p_pauses_and_resumes(qtbot, qapp, brid
     window.show()
     window.activateWindow()
     qtbot.waitUntil(lambda: qapp.activeWindow() is window)
-    for key, index in ((Qt.Key.Key_3, 2), (Qt.Key.Key_2, 1), (Qt.Key.Key_4, 3), (Qt.Key.Key_1, 0)):
+    for key, index in ((Qt.Key.Key_3, 2), (Qt.Key.Key_5, 4), (Qt.Key.Key_2, 1), (Qt.Key.Key_4, 3), (Qt.Key.Key_1, 0)):
         qtbot.keyClick(window, key, Qt.KeyboardModifier.ControlModifier)
         assert window.tabs.currentIndex() == index
     qtbot.keyClick(window, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)

@@ -41,12 +41,15 @@ MAX_DOUBLINGS: constant(uint256) = 64
 # blockhash() reaches back this many blocks
 BLOCKHASH_WINDOW: constant(uint256) = 256
 
-# task status, kept in bits 160..167 of the state word
+# task status, kept in bits 160..166 of the state word
 OPEN: constant(uint256) = 0
 CLAIMED: constant(uint256) = 1
 SUBMITTED: constant(uint256) = 2
 FINALIZED: constant(uint256) = 5
 CANCELLED: constant(uint256) = 6
+# bit 167 of the state word: this result's _counters were written (a challenge commit or a data
+# demand), so finalize must read them; a result nobody touched skips that cold read
+COUNTED: constant(uint256) = 1 << 167
 
 # dispute status
 D_NONE: constant(uint256) = 0
@@ -72,12 +75,13 @@ MAX_AMOUNT: constant(uint256) = MASK_96
 MAX_TIMEOUT: constant(uint256) = MASK_32
 MAX_LEAVES: constant(uint256) = MASK_32
 MAX_TASKS: constant(uint256) = MASK_32 - 1
+WITHDRAWN: constant(uint256) = 1 << 255
 
 # ---------------------------------------------------------------- storage layout
 
 # One task = three packed words + the root.
 #   head:  requester (160) | payment (96)   (payment = worker reward + verification fee)
-#   state: worker (160) | status (8) | deadline (56) | numLeaves (32)
+#   state: worker (160) | status (7) | COUNTED (1) | deadline (56) | numLeaves (32)
 #          deadline: claim-by while OPEN, submit-by while CLAIMED,
 #          end of the challenge window from SUBMITTED on
 #   terms: workerStake (96) | claimTimeout (32) | trainTimeout (32) | challengeWindow (32)
@@ -159,9 +163,7 @@ event TaskPosted:
     claimTimeout: uint256
     trainTimeout: uint256
     challengeWindow: uint256
-    claimDeadline: uint256
     arithmetic: uint256
-    verificationFee: uint256
 
 event TaskCancelled:
     taskId: indexed(uint256)
@@ -171,8 +173,6 @@ event TaskCancelled:
 event TaskClaimed:
     taskId: indexed(uint256)
     worker: indexed(address)
-    stake: uint256
-    submitDeadline: uint256
 
 event ClaimExpired:
     taskId: indexed(uint256)
@@ -190,7 +190,6 @@ event ResultSubmitted:
     merkleRoot: bytes32
     numLeaves: uint256
     resultURI: String[MAX_URI]
-    challengeDeadline: uint256
 
 event ChallengeCommitted:
     taskId: indexed(uint256)
@@ -334,7 +333,10 @@ auditFeeBps: public(immutable(uint256))
 auditorsPerTask: public(immutable(uint256))
 treasury: public(immutable(address))
 
-credits: public(HashMap[address, uint256])
+# credits: what each account may withdraw. Bit 255 (WITHDRAWN) marks an account that withdrew
+# before: withdraw leaves the mark instead of 0, so the account's next credit rewrites a non-zero
+# slot (2,900 gas instead of 20,000). Amounts stay below 2**96, so the mark never carries.
+_credits: HashMap[address, uint256]
 
 _tasks: HashMap[uint256, Packed]
 # The open-task index, 32-bit lanes packed into words:
@@ -435,7 +437,7 @@ def _pack_state(worker: address, status: uint256, deadline: uint256, numLeaves: 
 @internal
 @pure
 def _status(state: uint256) -> uint256:
-    return (state >> 160) & 255
+    return (state >> 160) & 127
 
 
 @internal
@@ -647,9 +649,7 @@ def postTask(
         claimTimeout=claimTimeout,
         trainTimeout=trainTimeout,
         challengeWindow=challengeWindow,
-        claimDeadline=deadline,
         arithmetic=arithmetic,
-        verificationFee=msg.value * auditFeeBps // BPS,
     )
     return taskId
 
@@ -665,7 +665,7 @@ def cancelTask(taskId: uint256):
     self._open_remove(self._tasks[taskId].terms)
     self._tasks[taskId].state = self._pack_state(empty(address), CANCELLED, 0, 0)
     refund: uint256 = head >> 160
-    self.credits[msg.sender] += refund
+    self._credits[msg.sender] += refund
     log TaskCancelled(taskId=taskId, requester=msg.sender, refund=refund)
 
 
@@ -682,7 +682,7 @@ def claimTask(taskId: uint256):
     self._open_remove(terms)
     deadline: uint256 = block.timestamp + self._train_timeout(terms)
     self._tasks[taskId].state = self._pack_state(msg.sender, CLAIMED, deadline, 0)
-    log TaskClaimed(taskId=taskId, worker=msg.sender, stake=msg.value, submitDeadline=deadline)
+    log TaskClaimed(taskId=taskId, worker=msg.sender)
 
 
 @external
@@ -694,7 +694,7 @@ def expireClaim(taskId: uint256):
     terms: uint256 = self._tasks[taskId].terms
     requester: address = self._address(self._tasks[taskId].head)
     stake: uint256 = self._stake(terms)
-    self.credits[requester] += stake
+    self._credits[requester] += stake
     log ClaimExpired(taskId=taskId, worker=self._address(state), requester=requester, forfeited=stake)
     self._reopen(taskId, terms)
 
@@ -720,7 +720,6 @@ def submitResult(taskId: uint256, merkleRoot: bytes32, numLeaves: uint256, resul
         merkleRoot=merkleRoot,
         numLeaves=numLeaves,
         resultURI=resultURI,
-        challengeDeadline=deadline,
     )
 
 
@@ -731,12 +730,13 @@ def finalize(taskId: uint256):
     state: uint256 = self._tasks[taskId].state
     assert self._status(state) == SUBMITTED, "not submitted"
     assert block.timestamp > self._deadline(state), "window open"
-    assert self._counters[taskId] == 0, "disputes open"
+    if state & COUNTED != 0:
+        assert self._counters[taskId] == 0, "disputes open"
     worker: address = self._address(state)
     head: uint256 = self._tasks[taskId].head
     payout: uint256 = (head >> 160) - self._fee(head) + self._stake(self._tasks[taskId].terms)
     self._tasks[taskId].state = (state & ~(255 << 160)) | (FINALIZED << 160)
-    self.credits[worker] += payout
+    self._credits[worker] += payout
     log TaskFinalized(taskId=taskId, worker=worker, payout=payout)
 
 
@@ -744,9 +744,9 @@ def finalize(taskId: uint256):
 @nonreentrant
 def withdraw():
     """Send the caller everything credited to it."""
-    amount: uint256 = self.credits[msg.sender]
+    amount: uint256 = self._credits[msg.sender] & (WITHDRAWN - 1)
     assert amount > 0, "nothing to withdraw"
-    self.credits[msg.sender] = 0
+    self._credits[msg.sender] = WITHDRAWN
     log Withdrawn(account=msg.sender, amount=amount)
     ok: bool = raw_call(msg.sender, b"", value=amount, revert_on_failure=False)
     assert ok, "transfer failed"
@@ -884,7 +884,7 @@ def withdrawStake():
     self._slotOf[msg.sender] = 0
     self._slotOwner[slot] = empty(address)
     self._freeSlots.append(slot | (self._epoch() << 32))
-    self.credits[msg.sender] += amount
+    self._credits[msg.sender] += amount
     log VerifierStakeWithdrawn(verifier=msg.sender, amount=amount)
 
 
@@ -984,6 +984,7 @@ def commitChallenge(taskId: uint256, commitment: bytes32) -> uint256:
         block=block.number,
     )
     self._counters[taskId] += 1 << 128
+    self._tasks[taskId].state = state | COUNTED
     log ChallengeCommitted(taskId=taskId, challenger=msg.sender, commitId=commitId, bond=msg.value)
     return commitId
 
@@ -1052,12 +1053,12 @@ def expireChallenge(commitId: uint256):
     self._challengeCommits[commitId].bond = 0
     refunded: bool = not self._current(c.taskId, c.round)
     if refunded:
-        self.credits[c.challenger] += c.bond
+        self._credits[c.challenger] += c.bond
     else:
         state: uint256 = self._tasks[c.taskId].state
         assert block.timestamp > self._deadline(state) + revealPeriod, "reveal open"
         self._counters[c.taskId] -= 1 << 128
-        self.credits[self._address(state)] += c.bond
+        self._credits[self._address(state)] += c.bond
     log ChallengeExpired(taskId=c.taskId, commitId=commitId, refunded=refunded)
 
 # ---------------------------------------------------------------- the jury
@@ -1169,7 +1170,7 @@ def _share(pool: uint256, key: uint256, jury: DynArray[address, MAX_JURY], vote:
     for juror: address in jury:
         r: uint256 = self._reveals[key][juror]
         if r != 0 and (vote == 0 or r == vote):
-            self.credits[juror] += share
+            self._credits[juror] += share
     return pool - share * winners
 
 
@@ -1223,11 +1224,11 @@ def resolve(disputeId: uint256):
         winnerPayout: uint256 = slashed - jurorCut + dust
         outcome: uint256 = D_WORKER_WON
         if winningVote == VOTE_HONEST:
-            self.credits[self._address(state)] += winnerPayout
+            self._credits[self._address(state)] += winnerPayout
             self._counters[taskId] -= 1
         else:
             outcome = D_CHALLENGER_WON
-            self.credits[d.challenger] += d.bond + winnerPayout
+            self._credits[d.challenger] += d.bond + winnerPayout
         self._disputes[disputeId].status = outcome
         log DisputeResolved(
             taskId=taskId, disputeId=disputeId, outcome=outcome, honestVotes=d.honestVotes,
@@ -1237,7 +1238,7 @@ def resolve(disputeId: uint256):
             self._reopen(taskId, terms)
         return
     unshared: uint256 = self._share(pool, key, jury, 0, revealed)
-    self.credits[treasury] += unshared
+    self._credits[treasury] += unshared
     if live and d.draws < maxDraws:
         drawBlock: uint256 = block.number + 1
         self._disputes[disputeId].draws = d.draws + 1
@@ -1251,14 +1252,14 @@ def resolve(disputeId: uint256):
         log JuryRedrawn(taskId=taskId, disputeId=disputeId, draws=d.draws + 1, drawBlock=drawBlock)
         return
     self._disputes[disputeId].status = D_VOID
-    self.credits[d.challenger] += d.bond
+    self._credits[d.challenger] += d.bond
     log DisputeResolved(
         taskId=taskId, disputeId=disputeId, outcome=D_VOID, honestVotes=d.honestVotes,
         cheatVotes=d.cheatVotes, slashed=0, jurorShare=0,
     )
     if live:
         stake: uint256 = self._stake(terms)
-        self.credits[self._address(state)] += stake
+        self._credits[self._address(state)] += stake
         self._reopen(taskId, terms)
 
 # ---------------------------------------------------------------- data availability
@@ -1285,6 +1286,7 @@ def demandData(taskId: uint256, index: uint256) -> uint256:
         deadline=deadline,
     )
     self._counters[taskId] += 1
+    self._tasks[taskId].state = state | COUNTED
     log DataDemanded(taskId=taskId, demander=msg.sender, demandId=demandId, index=index, deadline=deadline)
     return demandId
 
@@ -1302,7 +1304,7 @@ def answerData(demandId: uint256, leaf: bytes32, blob: bytes32, proof: DynArray[
     assert self._verify(self._tasks[q.taskId].root, leaf, q.index, state >> 224, proof), "bad proof"
     self._demands[demandId].bond = 0
     self._counters[q.taskId] -= 1
-    self.credits[msg.sender] += q.bond
+    self._credits[msg.sender] += q.bond
     log DataAnswered(taskId=q.taskId, demandId=demandId, index=q.index, leaf=leaf, blob=blob)
 
 
@@ -1318,11 +1320,11 @@ def claimDataFault(demandId: uint256):
         assert block.timestamp > q.deadline, "response open"
         terms: uint256 = self._tasks[q.taskId].terms
         slashed = self._stake(terms)
-        self.credits[q.demander] += q.bond + slashed
+        self._credits[q.demander] += q.bond + slashed
         log DataFault(taskId=q.taskId, demandId=demandId, demander=q.demander, slashed=slashed)
         self._reopen(q.taskId, terms)
     else:
-        self.credits[q.demander] += q.bond
+        self._credits[q.demander] += q.bond
         log DataFault(taskId=q.taskId, demandId=demandId, demander=q.demander, slashed=0)
 
 # ---------------------------------------------------------------- paid audits
@@ -1412,7 +1414,7 @@ def revealAudit(taskId: uint256, leaf: bytes32, proof: DynArray[bytes32, MAX_DEP
     self._auditCommits[key][msg.sender] = empty(bytes32)
     fee: uint256 = self._fee(self._tasks[taskId].head) // auditorsPerTask
     self._audits[taskId].paid += fee
-    self.credits[msg.sender] += fee
+    self._credits[msg.sender] += fee
     log AuditRevealed(taskId=taskId, auditor=msg.sender, segment=segment, leaf=leaf, fee=fee)
 
 
@@ -1433,7 +1435,7 @@ def closeAudit(taskId: uint256):
     self._audits[taskId].closed = True
     head: uint256 = self._tasks[taskId].head
     refund: uint256 = self._fee(head) - paid
-    self.credits[self._address(head)] += refund
+    self._credits[self._address(head)] += refund
     log AuditClosed(taskId=taskId, refund=refund)
 
 # ---------------------------------------------------------------- views
@@ -1472,6 +1474,13 @@ def getTask(taskId: uint256) -> Task:
 
 @external
 @view
+def credits(account: address) -> uint256:
+    """What account may withdraw now."""
+    return self._credits[account] & (WITHDRAWN - 1)
+
+
+@external
+@view
 def taskCount() -> uint256:
     """Number of tasks ever posted; ids run from 1 to taskCount()."""
     return (self._openWords[0] & MASK_32) - 1
@@ -1504,13 +1513,6 @@ def openTasks(offset: uint256, limit: uint256) -> DynArray[uint256, MAX_PAGE]:
 def challengeBond(taskId: uint256) -> uint256:
     """The exact bond commitChallenge() expects for this task."""
     return self._challenge_bond(taskId)
-
-
-@external
-@view
-def disputeOf(taskId: uint256) -> uint256:
-    """The id of the task's latest dispute (0: none)."""
-    return self._disputeOf[taskId]
 
 
 @external

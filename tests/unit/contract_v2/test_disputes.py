@@ -47,6 +47,34 @@ def test_an_unrevealed_commitment_pays_the_worker_after_the_reveal_period(market
     market.finalize(task_id)
 
 
+def test_finalize_waits_for_an_unrevealed_commitment_to_expire(market, requester, worker, challenger):
+    """finalize reads the task's counters only when a commit or demand marked the result (COUNTED):
+    the mark must hold the result until the commitment expires."""
+    task_id, _ = a.posted_and_submitted(market, requester, worker)
+    commit_id = a.commit_challenge(market, challenger, task_id, 1)
+    assert market.getTask(task_id).status == a.SUBMITTED  # the mark is not part of the status
+    a.advance(a.CHALLENGE_WINDOW + market.revealPeriod() + 1)
+    with boa.reverts("disputes open"):
+        market.finalize(task_id)
+    market.expireChallenge(commit_id)
+    market.finalize(task_id)
+    assert market.getTask(task_id).status == a.FINALIZED
+
+
+def test_a_reopened_task_starts_unmarked_and_finalizes(market, requester, worker, challenger):
+    """A data fault reopens a marked result; the next result finalizes without disputes."""
+    task_id, _ = a.posted_and_submitted(market, requester, worker)
+    demand = market.demandData(task_id, 2, value=market.minChallengeBond(), sender=challenger)
+    a.advance(market.responsePeriod() + 1)
+    market.claimDataFault(demand)
+    assert market.getTask(task_id).status == a.OPEN
+    a.claim(market, worker, task_id)
+    a.submit(market, worker, task_id)
+    a.advance(a.CHALLENGE_WINDOW + 1)
+    market.finalize(task_id)
+    assert market.getTask(task_id).status == a.FINALIZED
+
+
 def test_jury_is_drawn_from_a_later_block_without_the_parties(market, requester, worker, challenger, verifiers):
     a.register(market, worker)
     a.register(market, challenger)

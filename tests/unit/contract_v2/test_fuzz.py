@@ -58,7 +58,7 @@ class MarketMachine(RuleBasedStateMachine):
         self.market = market
         self.requesters, self.workers, self.challengers, self.verifiers = accounts
         self.everyone = [x for group in accounts for x in group] + [market.treasury()]
-        self.credits_slot = a.storage_slot(market, "credits")
+        self.credits_slot = a.storage_slot(market, "_credits")
         self.stakes_slot = a.storage_slot(market, "verifierStake")
         self.fee_bps = market.auditFeeBps()
         self.anchor = boa.env.anchor()  # each sequence starts from the same deployment
@@ -328,7 +328,7 @@ class MarketMachine(RuleBasedStateMachine):
     # -------------------------------------------------------------- invariants
 
     def credit(self, account: str) -> int:
-        return a.mapping_value(self.market, self.credits_slot, account)
+        return a.mapping_value(self.market, self.credits_slot, account) % 2**255  # bit 255: withdrew before
 
     @invariant()
     def every_wei_is_accounted_for(self):

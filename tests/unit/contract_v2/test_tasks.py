@@ -159,6 +159,20 @@ def test_finalize_pays_reward_and_stake_after_the_window(market, submitted, work
     assert boa.env.get_balance(market.address) == fee
 
 
+def test_credits_after_a_withdrawal_count_from_zero(market, requester):
+    """withdraw leaves a mark (bit 255) in the slot, not 0: it must never show as a credit or be paid."""
+    a.post(market, requester)
+    market.cancelTask(market.taskCount(), sender=requester)
+    assert a.withdraw_all(market, requester) == a.REWARD
+    assert market.credits(requester) == 0
+    with boa.reverts("nothing to withdraw"):
+        market.withdraw(sender=requester)
+    a.post(market, requester)
+    market.cancelTask(market.taskCount(), sender=requester)
+    assert market.credits(requester) == a.REWARD
+    assert a.withdraw_all(market, requester) == a.REWARD
+
+
 def test_withdraw_reverts_without_credit(market, stranger):
     with boa.reverts("nothing to withdraw"):
         market.withdraw(sender=stranger)

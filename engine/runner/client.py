@@ -2,6 +2,9 @@
 
 Cancel path, as Vorta does it: ask politely (``stop``: the runner saves and exits), then
 SIGINT, then terminate the whole process group.
+
+A runner started with ``max_jobs`` > 1 may serve several jobs: after one it says ``free``
+(``wait_free``) and takes the next ``start``; see ``engine/runner/server.py``.
 """
 
 from __future__ import annotations
@@ -22,15 +25,18 @@ from engine.runner.protocol import RunnerEvent, decode_event, encode
 from engine.spawn import idlegrid_command
 
 
-def runner_command() -> list[str]:
-    """``idlegrid runner`` as a child process (see ``engine.spawn`` for frozen builds)."""
-    return idlegrid_command("runner")
+def runner_command(*options: str) -> list[str]:
+    """``idlegrid runner OPTIONS`` as a child process (see ``engine.spawn`` for frozen builds)."""
+    return idlegrid_command("runner", *options)
 
 
 class RunnerProcess:
-    def __init__(self, command: list[str] | None = None, env: dict[str, str] | None = None) -> None:
+    """One ``idlegrid runner`` child; ``max_jobs`` > 1 lets it serve that many jobs in turn."""
+
+    def __init__(self, command: list[str] | None = None, env: dict[str, str] | None = None, *,
+                 max_jobs: int = 1) -> None:
         self.proc = subprocess.Popen(
-            command or runner_command(),
+            command or runner_command(*(("--max-jobs", str(max_jobs)) if max_jobs > 1 else ())),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, bufsize=1, start_new_session=True, env=env,
         )
@@ -106,6 +112,15 @@ class RunnerProcess:
                 return event
             if event["event"] == "error":
                 raise RunnerError(event.get("message", "runner error"), hint=event.get("hint"))
+
+    def wait_free(self, timeout: float = 30.0) -> bool:
+        """After its job ended: whether the runner says it takes another (``free``); False when
+        it exits instead (single-use, its job cap, CUDA used, memory grown, the job failed)."""
+        try:
+            self.wait_for("free", timeout=timeout)
+        except (RunnerError, TimeoutError):
+            return False
+        return True
 
     def stop(self, timeout: float = 30.0) -> int:
         """Ask the runner to save and exit; escalate if it does not. Returns its exit code."""

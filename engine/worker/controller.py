@@ -18,7 +18,9 @@ subprocess:
   ``stop_timeout_s`` is killed, and the job resumes from its last checkpoint.
 
 It knows nothing of Qt or the chain: the worker calls ``tick`` every ``poll_s`` seconds
-(or runs :meth:`serve` in a thread) and reads ``state``, ``reason`` and ``done``.
+(or runs :meth:`serve` in a thread) and reads ``state``, ``reason`` and ``done``. Once the job
+is finished, :meth:`release` hands back a runner that says it is free for another job (a
+reusable runner, see ``engine/runner/server.py``); any other runner is killed there.
 """
 
 from __future__ import annotations
@@ -108,6 +110,7 @@ class YieldController:
         self._pause_sent_at: float | None = None
         self._acked = False
         self._stopping = self._stop_acked = False
+        self._free = False  # the runner said ``free``: its job is over and it takes another
         self._lock = threading.RLock()
 
     # -- what the tray reads --------------------------------------------------------------
@@ -180,6 +183,25 @@ class YieldController:
                 else:
                     self.pump(timeout=min(left, 0.05))  # short waits: tick and pump share the lock
 
+    def release(self, timeout: float = 10.0) -> Runner | None:
+        """The finished job's runner if it says it is free for another job, for the caller to
+        reuse; else None, and the runner, if still alive (a single-use one on its way out, or
+        one that says nothing within ``timeout`` s), is killed. The runner decides: it says
+        ``free`` only after a ``done`` or a start refused before training (server.py)."""
+        with self._lock:
+            runner = self.runner
+            if runner is None or not self.finished:
+                return None
+            deadline = time.monotonic() + timeout
+            while self.runner is runner and not self._free and (left := deadline - time.monotonic()) > 0:
+                self.pump(timeout=left)
+            self.runner = None
+            if self._free and runner.proc.poll() is None:
+                return runner
+            if runner.proc.poll() is None:
+                runner.kill()
+            return None
+
     def close(self) -> None:
         """Shut down: a live runner is stopped (it saves a resume point)."""
         with self._lock:
@@ -188,6 +210,7 @@ class YieldController:
 
     # -- actions --------------------------------------------------------------------------
     def _start(self) -> None:
+        self._free = False
         try:
             self.runner = self.runner_factory()
             self.runner.start(self.spec, self.job_dir, device=self.device, progress_every_s=self.progress_every_s)
@@ -273,6 +296,8 @@ class YieldController:
             self.done, self.state, self._stop_acked = event, DONE, True
         elif event["event"] == "error":
             self.state, self.error = ERROR, event["message"]
+        elif event["event"] == "free":
+            self._free = True
         if self.on_event is not None:
             self.on_event(event)
 

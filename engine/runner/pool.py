@@ -69,9 +69,11 @@ class WarmRunners:
 
     def give_back(self, runner: RunnerProcess) -> None:
         """A runner that said ``free`` after its job: the spare, unless the pool already has one
-        (a fresh one wins: it has nothing of past jobs) or keeps none; then it is stopped."""
+        (a fresh one wins: it has nothing of past jobs) or keeps none (disabled, closed, or never
+        warmed: its owner, a worker driven by ``step()`` alone, never closes it); else stopped."""
         with self._lock:
-            keep = self.enabled and not self._closed and self._spare is None and self._starting is None
+            keep = (self.enabled and self._active and not self._closed
+                    and self._spare is None and self._starting is None)
             if keep:
                 self._spare = runner
         if not keep:

@@ -197,3 +197,28 @@ def test_the_benchmark_quick_run_prints_its_figures() -> None:
     values = dict(line.split(": ") for line in lines)
     assert values["trials"] == "3"
     assert all(float(v) >= 0 for v in values.values())
+
+
+def test_a_runner_free_after_its_job_is_released_for_the_next_job_and_one_that_failed_is_not(
+        tmp_path: Path) -> None:
+    from engine.runner.client import RunnerProcess
+
+    first = write(tmp_path / "a.json", quick_mlp())
+    second = write(tmp_path / "b.json", quick_mlp(seed=21, threads=1))
+    want = Trainer(load_spec(second), tmp_path / "reference").run().merkle_root
+    ctl, _ = controller(first, tmp_path / "job-a", runner_factory=lambda: RunnerProcess(max_jobs=3))
+    drive(ctl, lambda: ctl.finished)
+    runner = ctl.release()
+    assert runner is not None and runner.proc.poll() is None and ctl.runner is None
+
+    ctl, _ = controller(second, tmp_path / "job-b", runner_factory=lambda: runner)
+    drive(ctl, lambda: ctl.finished)
+    assert ctl.done["merkle_root"] == want and ctl.release() is runner  # the same process, again free
+
+    ctl, _ = controller(second, tmp_path / "job-a", runner_factory=lambda: runner)  # another task's folder
+    while not ctl.finished:
+        ctl.tick()
+        ctl.pump(timeout=0.05)
+    assert ctl.state == "error" and "another task" in ctl.reason
+    assert ctl.release() is None  # failed once training started: never reused
+    assert runner.proc.wait(timeout=30) is not None

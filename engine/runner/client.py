@@ -42,6 +42,8 @@ class RunnerProcess:
         )
         self.events: queue.Queue[RunnerEvent | None] = queue.Queue()
         self.stderr_tail: list[str] = []
+        self.jobs_started = 0  # start commands sent
+        self.jobs_freed = 0  # jobs the runner said it served (its last ``free``): free when equal
         threading.Thread(target=self._read_events, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
         self.ready = self.wait_for("ready", timeout=120)
@@ -77,6 +79,7 @@ class RunnerProcess:
               blobs: str | Path | None = None, progress_every_s: float = 0.5) -> None:
         self.send("start", spec=str(spec), out=str(out), device=device,
                   blobs=str(blobs) if blobs else None, progress_every_s=progress_every_s)
+        self.jobs_started += 1
 
     def pause(self) -> None:
         self.send("pause")
@@ -87,9 +90,12 @@ class RunnerProcess:
     def next_event(self, timeout: float | None = None) -> RunnerEvent | None:
         """The next event, or None once the runner's output has ended."""
         try:
-            return self.events.get(timeout=timeout)
+            event = self.events.get(timeout=timeout)
         except queue.Empty:
             raise TimeoutError(f"no runner event within {timeout} s") from None
+        if event is not None and event["event"] == "free":
+            self.jobs_freed = event["jobs"]
+        return event
 
     def iter_events(self, timeout: float | None = None) -> Iterator[RunnerEvent]:
         while (event := self.next_event(timeout)) is not None:
@@ -114,10 +120,14 @@ class RunnerProcess:
                 raise RunnerError(event.get("message", "runner error"), hint=event.get("hint"))
 
     def wait_free(self, timeout: float = 30.0) -> bool:
-        """After its job ended: whether the runner says it takes another (``free``); False when
-        it exits instead (single-use, its job cap, CUDA used, memory grown, the job failed)."""
+        """Whether the runner takes a ``start`` now: at once for a runner that has had none;
+        after a job, once it says ``free`` for that job. False when it exits instead
+        (single-use, its job cap, CUDA used, memory grown, the job failed) or says nothing
+        within ``timeout`` s; the caller then discards it."""
+        deadline = time.monotonic() + timeout
         try:
-            self.wait_for("free", timeout=timeout)
+            while self.jobs_freed < self.jobs_started:
+                self.wait_for("free", timeout=max(0.0, deadline - time.monotonic()))
         except (RunnerError, TimeoutError):
             return False
         return True

@@ -37,7 +37,7 @@ class ProcessState:
     cudnn: tuple[bool, bool, bool]  # benchmark, deterministic, allow_tf32
     cuda_matmul_tf32: bool
     torch_rng: torch.Tensor
-    numpy_rng: tuple[Any, ...]
+    numpy_rng: tuple[Any, ...] | dict[str, Any]  # np.random.get_state(), typed as either
     python_rng: tuple[Any, ...]
     switch_interval: float
 
@@ -78,4 +78,4 @@ class ProcessState:
 
 def cuda_used() -> bool:
     """Whether this process has a CUDA context (so holds GPU memory until it exits)."""
-    return bool(torch.cuda.is_initialized())
+    return bool(torch.cuda.is_initialized())  # type: ignore[no-untyped-call]  # torch leaves it unannotated

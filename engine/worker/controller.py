@@ -19,8 +19,8 @@ subprocess:
 
 It knows nothing of Qt or the chain: the worker calls ``tick`` every ``poll_s`` seconds
 (or runs :meth:`serve` in a thread) and reads ``state``, ``reason`` and ``done``. Once the job
-is finished, :meth:`release` hands back a runner that says it is free for another job (a
-reusable runner, see ``engine/runner/server.py``); any other runner is killed there.
+is done, :meth:`release` hands its runner back, which a reusable runner (see
+``engine/runner/server.py``) may serve another job in; after a failure it is killed there.
 """
 
 from __future__ import annotations
@@ -110,7 +110,6 @@ class YieldController:
         self._pause_sent_at: float | None = None
         self._acked = False
         self._stopping = self._stop_acked = False
-        self._free = False  # the runner said ``free``: its job is over and it takes another
         self._lock = threading.RLock()
 
     # -- what the tray reads --------------------------------------------------------------
@@ -183,20 +182,17 @@ class YieldController:
                 else:
                     self.pump(timeout=min(left, 0.05))  # short waits: tick and pump share the lock
 
-    def release(self, timeout: float = 10.0) -> Runner | None:
-        """The finished job's runner if it says it is free for another job, for the caller to
-        reuse; else None, and the runner, if still alive (a single-use one on its way out, or
-        one that says nothing within ``timeout`` s), is killed. The runner decides: it says
-        ``free`` only after a ``done`` or a start refused before training (server.py)."""
+    def release(self) -> Runner | None:
+        """The runner of a job that is done, still alive, for the caller to reuse; it serves
+        another job only if it says ``free`` (``RunnerProcess.wait_free``, which the pool waits
+        for when it hands the runner out, so the wait is not on the way to the upload and the
+        commit). A failed job's runner is killed, never reused; None then."""
         with self._lock:
-            runner = self.runner
+            runner, self.runner = self.runner, None
             if runner is None or not self.finished:
+                self.runner = runner
                 return None
-            deadline = time.monotonic() + timeout
-            while self.runner is runner and not self._free and (left := deadline - time.monotonic()) > 0:
-                self.pump(timeout=left)
-            self.runner = None
-            if self._free and runner.proc.poll() is None:
+            if self.state == DONE and runner.proc.poll() is None:
                 return runner
             if runner.proc.poll() is None:
                 runner.kill()
@@ -210,7 +206,6 @@ class YieldController:
 
     # -- actions --------------------------------------------------------------------------
     def _start(self) -> None:
-        self._free = False
         try:
             self.runner = self.runner_factory()
             self.runner.start(self.spec, self.job_dir, device=self.device, progress_every_s=self.progress_every_s)
@@ -296,8 +291,6 @@ class YieldController:
             self.done, self.state, self._stop_acked = event, DONE, True
         elif event["event"] == "error":
             self.state, self.error = ERROR, event["message"]
-        elif event["event"] == "free":
-            self._free = True
         if self.on_event is not None:
             self.on_event(event)
 

@@ -93,11 +93,10 @@ def test_on_two_cores_the_next_spare_starts_after_training_not_during_it() -> No
     cold.close()
 
 
-def _free_after_a_job(runner: RunnerProcess, folder: Path) -> RunnerProcess:
+def _done_job(runner: RunnerProcess, folder: Path) -> RunnerProcess:
     folder.mkdir(parents=True, exist_ok=True)
     runner.start(write(folder / "s.json", quick_mlp(steps=40, checkpoint_every=10)), folder / "job", device="cpu")
     runner.wait_for("done", timeout=120)
-    assert runner.wait_free(timeout=60)
     return runner
 
 
@@ -106,20 +105,35 @@ def test_a_runner_given_back_after_its_job_is_the_next_spare_unless_one_is_there
     try:
         pool.warm()
         taken = pool.take(warm_next=False)
-        _free_after_a_job(taken, tmp_path / "a")
-        pool.give_back(taken)
-        assert pool.take(warm_next=False) is taken  # the next job's runner: no new process
-        _free_after_a_job(taken, tmp_path / "b")
+        _done_job(taken, tmp_path / "a")
+        pool.give_back(taken)  # at once, before it says free: take() waits for that
+        assert pool.take(warm_next=False) is taken and taken.jobs_freed == 1  # no new process
+        _done_job(taken, tmp_path / "b")
         pool.warm()
         spare = _wait_for_spare(pool)
         pool.give_back(taken)  # a fresh spare is there already: it stays, the used one goes
-        assert taken.proc.wait(timeout=30) == 0 and pool._spare is spare
+        assert taken.proc.poll() is not None and pool._spare is spare
     finally:
         pool.close()
 
 
 def test_a_pool_never_warmed_or_closed_stops_a_runner_given_back(tmp_path: Path) -> None:
     cold = WarmRunners(lambda: RunnerProcess(max_jobs=5))
-    runner = _free_after_a_job(cold.take(), tmp_path)
+    runner = _done_job(cold.take(), tmp_path)
     cold.give_back(runner)  # its owner (a worker driven by step() alone) would never close it
-    assert runner.proc.wait(timeout=30) == 0 and cold._spare is None
+    assert runner.proc.poll() is not None and cold._spare is None
+
+
+def test_a_runner_given_back_that_leaves_after_its_job_is_replaced(tmp_path: Path) -> None:
+    """A single-use runner (or one at its job cap) given back exits instead of saying free:
+    take() starts another rather than hand out a process on its way out."""
+    pool = WarmRunners()
+    try:
+        pool.warm()
+        taken = pool.take(warm_next=False)
+        pool.give_back(_done_job(taken, tmp_path))
+        fresh = pool.take(warm_next=False)
+        assert fresh is not taken and taken.proc.poll() is not None and fresh.wait_free(timeout=1)
+        fresh.stop(timeout=10)
+    finally:
+        pool.close()

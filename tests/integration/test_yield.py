@@ -209,16 +209,16 @@ def test_a_runner_free_after_its_job_is_released_for_the_next_job_and_one_that_f
     ctl, _ = controller(first, tmp_path / "job-a", runner_factory=lambda: RunnerProcess(max_jobs=3))
     drive(ctl, lambda: ctl.finished)
     runner = ctl.release()
-    assert runner is not None and runner.proc.poll() is None and ctl.runner is None
+    assert runner is not None and ctl.runner is None and runner.wait_free(timeout=60)
 
     ctl, _ = controller(second, tmp_path / "job-b", runner_factory=lambda: runner)
     drive(ctl, lambda: ctl.finished)
-    assert ctl.done["merkle_root"] == want and ctl.release() is runner  # the same process, again free
+    assert ctl.done["merkle_root"] == want and ctl.release() is runner  # the same process
+    assert runner.wait_free(timeout=60)
 
     ctl, _ = controller(second, tmp_path / "job-a", runner_factory=lambda: runner)  # another task's folder
     while not ctl.finished:
         ctl.tick()
         ctl.pump(timeout=0.05)
     assert ctl.state == "error" and "another task" in ctl.reason
-    assert ctl.release() is None  # failed once training started: never reused
-    assert runner.proc.wait(timeout=30) is not None
+    assert ctl.release() is None and runner.proc.poll() is not None  # failed: never reused

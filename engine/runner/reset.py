@@ -60,7 +60,9 @@ class ProcessState:
         )
 
     def restore(self) -> None:
-        """Set everything back, and collect the last job's garbage (its model, data, optimizer)."""
+        """Set everything back, and collect the last job's garbage (its model, data, optimizer):
+        milliseconds once the runner has frozen its imports' objects (``gc.freeze``), 0.15 CPU-s
+        before."""
         gc.collect()
         torch.set_num_threads(self.threads)
         torch.use_deterministic_algorithms(self.deterministic, warn_only=self.deterministic_warn_only)

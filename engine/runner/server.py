@@ -15,6 +15,7 @@ memory, cannot accumulate).
 
 from __future__ import annotations
 
+import gc
 import os
 import queue
 import signal
@@ -185,6 +186,7 @@ def serve(inp: TextIO, out: TextIO, *, max_jobs: int = 1, max_growth_mib: float 
         signal.signal(sig, lambda *_: control.stop())
     threading.Thread(target=_read_commands, args=(inp, control, starts, channel), daemon=True).start()
     _preload()
+    gc.freeze()  # the imports' objects never die: collections between (and during) jobs skip them
     fresh = ProcessState.capture()
     me = psutil.Process()
     rss_at_ready = me.memory_info().rss

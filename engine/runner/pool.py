@@ -25,8 +25,8 @@ from engine.runner.client import RunnerProcess
 # leave behind (beyond what engine/runner/reset.py restores and the runner's memory cap) from
 # accumulating for the life of the worker.
 REUSE_JOBS = 20
-# How long take() waits for a runner given back to say it is free for another job: it restores
-# its process state (a garbage collection, milliseconds) and says so, or exits.
+# How long give_back() waits for a runner to say it is free for another job: it restores its
+# process state (a garbage collection, a millisecond) and says so, or its output ends.
 FREE_WAIT_S = 60.0
 
 
@@ -54,8 +54,7 @@ class WarmRunners:
             self.warm()
 
     def take(self, *, warm_next: bool = True) -> RunnerProcess:
-        """A ready runner: the spare when it is alive (and, if it was given back after a job, once
-        it says free), else a new one (started here, blocking).
+        """A ready runner: the spare when it is alive, else a new one (started here, blocking).
         ``warm_next=False`` leaves starting the next spare to a later ``warm()``: a spare's start
         (importing torch, about a CPU-second) during training slows training where no core is
         free for it."""
@@ -64,19 +63,23 @@ class WarmRunners:
             starting.join()  # almost ready: waiting is never slower than starting afresh
         with self._lock:
             spare, self._spare = self._spare, None
-        if spare is not None and (spare.proc.poll() is not None or not spare.wait_free(timeout=FREE_WAIT_S)):
-            spare.kill()  # died while idle (killed, out of memory), or left after its last job
-            spare = None  # (its job cap, CUDA, memory): start another
+        if spare is not None and spare.proc.poll() is not None:
+            spare = None  # died while idle (killed, out of memory): start another
         runner = spare or self.factory()
         if warm_next:
             self.refill()
         return runner
 
     def give_back(self, runner: RunnerProcess) -> None:
-        """The runner of a job that is done: the spare, unless the pool already has one (a fresh
-        one wins: it has nothing of past jobs) or keeps none (disabled, closed, or never warmed:
-        its owner, a worker driven by ``step()`` alone, never closes it); else killed (its job is
-        saved; its teardown is not waited for). ``take`` hands it out once it says ``free``."""
+        """The runner of a job that is done: the spare once it says ``free`` (a millisecond after
+        ``done``), unless the pool already has one (a fresh one wins: it has nothing of past
+        jobs) or keeps none (disabled, closed, or never warmed: its owner, a worker driven by
+        ``step()`` alone, never closes it). Otherwise, or when it leaves instead of saying free
+        (its job cap, CUDA, memory: its output ends as it returns), it is killed: its job is
+        saved, its teardown is not waited for, and the owner's ``refill()`` starts a fresh spare."""
+        if not runner.wait_free(timeout=FREE_WAIT_S):
+            runner.kill()
+            return
         with self._lock:
             keep = (self.enabled and self._active and not self._closed
                     and self._spare is None and self._starting is None)

@@ -184,9 +184,8 @@ class YieldController:
 
     def release(self) -> Runner | None:
         """The runner of a job that is done, still alive, for the caller to reuse; it serves
-        another job only if it says ``free`` (``RunnerProcess.wait_free``, which the pool waits
-        for when it hands the runner out, so the wait is not on the way to the upload and the
-        commit). A failed job's runner is killed, never reused; None then."""
+        another job only if it says ``free`` (``RunnerProcess.wait_free``: the pool's
+        ``give_back`` waits for it). A failed job's runner is killed, never reused; None then."""
         with self._lock:
             runner, self.runner = self.runner, None
             if runner is None or not self.finished:

@@ -106,8 +106,9 @@ def test_a_runner_given_back_after_its_job_is_the_next_spare_unless_one_is_there
         pool.warm()
         taken = pool.take(warm_next=False)
         _done_job(taken, tmp_path / "a")
-        pool.give_back(taken)  # at once, before it says free: take() waits for that
-        assert pool.take(warm_next=False) is taken and taken.jobs_freed == 1  # no new process
+        pool.give_back(taken)  # it says free after its job: the spare
+        assert taken.jobs_freed == 1 and pool._spare is taken
+        assert pool.take(warm_next=False) is taken  # the next job's runner: no new process
         _done_job(taken, tmp_path / "b")
         pool.warm()
         spare = _wait_for_spare(pool)
@@ -124,16 +125,16 @@ def test_a_pool_never_warmed_or_closed_stops_a_runner_given_back(tmp_path: Path)
     assert runner.proc.poll() is not None and cold._spare is None
 
 
-def test_a_runner_given_back_that_leaves_after_its_job_is_replaced(tmp_path: Path) -> None:
-    """A single-use runner (or one at its job cap) given back exits instead of saying free:
-    take() starts another rather than hand out a process on its way out."""
+def test_a_runner_that_leaves_after_its_job_is_not_kept_and_a_fresh_spare_starts(tmp_path: Path) -> None:
+    """A single-use runner (or one at its job cap, or one that used CUDA) given back exits
+    instead of saying free: it is not kept, and refill() starts a fresh spare."""
     pool = WarmRunners()
     try:
         pool.warm()
         taken = pool.take(warm_next=False)
         pool.give_back(_done_job(taken, tmp_path))
-        fresh = pool.take(warm_next=False)
-        assert fresh is not taken and taken.proc.poll() is not None and fresh.wait_free(timeout=1)
-        fresh.stop(timeout=10)
+        assert taken.proc.poll() is not None and pool._spare is None
+        pool.refill()
+        assert _wait_for_spare(pool) is not taken
     finally:
         pool.close()

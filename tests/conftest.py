@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,13 +24,13 @@ def idlegrid_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def runner():
-    """Starts ``idlegrid runner`` subprocesses (``runner()`` -> RunnerProcess); kills any left."""
+    """Starts ``idlegrid runner`` subprocesses (``runner(max_jobs=N)`` -> RunnerProcess); kills any left."""
     from engine.runner.client import RunnerProcess
 
     procs: list[RunnerProcess] = []
 
-    def spawn() -> RunnerProcess:
-        procs.append(RunnerProcess())
+    def spawn(**options: Any) -> RunnerProcess:
+        procs.append(RunnerProcess(**options))
         return procs[-1]
 
     yield spawn

@@ -2,6 +2,9 @@
 
 Cancel path, as Vorta does it: ask politely (``stop``: the runner saves and exits), then
 SIGINT, then terminate the whole process group.
+
+A runner started with ``max_jobs`` > 1 may serve several jobs: after one it says ``free``
+(``wait_free``) and takes the next ``start``; see ``engine/runner/server.py``.
 """
 
 from __future__ import annotations
@@ -22,20 +25,25 @@ from engine.runner.protocol import RunnerEvent, decode_event, encode
 from engine.spawn import idlegrid_command
 
 
-def runner_command() -> list[str]:
-    """``idlegrid runner`` as a child process (see ``engine.spawn`` for frozen builds)."""
-    return idlegrid_command("runner")
+def runner_command(*options: str) -> list[str]:
+    """``idlegrid runner OPTIONS`` as a child process (see ``engine.spawn`` for frozen builds)."""
+    return idlegrid_command("runner", *options)
 
 
 class RunnerProcess:
-    def __init__(self, command: list[str] | None = None, env: dict[str, str] | None = None) -> None:
+    """One ``idlegrid runner`` child; ``max_jobs`` > 1 lets it serve that many jobs in turn."""
+
+    def __init__(self, command: list[str] | None = None, env: dict[str, str] | None = None, *,
+                 max_jobs: int = 1) -> None:
         self.proc = subprocess.Popen(
-            command or runner_command(),
+            command or runner_command(*(("--max-jobs", str(max_jobs)) if max_jobs > 1 else ())),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True, bufsize=1, start_new_session=True, env=env,
         )
         self.events: queue.Queue[RunnerEvent | None] = queue.Queue()
         self.stderr_tail: list[str] = []
+        self.jobs_started = 0  # start commands sent
+        self.jobs_freed = 0  # jobs the runner said it served (its last ``free``): free when equal
         threading.Thread(target=self._read_events, daemon=True).start()
         threading.Thread(target=self._read_stderr, daemon=True).start()
         self.ready = self.wait_for("ready", timeout=120)
@@ -71,6 +79,7 @@ class RunnerProcess:
               blobs: str | Path | None = None, progress_every_s: float = 0.5) -> None:
         self.send("start", spec=str(spec), out=str(out), device=device,
                   blobs=str(blobs) if blobs else None, progress_every_s=progress_every_s)
+        self.jobs_started += 1
 
     def pause(self) -> None:
         self.send("pause")
@@ -81,9 +90,12 @@ class RunnerProcess:
     def next_event(self, timeout: float | None = None) -> RunnerEvent | None:
         """The next event, or None once the runner's output has ended."""
         try:
-            return self.events.get(timeout=timeout)
+            event = self.events.get(timeout=timeout)
         except queue.Empty:
             raise TimeoutError(f"no runner event within {timeout} s") from None
+        if event is not None and event["event"] == "free":
+            self.jobs_freed = event["jobs"]
+        return event
 
     def iter_events(self, timeout: float | None = None) -> Iterator[RunnerEvent]:
         while (event := self.next_event(timeout)) is not None:
@@ -106,6 +118,19 @@ class RunnerProcess:
                 return event
             if event["event"] == "error":
                 raise RunnerError(event.get("message", "runner error"), hint=event.get("hint"))
+
+    def wait_free(self, timeout: float = 30.0) -> bool:
+        """Whether the runner takes a ``start`` now: at once for a runner that has had none;
+        after a job, once it says ``free`` for that job. False when it exits instead
+        (single-use, its job cap, CUDA used, memory grown, the job failed) or says nothing
+        within ``timeout`` s; the caller then discards it."""
+        deadline = time.monotonic() + timeout
+        try:
+            while self.jobs_freed < self.jobs_started:
+                self.wait_for("free", timeout=max(0.0, deadline - time.monotonic()))
+        except (RunnerError, TimeoutError):
+            return False
+        return True
 
     def stop(self, timeout: float = 30.0) -> int:
         """Ask the runner to save and exit; escalate if it does not. Returns its exit code."""

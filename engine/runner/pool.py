@@ -5,6 +5,11 @@ between claiming a task and training it, and again after every hard pause. The p
 spare that did its imports in the background; taking it starts the next spare. The cost is one
 idle process with torch loaded (a few hundred MB of RAM), so ``[worker] warm_runner = false``
 turns it off.
+
+A runner whose job ended well comes back (``give_back``) and is the next spare: its imports,
+about a CPU-second per task (as much as training a digits candidate), are paid once per
+``REUSE_JOBS`` tasks instead of once per task. On a 2-core machine that CPU-second came out of
+the next job's training or the other worker's.
 """
 
 from __future__ import annotations
@@ -14,6 +19,15 @@ from collections.abc import Callable
 
 from engine.errors import RunnerError
 from engine.runner.client import RunnerProcess
+
+# Jobs one runner process serves before it exits and a fresh one takes over. Its imports then
+# cost 1/20 of a CPU-second per task, within noise of nothing; a bound keeps whatever a job may
+# leave behind (beyond what engine/runner/reset.py restores and the runner's memory cap) from
+# accumulating for the life of the worker.
+REUSE_JOBS = 20
+# How long give_back() waits for a runner to say it is free for another job: it restores its
+# process state (a garbage collection, a millisecond) and says so, or its output ends.
+FREE_WAIT_S = 60.0
 
 
 class WarmRunners:
@@ -56,6 +70,24 @@ class WarmRunners:
             self.refill()
         return runner
 
+    def give_back(self, runner: RunnerProcess) -> None:
+        """The runner of a job that is done: the spare once it says ``free`` (a millisecond after
+        ``done``), unless the pool already has one (a fresh one wins: it has nothing of past
+        jobs) or keeps none (disabled, closed, or never warmed: its owner, a worker driven by
+        ``step()`` alone, never closes it). Otherwise, or when it leaves instead of saying free
+        (its job cap, CUDA, memory: its output ends as it returns), it is killed: its job is
+        saved, its teardown is not waited for, and the owner's ``refill()`` starts a fresh spare."""
+        if not runner.wait_free(timeout=FREE_WAIT_S):
+            runner.kill()
+            return
+        with self._lock:
+            keep = (self.enabled and self._active and not self._closed
+                    and self._spare is None and self._starting is None)
+            if keep:
+                self._spare = runner
+        if not keep:
+            runner.kill()
+
     def close(self) -> None:
         """Stop the spare (it holds no work) and start no more."""
         with self._lock:
@@ -75,7 +107,7 @@ class WarmRunners:
             runner = None  # take() starts one in the foreground and reports its error there
         with self._lock:
             self._starting = None
-            if not self._closed:
+            if not self._closed and self._spare is None:
                 self._spare, runner = runner, None
-        if runner is not None:  # closed while it started
+        if runner is not None:  # closed (or a runner came back) while it started
             runner.stop(timeout=5)

@@ -2,18 +2,35 @@
 
 It is a separate process so the GUI never imports torch, a crash in training never takes the
 app down, and a hard pause frees all GPU memory by simply exiting.
+
+Started with ``max_jobs`` > 1 it serves job after job: its imports (torch: about a CPU-second,
+as much as training a digits candidate) are paid once, not per task. Between jobs it restores
+the process state it had at ``ready`` (``engine.runner.reset``) and says ``free``. It exits
+instead, as a single-use runner does, when reuse could carry something over: the job stopped,
+failed once training had started, or crashed (not caught: the process dies); the job used CUDA
+(only exiting frees its GPU memory); ``max_jobs`` are served; or its resident memory grew by
+more than ``max_growth_mib`` since ``ready`` (a leak, or an allocator that keeps a big job's
+memory, cannot accumulate).
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import queue
 import signal
 import threading
+from dataclasses import dataclass
 from typing import Any, TextIO
 
+import psutil
+
 from engine.errors import IdlegridError, RunnerError
-from engine.runner.protocol import decode, encode
+from engine.runner.protocol import decode_command, encode
+
+# A reused runner leaves after this much growth of its resident memory over what it had at
+# ``ready`` (about 600 MiB with torch loaded): digits and tiny-charlm jobs grow it by tens of MiB.
+MAX_GROWTH_MIB = 512
 
 
 class Channel:
@@ -51,6 +68,11 @@ class Control:
             self.stopping = True
             self.cond.notify_all()
 
+    def next_job(self) -> None:
+        """Forget a pause meant for the job that ended (the engine pauses a job, never a runner)."""
+        with self.cond:
+            self.paused = False
+
     def __call__(self, step: int) -> None:
         from engine.training.trainer import StopRequested
 
@@ -71,7 +93,7 @@ def _read_commands(inp: TextIO, control: Control, starts: queue.Queue[dict[str, 
         if not line.strip():
             continue
         try:
-            msg = decode(line, "cmd")
+            msg = decode_command(line)
         except RunnerError as e:
             channel.send("error", kind="RunnerError", message=e.message, hint=None)
             continue
@@ -89,7 +111,17 @@ def _read_commands(inp: TextIO, control: Control, starts: queue.Queue[dict[str, 
     starts.put(None)
 
 
-def _train(msg: dict[str, Any], channel: Channel, control: Control) -> int:
+@dataclass
+class Outcome:
+    """How a job ended: the exit code a single-use runner returns, and whether the process may
+    take another job (``done``, or refused before training started)."""
+
+    code: int
+    clean: bool
+    started: bool = False
+
+
+def _train(msg: dict[str, Any], channel: Channel, control: Control, outcome: Outcome) -> None:
     from engine.tasks.load import load_spec
     from engine.training.datasets import LocalBlobs
     from engine.training.determinism import arithmetic, pick_device
@@ -108,6 +140,7 @@ def _train(msg: dict[str, Any], channel: Channel, control: Control) -> int:
     )
     blobs = LocalBlobs(msg["blobs"]) if msg.get("blobs") else None
     trainer = Trainer(checked, msg["out"], device=device, hooks=hooks, blobs=blobs)
+    outcome.started = True
     channel.send("started", spec_sha256=checked.sha256, out=str(msg["out"]), device=device,
                  arithmetic=arithmetic(device))
     result = trainer.run()
@@ -115,15 +148,25 @@ def _train(msg: dict[str, Any], channel: Channel, control: Control) -> int:
         channel.send("stopped", step=result.stopped_at_step)
     else:
         channel.send("done", resumed_from=result.resumed_from_step, **result.summary())
-    return 0
+        outcome.clean = True
+
+
+def _job(msg: dict[str, Any], channel: Channel, control: Control) -> Outcome:
+    """Run one start command; an error the job raises on purpose becomes an ``error`` event."""
+    outcome = Outcome(code=0, clean=False)
+    try:
+        _train(msg, channel, control, outcome)
+    except IdlegridError as e:
+        channel.send("error", kind=type(e).__name__, message=e.message, hint=e.hint)
+        outcome.code, outcome.clean = e.exit_code, not outcome.started
+    return outcome
 
 
 def _preload() -> None:
-    """Import what training needs before saying ``ready``: torch and scikit-learn take seconds,
+    """Import what training needs before saying ``ready``: torch takes seconds,
     and a runner started ahead of need (engine/runner/pool.py) should spend them while idle.
     So does torch's first use of the meta device (it loads its meta kernels then: 4 s on a busy
     2-core machine), which every start pays in ``meta_dry_run``: one tiny layer runs there now."""
-    import sklearn.datasets  # noqa: F401 (the digits loader)
     import torch
 
     import engine.training.trainer  # noqa: F401 (torch)
@@ -132,7 +175,10 @@ def _preload() -> None:
         torch.nn.Linear(2, 2)(torch.empty(1, 2))
 
 
-def serve(inp: TextIO, out: TextIO) -> int:
+def serve(inp: TextIO, out: TextIO, *, max_jobs: int = 1, max_growth_mib: float = MAX_GROWTH_MIB) -> int:
+    """Serve up to ``max_jobs`` start commands, one at a time; return the exit code."""
+    from engine.runner.reset import ProcessState, cuda_used
+
     channel = Channel(out)
     control = Control(channel)
     starts: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -140,16 +186,23 @@ def serve(inp: TextIO, out: TextIO) -> int:
         signal.signal(sig, lambda *_: control.stop())
     threading.Thread(target=_read_commands, args=(inp, control, starts, channel), daemon=True).start()
     _preload()
+    gc.freeze()  # the imports' objects never die: collections between (and during) jobs skip them
+    fresh = ProcessState.capture()
+    me = psutil.Process()
+    rss_at_ready = me.memory_info().rss
     channel.send("ready", pid=os.getpid())
-    msg = starts.get()
-    if msg is None:
-        channel.send("stopped", step=None)
-        return 0
-    try:
-        return _train(msg, channel, control)
-    except IdlegridError as e:
-        channel.send("error", kind=type(e).__name__, message=e.message, hint=e.hint)
-        return e.exit_code
-    except KeyError as e:
-        channel.send("error", kind="RunnerError", message=f"start command lacks {e}", hint=None)
-        return 2
+    served = 0
+    while True:
+        msg = starts.get()
+        if msg is None:
+            channel.send("stopped", step=None)
+            return 0
+        outcome = _job(msg, channel, control)
+        served += 1
+        if not outcome.clean or served >= max_jobs or control.stopping or cuda_used():
+            return outcome.code
+        fresh.restore()  # collects the job's garbage too: what stays is what a next job inherits
+        if (me.memory_info().rss - rss_at_ready) / 2**20 > max_growth_mib:
+            return outcome.code
+        control.next_job()
+        channel.send("free", jobs=served)

@@ -22,7 +22,7 @@ from engine.gpu.settings import PolicySettings
 from engine.history.records import JobRecord
 from engine.roles.txjournal import Sent, TxJournal
 from engine.runner.client import RunnerProcess
-from engine.runner.pool import WarmRunners
+from engine.runner.pool import REUSE_JOBS, WarmRunners
 from engine.tasks.load import check, parse
 from engine.worker.config import WorkerConfig
 from engine.worker.controller import YieldController
@@ -35,10 +35,10 @@ if TYPE_CHECKING:
 
 class _BlobsRunner(RunnerProcess):
     """The runner process, told where the dataset blobs were fetched to (once it is taken
-    from the warm pool for a job)."""
+    from the warm pool for a job); it serves up to ``REUSE_JOBS`` jobs."""
 
     def __init__(self, blobs: Path | None = None) -> None:
-        super().__init__()
+        super().__init__(max_jobs=REUSE_JOBS)
         self._blobs = blobs
 
     def start(self, spec: str | Path, out: str | Path, *, device: str = "auto",

@@ -18,7 +18,9 @@ subprocess:
   ``stop_timeout_s`` is killed, and the job resumes from its last checkpoint.
 
 It knows nothing of Qt or the chain: the worker calls ``tick`` every ``poll_s`` seconds
-(or runs :meth:`serve` in a thread) and reads ``state``, ``reason`` and ``done``.
+(or runs :meth:`serve` in a thread) and reads ``state``, ``reason`` and ``done``. Once the job
+is done, :meth:`release` hands its runner back, which a reusable runner (see
+``engine/runner/server.py``) may serve another job in; after a failure it is killed there.
 """
 
 from __future__ import annotations
@@ -179,6 +181,21 @@ class YieldController:
                     stop.wait(left)
                 else:
                     self.pump(timeout=min(left, 0.05))  # short waits: tick and pump share the lock
+
+    def release(self) -> Runner | None:
+        """The runner of a job that is done, still alive, for the caller to reuse; it serves
+        another job only if it says ``free`` (``RunnerProcess.wait_free``: the pool's
+        ``give_back`` waits for it). A failed job's runner is killed, never reused; None then."""
+        with self._lock:
+            runner, self.runner = self.runner, None
+            if runner is None or not self.finished:
+                self.runner = runner
+                return None
+            if self.state == DONE and runner.proc.poll() is None:
+                return runner
+            if runner.proc.poll() is None:
+                runner.kill()
+            return None
 
     def close(self) -> None:
         """Shut down: a live runner is stopped (it saves a resume point)."""

@@ -77,6 +77,10 @@ class Training(Reporting):
                 ctl.close()
             with self._lock:
                 self._controller = None
+            done = ctl.release()  # a done job's runner: the next job's, if it says free (no new process)
+            if done is not None:
+                assert isinstance(done, RunnerProcess)  # what _runner_for hands the controller
+                self._runners.give_back(done)
             self._runners.refill()  # the next spare, unless one is ready or starting already
         if ctl.state == ERROR:
             raise RunnerError(f"training task {job.task_id} failed: {ctl.error}")

@@ -62,7 +62,8 @@ def test_soft_pause_holds_the_runner_and_resume_ends_with_the_uninterrupted_root
     events: list[dict] = []
     ctl, clock = controller(spec, tmp_path / "job", keep_memory=True, on_event=events.append)
     drive(ctl, lambda: checkpoints(events) >= 2)
-    pid = ctl.runner.pid
+    runner = ctl.runner
+    pid = runner.pid
     clock.now += APPEARS  # the game appears
     assert ctl.tick() == SOFT_PAUSED
     assert "game uses the GPU" in ctl.reason
@@ -75,7 +76,7 @@ def test_soft_pause_holds_the_runner_and_resume_ends_with_the_uninterrupted_root
     clock.now += LEAVES - APPEARS
     assert ctl.tick() == RUNNING and ctl.runner.pid == pid  # the same runner goes on
     drive(ctl, lambda: ctl.finished)
-    assert ctl.state == "done" and ctl.runner.proc.wait(timeout=30) == 0  # it exits by itself
+    assert ctl.state == "done" and runner.proc.wait(timeout=30) == 0  # it exits by itself
     assert ctl.done["merkle_root"] == root
     assert [e["step"] for e in events if e["event"] == "resumed"] == [ctl.paused_step]
     assert ctl.done["resumed_from"] is None  # never restarted
@@ -197,3 +198,30 @@ def test_the_benchmark_quick_run_prints_its_figures() -> None:
     values = dict(line.split(": ") for line in lines)
     assert values["trials"] == "3"
     assert all(float(v) >= 0 for v in values.values())
+
+
+def test_a_runner_free_after_its_job_is_released_for_the_next_job_and_one_that_failed_is_not(
+        tmp_path: Path) -> None:
+    from engine.runner.client import RunnerProcess
+
+    first = write(tmp_path / "a.json", quick_mlp())
+    second = write(tmp_path / "b.json", quick_mlp(seed=21, threads=1))
+    want = Trainer(load_spec(second), tmp_path / "reference").run().merkle_root
+    ctl, _ = controller(first, tmp_path / "job-a", runner_factory=lambda: RunnerProcess(max_jobs=3))
+    drive(ctl, lambda: ctl.finished)
+    runner = ctl.release()
+    assert runner is not None and ctl.runner is None and runner.wait_free(timeout=60)
+
+    ctl, _ = controller(second, tmp_path / "job-b", runner_factory=lambda: runner)
+    drive(ctl, lambda: ctl.finished)
+    assert ctl.done["merkle_root"] == want and ctl.release() is runner  # the same process
+    assert runner.wait_free(timeout=60)
+
+    ctl, _ = controller(second, tmp_path / "job-a", runner_factory=lambda: runner)  # another task's folder
+    while not ctl.finished:
+        ctl.tick()
+        ctl.pump(timeout=0.05)
+    assert ctl.state == "error" and "another task" in ctl.reason
+    assert ctl.release() is None  # failed once training started: never reused
+    assert runner.proc.wait(timeout=30) in (2, -9)  # it exited with the error's code, or release() killed it
+    assert runner.jobs_freed == 2  # free after the two jobs that were done, never after the failed one

@@ -97,3 +97,42 @@ def test_pause_stops_training_and_resume_goes_on(make_worker, poster) -> None:
     finally:
         stop.set()
         thread.join(60)
+
+
+def test_the_next_task_trains_in_the_same_runner_and_a_kill_9_of_it_resumes_to_the_same_root(
+        make_worker, poster, reference_root, monkeypatch) -> None:
+    """The runner of a task that ended well serves the worker's next task (no new process, no
+    torch import); killed mid-task there, the task resumes in a new runner to the same root."""
+    monkeypatch.setattr("engine.worker.training.spare_during_training", lambda: False)  # as on <= 2 cores:
+    # the pool starts no spare while a job trains, so the runner given back is the next one taken
+    first, second = poster.post(LONG), poster.post(LONG)
+    pids: dict[int, set[int]] = {first: set(), second: set()}
+    killed: list[int] = []
+    holder: dict[str, object] = {}
+
+    def watch(event: EngineEvent) -> None:
+        ctl = holder["worker"]._controller  # type: ignore[attr-defined]
+        if event.kind is not Kind.PROGRESS or not ctl or not ctl.runner:
+            return
+        pids[event.task_id].add(ctl.runner.pid)
+        if event.task_id == second and not killed and event.data["step"] >= 120:
+            killed.append(ctl.runner.pid)
+            os.killpg(ctl.runner.pid, signal.SIGKILL)
+
+    worker = make_worker(listener=watch, max_tasks=2)
+    holder["worker"] = worker
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,))
+    thread.start()
+    try:
+        wait_for(lambda: all((j := job(worker, t)) is not None and j.state == COMMITTED for t in (first, second)),
+                 worker, timeout=300)
+    finally:
+        stop.set()
+        thread.join(60)
+    assert killed and killed[0] in pids[first]  # the second task's runner was the first task's
+    assert len(pids[second]) == 2  # and after the kill, another
+    for task_id in (first, second):
+        (submitted,) = events_of(worker.market, ResultSubmitted, task_id)
+        assert "0x" + submitted.merkle_root.hex() == reference_root
+    assert job(worker, second).detail["runner_failures"] == 1

@@ -88,6 +88,7 @@ class HttpStore:
         self._prefix = parts.path.rstrip("/")
         self._pool = ConnectionPool(self._connection)
         self._limit: int | None = None  # the server's upload limit, from the X-Max-Size of its last answer
+        self._limit_asked = False
 
     def __repr__(self) -> str:
         return f"HttpStore({self.base_url!r})"
@@ -175,7 +176,9 @@ class HttpStore:
     def _upload_limit(self) -> int | None:
         """The server's upload limit: from its last answer, or asked once (``HEAD /health``), so an
         upload over it is refused before its first byte is sent."""
-        if self._limit is None:
+        if self._limit is None and not self._limit_asked:
+            self._limit_asked = True  # a server that never says is not asked before every upload
+
             def attempt() -> None:
                 conn, resp = self._exchange("HEAD", self._prefix + "/health", {})
                 resp.read()

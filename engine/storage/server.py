@@ -191,9 +191,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_blob()
 
     def do_PUT(self) -> None:
+        keep_open = not self.close_connection
+        self.close_connection = True  # a refused upload's body is never read: it must not be taken for a request
         sha = self._blob_address()
         if sha is None:
             return
+        self.close_connection = not keep_open
         length = self._content_length()
         if length is None:
             return

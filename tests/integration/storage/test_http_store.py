@@ -57,12 +57,13 @@ def test_an_upload_is_one_post_hashed_on_the_way(client: HttpStore, server: Blob
     assert os.listdir(server.root) == [SHA]
 
 
-def test_large_blobs_are_streamed_not_held_in_memory(client: HttpStore, tmp_path: Path) -> None:
-    size = 32 << 20
+def test_large_blobs_are_streamed_not_held_in_memory(client: HttpStore, server: BlobServer, tmp_path: Path) -> None:
+    size = (32 << 20) + 12345  # not a whole number of 1 MiB chunks: the last one is short
     source = tmp_path / "big.safetensors"
     with open(source, "wb") as f:
         for _ in range(size >> 20):
             f.write(os.urandom(1 << 20))
+        f.write(os.urandom(size % (1 << 20)))
     tracemalloc.start()
     try:
         sha = client.put_file(source)
@@ -70,8 +71,10 @@ def test_large_blobs_are_streamed_not_held_in_memory(client: HttpStore, tmp_path
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert out.stat().st_size == size and sha == hashlib.sha256(out.read_bytes()).hexdigest()
     assert peak < 8 << 20, f"peak {peak:,} bytes for a {size:,}-byte blob, client and server together"
+    original = source.read_bytes()
+    assert (server.root / sha).read_bytes() == original and out.read_bytes() == original
+    assert sha == hashlib.sha256(original).hexdigest()
 
 
 def test_a_missing_blob_is_not_found_at_its_url_without_retrying(client: HttpStore, server: BlobServer,
@@ -125,6 +128,18 @@ def test_a_file_that_shrinks_while_uploading_is_a_clear_error(client: HttpStore,
     while os.listdir(server.root) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert os.listdir(server.root) == []
+
+
+def test_an_upload_the_server_stored_under_another_address_is_retried_then_unavailable(tmp_path: Path) -> None:
+    source = tmp_path / "ckpt.bin"
+    source.write_bytes(DATA)
+    with FlakyServer(DATA, []) as flaky:  # answers every upload with the address of other bytes
+        client = HttpStore(flaky.url, retries=2, backoff=0.01)
+        with pytest.raises(StorageUnavailable, match=f"after 3 attempts .*not as what was sent \\({SHA}\\)"):
+            client.put_file(source)
+        assert flaky.requests == 3
+        with pytest.raises(StorageUnavailable, match="bytes changed on the way"):
+            client.put_bytes(DATA)
 
 
 def test_a_server_that_is_down_is_unavailable_with_the_fix() -> None:

@@ -177,14 +177,15 @@ class HttpStore:
         """The server's upload limit: from its last answer, or asked once (``HEAD /health``), so an
         upload over it is refused before its first byte is sent."""
         if self._limit is None and not self._limit_asked:
-            self._limit_asked = True  # a server that never says is not asked before every upload
-
-            def attempt() -> None:
+            def attempt() -> None:  # _exchange keeps the X-Max-Size it answers with
                 conn, resp = self._exchange("HEAD", self._prefix + "/health", {})
-                resp.read()
-                self._pool.give(conn, resp)
+                try:
+                    resp.read()
+                finally:
+                    self._pool.give(conn, resp)
 
             self._retrying(None, attempt)
+            self._limit_asked = True  # a server that never says is not asked before every upload
         return self._limit
 
     def _upload(self, size: int, send_body: Callable[[Connection], str]) -> str:

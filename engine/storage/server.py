@@ -290,7 +290,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self.close_connection = True
                     log.warning("sending blob %s to %s stopped: %s", sha, self.client_address[0], e)
 
-    # -- PUT ---------------------------------------------------------------------------------
+    # -- PUT and POST ------------------------------------------------------------------------
 
     def _receive(self, sha: str | None, length: int) -> None:
         """Spool, hash and keep the body: under ``sha`` if it hashes to it (PUT), under its own
@@ -305,7 +305,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if sha is None or got == sha:
                     spool.commit(store.path(got))
         except BlobFileError as e:
-            log.error("cannot store blob %s: %s", sha, e.message)
+            log.error("cannot store blob %s: %s", sha or "(POST)", e.message)
             self.close_connection = True
             self._reply(HTTPStatus.INSUFFICIENT_STORAGE, f"the server cannot store the blob: {e.message}\n")
             return

@@ -1,18 +1,26 @@
 """The HTTP client of a blob server (``HttpStore``): what the worker, verifier and requester use.
 
-It speaks the four routes of :mod:`engine.storage.server` (any server that speaks them will
-do). Requests reuse keep-alive connections (:mod:`engine.storage.connections`); uploads go out
-with ``sendfile`` (the kernel copies the file to the socket) and downloads are read into one
-reused 1 MiB buffer, so no body is held whole in memory or copied chunk by chunk. The network is
-not trusted: every download is hashed as it arrives and only a body with the right hash is kept; a
-corrupt or truncated body, a refused or reset connection, a timeout or a 5xx answer is retried ``retries`` times
-with exponential back-off, and then reported as :class:`BlobCorrupt` (the last attempt got
-wrong bytes) or :class:`StorageUnavailable`. A 404 or a size over a limit is not retried.
+It speaks the routes of :mod:`engine.storage.server` (any server that speaks them will do).
+Requests reuse keep-alive connections (:mod:`engine.storage.connections`). An upload is one
+``POST /blobs/``: the file is read into one reused 1 MiB buffer, and each chunk is hashed and
+sent, so hashing overlaps the transfer and the server's own hashing, instead of being a whole
+pass over the file before the first byte leaves (the URL of a PUT must name the hash). The
+server answers with the address of what it received, which must be the client's own hash. The
+price: a blob the server already holds is sent again (a caller that knows the address can ask
+:meth:`HttpStore.has` first). Downloads are read into one reused 1 MiB buffer, so no body is held
+whole in memory or copied chunk by chunk. The network is not trusted: every download is hashed
+as it arrives and only a body with the right hash is kept; a corrupt or truncated body, an
+upload stored under another address, a refused or reset connection, a timeout or a 5xx answer is
+retried ``retries`` times with exponential back-off, and then reported as :class:`BlobCorrupt`
+(the last attempt got wrong bytes) or :class:`StorageUnavailable`. A 404 or a size over a limit
+is not retried.
 """
 
 from __future__ import annotations
 
+import hashlib
 import http.client
+import io
 import json
 import logging
 import time
@@ -20,10 +28,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPResponse
 from pathlib import Path
-from typing import BinaryIO, TypeVar
+from typing import NoReturn, TypeVar
 from urllib.parse import urlsplit
 
-from engine.storage.address import CHUNK, check_sha256, sha256_bytes, sha256_file
+from engine.storage.address import CHUNK, check_sha256, is_sha256, sha256_bytes
 from engine.storage.connections import Connection, ConnectionPool
 from engine.storage.errors import (
     BlobCorrupt,
@@ -79,6 +87,8 @@ class HttpStore:
         self._parts = parts
         self._prefix = parts.path.rstrip("/")
         self._pool = ConnectionPool(self._connection)
+        self._limit: int | None = None  # the server's upload limit, from the X-Max-Size of its last answer
+        self._limit_asked = False
 
     def __repr__(self) -> str:
         return f"HttpStore({self.base_url!r})"
@@ -89,19 +99,19 @@ class HttpStore:
     # -- the BlobStore operations ------------------------------------------------------------
 
     def has(self, sha256: str) -> bool:
-        return self._head(sha256)[0] is not None
+        return self._head(sha256)
 
     def put_bytes(self, data: bytes) -> str:
-        sha = sha256_bytes(data)
-        self._upload(sha, len(data), _send_bytes(data))
-        return sha
+        return self._upload(len(data), _send_bytes(data))
 
     def put_file(self, path: Path) -> str:
-        """Hash the file (one read), then stream it up unless the server already has it."""
+        """Stream the file up in one request, hashed chunk by chunk on the way (see the module doc)."""
         path = Path(path)
-        sha, size = sha256_file(path)
-        self._upload(sha, size, _send_file(path, size))
-        return sha
+        try:
+            size = path.stat().st_size
+        except OSError as e:
+            raise BlobFileError(f"cannot read {path}: {e.strerror or e}") from None
+        return self._upload(size, _send_file(path, size))
 
     def get_bytes(self, sha256: str, *, max_size: int | None = None) -> bytes:
         url = self.url(sha256)
@@ -147,46 +157,67 @@ class HttpStore:
 
     # -- requests ----------------------------------------------------------------------------
 
-    def _head(self, sha256: str) -> tuple[int | None, int | None]:
-        """The size of the server's copy (None if it has none), and its upload limit if it says."""
+    def _head(self, sha256: str) -> bool:
+        """Whether the server holds the blob."""
         url = self.url(sha256)
 
-        def attempt() -> tuple[int | None, int | None]:
+        def attempt() -> bool:
             conn, resp = self._exchange("HEAD", self._path(sha256), {})
             try:
                 resp.read()
                 if resp.status not in (200, 404):
                     self._failed(resp, url, sha256)
-                size = (_int_header(resp, "Content-Length") or 0) if resp.status == 200 else None
-                return size, _int_header(resp, MAX_SIZE_HEADER)
+                return resp.status == 200
             finally:
                 self._pool.give(conn, resp)
 
         return self._retrying(sha256, attempt)
 
-    def _upload(self, sha256: str, size: int, send_body: Callable[[Connection], None]) -> None:
-        url = self.url(sha256)
-        stored, limit = self._head(sha256)
-        if stored == size:
-            return  # a copy of another size is damaged: the upload below replaces it
+    def _upload_limit(self) -> int | None:
+        """The server's upload limit: from its last answer, or asked once (``HEAD /health``), so an
+        upload over it is refused before its first byte is sent."""
+        if self._limit is None and not self._limit_asked:
+            def attempt() -> None:  # _exchange keeps the X-Max-Size it answers with
+                conn, resp = self._exchange("HEAD", self._prefix + "/health", {})
+                try:
+                    resp.read()
+                finally:
+                    self._pool.give(conn, resp)
+
+            self._retrying(None, attempt)
+            self._limit_asked = True  # a server that never says is not asked before every upload
+        return self._limit
+
+    def _upload(self, size: int, send_body: Callable[[Connection], str]) -> str:
+        """POST a body of ``size`` bytes; ``send_body`` sends it and returns its sha256, which must
+        be the address the server stored it under."""
+        url = self.base_url + BLOBS_PREFIX
+        limit = self._upload_limit()
         if limit is not None and size > limit:
             raise BlobTooLarge(url, size, limit, limit_of="the server's limit")
         headers = {"Content-Length": str(size), "Content-Type": "application/octet-stream"}
 
-        def attempt() -> None:
-            conn, resp = self._exchange("PUT", self._path(sha256), headers, send_body)
+        def attempt() -> str:
+            sent: list[str] = []
+            conn, resp = self._exchange("POST", self._prefix + BLOBS_PREFIX, headers,
+                                        lambda c: sent.append(send_body(c)))
             try:
                 if resp.status in (200, 201):
-                    resp.read()
-                    return
+                    stored = resp.read(ERROR_TEXT_LIMIT).decode("ascii", "replace").strip()
+                    if not is_sha256(stored):
+                        raise BlobRefused(url, resp.status, f"the answer {stored[:80]!r} is not a blob address")
+                    if not sent or stored != sent[0]:
+                        raise _Transient(f"the server stored the upload as {stored}, not as what was sent "
+                                         f"({sent[0] if sent else 'not all of it'}): bytes changed on the way")
+                    return stored
                 if resp.status == 413:
                     server_limit = _int_header(resp, MAX_SIZE_HEADER) or limit or 0
                     raise BlobTooLarge(url, size, server_limit, limit_of="the server's limit")
-                self._failed(resp, url, sha256)
+                self._failed(resp, url, None)
             finally:
                 self._pool.give(conn, resp)
 
-        self._retrying(sha256, attempt)
+        return self._retrying(None, attempt)
 
     def _download(self, sha256: str, new_spool: Callable[[], Spool], max_size: int | None) -> Spool:
         url = self.url(sha256)
@@ -235,7 +266,10 @@ class HttpStore:
                         if reused:
                             raise
                         # a fresh connection: the server may have answered before reading it all (a 413)
-                return conn, conn.getresponse()
+                resp = conn.getresponse()
+                if (limit := _int_header(resp, MAX_SIZE_HEADER)) is not None:
+                    self._limit = limit
+                return conn, resp
             except BaseException as e:
                 conn.close()
                 if not ConnectionPool.is_stale_failure(e, reused):
@@ -260,7 +294,7 @@ class HttpStore:
             raise BlobCorrupt(sha256, self.url(sha256), last.got, attempts)
         raise StorageUnavailable(self.base_url, attempts, _describe(last, self.timeout))
 
-    def _failed(self, resp: HTTPResponse, url: str, sha256: str | None) -> None:
+    def _failed(self, resp: HTTPResponse, url: str, sha256: str | None) -> NoReturn:
         """Turn an error answer into the matching exception (always raises)."""
         text = resp.read(ERROR_TEXT_LIMIT).decode("utf-8", "replace").strip() if resp.status >= 400 else ""
         if resp.status == 404 and sha256 is not None:
@@ -277,29 +311,37 @@ class HttpStore:
         return kind(self._parts.hostname or "", self._parts.port, timeout=self.timeout, blocksize=CHUNK)
 
 
-def _send_bytes(data: bytes) -> Callable[[Connection], None]:
-    def send(conn: Connection) -> None:
+def _send_bytes(data: bytes) -> Callable[[Connection], str]:
+    def send(conn: Connection) -> str:
         conn.send(data)
+        return sha256_bytes(data)
     return send
 
 
-def _send_file(path: Path, size: int) -> Callable[[Connection], None]:
-    """The file's first ``size`` bytes (those hashed) sent with ``sendfile``: the kernel copies them
-    from the page cache to the socket. A file that shrank since is a clear error at once, not an
-    upload that hangs until the server gives up waiting."""
-    def send(conn: Connection) -> None:
+def _send_file(path: Path, size: int) -> Callable[[Connection], str]:
+    """The file's first ``size`` bytes, read into one reused buffer, each chunk hashed then sent:
+    the hash is of exactly the bytes that went out. A file that shrank since its size was taken
+    is a clear error at once, not an upload that hangs until the server gives up waiting."""
+    def send(conn: Connection) -> str:
         assert conn.sock is not None
+        digest = hashlib.sha256()
+        buffer = memoryview(bytearray(min(CHUNK, size) or 1))
+        remaining = size
         with _open_source(path) as f:
-            sent = conn.sock.sendfile(f, 0, size) if size else 0
-        if sent != size:
+            while remaining and (n := f.readinto(buffer[:min(CHUNK, remaining)])):
+                digest.update(buffer[:n])
+                conn.sock.sendall(buffer[:n])
+                remaining -= n
+        if remaining:
             raise BlobFileError(f"{path} changed while it was being uploaded (it got shorter)",
                                 hint="upload it again once nothing writes to it")
+        return digest.hexdigest()
     return send
 
 
-def _open_source(path: Path) -> BinaryIO:
+def _open_source(path: Path) -> io.FileIO:
     try:
-        return open(path, "rb")
+        return open(path, "rb", buffering=0)  # reads go straight into the caller's buffer
     except OSError as e:
         raise BlobFileError(f"cannot read {path}: {e.strerror or e}") from None
 

@@ -1,11 +1,14 @@
 """The blob server: a LocalStore served over HTTP (``idlegrid blobs serve``; the devnet starts one too).
 
-The API (documented in the README) is four routes: ``GET``/``HEAD``/``PUT /blobs/<sha256>`` and
-``GET /health``. The server trusts no client: a path must be exactly 64 lowercase hex digits, an
-upload must hash to its address (400 otherwise) and fit ``max_size`` (413), and every upload is
-spooled to a temp file and renamed, so concurrent PUTs of one blob are safe and a reader never
-sees half a blob. Bodies are streamed both ways (``sendfile`` out, 1 MiB chunks in). Each
-request is one line on the ``engine.storage.server`` logger, never on stderr.
+The API (documented in docs/cli.md) is five routes: ``GET``/``HEAD``/``PUT /blobs/<sha256>``,
+``POST /blobs/`` and ``GET /health``. The server trusts no client: a path must be exactly 64
+lowercase hex digits, a PUT must hash to its address (400 otherwise), a POST is stored under the
+address it hashes to (the client compares it with its own hash), every upload must fit
+``max_size`` (413), and every upload is spooled to a temp file and renamed, so concurrent uploads
+of one blob are safe and a reader never sees half a blob. ``POST`` lets a client stream a file
+up while it hashes it, instead of hashing it first so the URL can name it. Bodies are streamed
+both ways (``sendfile`` out, 1 MiB chunks in). Each request is one line on the
+``engine.storage.server`` logger, never on stderr.
 
 Every refusal, including those ``http.server`` makes itself (a garbage request line, an
 unknown HTTP version, an unsupported method, oversized headers), is one line of plain text
@@ -43,7 +46,7 @@ SERVICE = "idlegrid-blobs"
 BLOBS_PREFIX = "/blobs/"
 DRAIN_LIMIT = 1 << 20  # a refused upload up to this size is read and dropped, so its client sees the 413
 IDLE_TIMEOUT_S = 60.0  # a silent or stalled client frees its thread after this long
-METHODS = "GET, HEAD, PUT"
+METHODS = "GET, HEAD, PUT, POST"
 MAX_LENGTH_DIGITS = 19  # a Content-Length below 10**19 bytes; longer digit strings are refused unparsed
 
 log = logging.getLogger(__name__)
@@ -202,12 +205,28 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._receive(sha, length)
 
+    def do_POST(self) -> None:
+        """An upload the server names: stored under the sha256 of what arrived."""
+        path = urlsplit(self.path).path
+        if path != BLOBS_PREFIX:
+            self.close_connection = True  # its body is never read: it must not be taken for a request
+            self._reply(HTTPStatus.NOT_FOUND,
+                        f"no route {path[:100]!r} for POST: upload to {BLOBS_PREFIX} or PUT {BLOBS_PREFIX}<sha256>\n")
+            return
+        length = self._content_length()
+        if length is None:
+            return
+        if length > self.server.max_size:
+            self._refuse_too_large(length)
+            return
+        self._receive(None, length)
+
     def _not_allowed(self) -> None:
         self.close_connection = True
         self._reply(HTTPStatus.METHOD_NOT_ALLOWED, f"method {self.command[:20]!r} is not supported: use {METHODS}\n",
                     headers={"Allow": METHODS})
 
-    do_POST = do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _not_allowed
+    do_DELETE = do_PATCH = do_OPTIONS = do_TRACE = do_CONNECT = _not_allowed
 
     def parse_request(self) -> bool:
         """http.server's parser, less HTTP/0.9 (``GET /path`` with no version), which it would
@@ -233,7 +252,7 @@ class _Handler(BaseHTTPRequestHandler):
     def handle_expect_100(self) -> bool:
         """``Expect: 100-continue`` (curl does this for large uploads): refuse a too-large body before it is sent."""
         length = _parse_length(self.headers.get("Content-Length", ""))
-        if self.command == "PUT" and length is not None and length > self.server.max_size:
+        if self.command in ("PUT", "POST") and length is not None and length > self.server.max_size:
             self.close_connection = True
             self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _too_large_text(length, self.server.max_size))
             return False
@@ -271,28 +290,30 @@ class _Handler(BaseHTTPRequestHandler):
                     self.close_connection = True
                     log.warning("sending blob %s to %s stopped: %s", sha, self.client_address[0], e)
 
-    # -- PUT ---------------------------------------------------------------------------------
+    # -- PUT and POST ------------------------------------------------------------------------
 
-    def _receive(self, sha: str, length: int) -> None:
+    def _receive(self, sha: str | None, length: int) -> None:
+        """Spool, hash and keep the body: under ``sha`` if it hashes to it (PUT), under its own
+        hash if ``sha`` is None (POST). An existing copy is replaced: it may be damaged."""
         store = self.server.store
-        existed = store.has(sha)
         try:
-            with FileSpool(store.root, where=f"PUT {BLOBS_PREFIX}{sha}") as spool:
+            with FileSpool(store.root, where=f"{self.command} {self.path[:100]}") as spool:
                 if not self._read_body(spool, length):
                     return
                 got = spool.sha256
-                if got == sha:
-                    spool.commit(store.path(sha))
+                existed = store.has(got)
+                if sha is None or got == sha:
+                    spool.commit(store.path(got))
         except BlobFileError as e:
-            log.error("cannot store blob %s: %s", sha, e.message)
+            log.error("cannot store blob %s: %s", sha or "(POST)", e.message)
             self.close_connection = True
             self._reply(HTTPStatus.INSUFFICIENT_STORAGE, f"the server cannot store the blob: {e.message}\n")
             return
-        if got != sha:  # answered only once the temp file is gone
+        if sha is not None and got != sha:  # answered only once the temp file is gone
             self._reply(HTTPStatus.BAD_REQUEST, f"the body hashes to {got}, not {sha}\n")
         else:
             status = HTTPStatus.OK if existed else HTTPStatus.CREATED
-            self._reply(status, f"{sha}\n", headers={"Location": BLOBS_PREFIX + sha})
+            self._reply(status, f"{got}\n", headers={"Location": BLOBS_PREFIX + got})
 
     def _read_body(self, spool: FileSpool, length: int) -> bool:
         remaining = length

@@ -120,10 +120,16 @@ class FlakyBlobProxy:
                 self._forward("HEAD")
 
             def do_PUT(self) -> None:
+                self._upload("PUT")
+
+            def do_POST(self) -> None:  # the client's uploads: POST /blobs/
+                self._upload("POST")
+
+            def _upload(self, method: str) -> None:
                 if proxy.put_delay_s:
                     proxy.put_seen.set()
                     time.sleep(proxy.put_delay_s)
-                self._forward("PUT")
+                self._forward(method)
                 with proxy.lock:
                     proxy.puts += 1
 

@@ -4,11 +4,13 @@ Each GET takes the next behaviour from a script: ``"503"`` answers Service Unava
 ``"truncate"`` sends half the body and closes, ``"reset"`` aborts the connection (RST) without
 answering, ``"wrong"`` sends other bytes, ``"ok"`` sends the blob, ``"ok-then-close"`` sends it
 and then closes the keep-alive connection without saying so (what an idle timeout does). When the script runs out it
-keeps answering ``"ok"``.
+keeps answering ``"ok"``. Every upload (``POST /blobs/``) is answered as if stored under the
+address of other bytes: what a server that got the body damaged on the way would say.
 """
 
 from __future__ import annotations
 
+import hashlib
 import socket
 import struct
 import threading
@@ -35,6 +37,12 @@ class FlakyServer:
                     outer.requests += 1
                     behaviour = outer.script.pop(0) if outer.script else "ok"
                 getattr(self, "_" + behaviour.replace("-", "_"))()
+
+            def do_POST(self) -> None:
+                with outer._lock:
+                    outer.requests += 1
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                self._send(201, hashlib.sha256(body + b"damaged").hexdigest().encode() + b"\n")
 
             def _503(self) -> None:
                 self._send(503, b"overloaded, come back later")

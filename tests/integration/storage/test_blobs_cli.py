@@ -61,7 +61,7 @@ def test_serve_put_get_then_sigterm(serve_process, tmp_path: Path, capsys: pytes
     rest, _ = proc.communicate(timeout=10)
     assert proc.returncode == 0 and rest.endswith("blobs: stopped\n")
     log = (paths().log_dir / "blob-server.log").read_text()
-    assert f'"PUT /blobs/{SHA}" 201' in log and f'"GET /blobs/{SHA}" 200' in log
+    assert '"POST /blobs/" 201' in log and f'"GET /blobs/{SHA}" 200' in log
 
 
 def test_put_and_get_default_to_the_configured_blob_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

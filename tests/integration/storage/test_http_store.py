@@ -6,6 +6,7 @@ import hashlib
 import http.client
 import os
 import socket
+import time
 import tracemalloc
 from pathlib import Path
 
@@ -42,21 +43,27 @@ def test_put_then_get_round_trips_bytes_and_files(client: HttpStore, server: Blo
     assert out.read_bytes() == DATA and no_partials(out.parent)
 
 
-def test_putting_a_blob_the_server_has_sends_no_body(client: HttpStore, tmp_path: Path, request_log) -> None:
+def test_an_upload_is_one_post_hashed_on_the_way(client: HttpStore, server: BlobServer, tmp_path: Path,
+                                                 request_log) -> None:
     source = tmp_path / "spec.json"
     source.write_bytes(DATA)
     assert client.put_file(source) == SHA
-    assert client.put_file(source) == SHA
-    assert len(requests_seen(request_log, "HEAD", at_least=2)) == 2
-    assert len(requests_seen(request_log, "PUT")) == 1
+    assert client.put_file(source) == SHA  # sent again: the client names the blob only once it is sent
+    assert client.put_bytes(DATA) == SHA
+    assert len(requests_seen(request_log, "POST", at_least=3)) == 3
+    # the only HEAD asked the server's upload limit, once; no HEAD per upload
+    assert [line for line in requests_seen(request_log, "HEAD") if "/health" not in line] == []
+    assert requests_seen(request_log, "PUT") == []
+    assert os.listdir(server.root) == [SHA]
 
 
-def test_large_blobs_are_streamed_not_held_in_memory(client: HttpStore, tmp_path: Path) -> None:
-    size = 32 << 20
+def test_large_blobs_are_streamed_not_held_in_memory(client: HttpStore, server: BlobServer, tmp_path: Path) -> None:
+    size = (32 << 20) + 12345  # not a whole number of 1 MiB chunks: the last one is short
     source = tmp_path / "big.safetensors"
     with open(source, "wb") as f:
         for _ in range(size >> 20):
             f.write(os.urandom(1 << 20))
+        f.write(os.urandom(size % (1 << 20)))
     tracemalloc.start()
     try:
         sha = client.put_file(source)
@@ -64,8 +71,10 @@ def test_large_blobs_are_streamed_not_held_in_memory(client: HttpStore, tmp_path
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert out.stat().st_size == size and sha == hashlib.sha256(out.read_bytes()).hexdigest()
     assert peak < 8 << 20, f"peak {peak:,} bytes for a {size:,}-byte blob, client and server together"
+    original = source.read_bytes()
+    assert (server.root / sha).read_bytes() == original and out.read_bytes() == original
+    assert sha == hashlib.sha256(original).hexdigest()
 
 
 def test_a_missing_blob_is_not_found_at_its_url_without_retrying(client: HttpStore, server: BlobServer,
@@ -111,12 +120,26 @@ def test_a_file_that_shrinks_while_uploading_is_a_clear_error(client: HttpStore,
                                                                 tmp_path: Path) -> None:
     source = tmp_path / "ckpt.bin"
     source.write_bytes(DATA)
-    sha = hashlib.sha256(DATA).hexdigest()
     real_size = len(DATA)
-    source.write_bytes(DATA[:1000])  # what the upload finds after put_file hashed the full file
+    source.write_bytes(DATA[:1000])  # what the upload finds after put_file took the file's size
     with pytest.raises(BlobFileError, match="changed while it was being uploaded"):
-        client._upload(sha, real_size, _send_file(source, real_size))
-    assert not (server.root / sha).exists()
+        client._upload(real_size, _send_file(source, real_size))
+    deadline = time.monotonic() + 5  # the server drops the short upload once it sees the connection close
+    while os.listdir(server.root) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert os.listdir(server.root) == []
+
+
+def test_an_upload_the_server_stored_under_another_address_is_retried_then_unavailable(tmp_path: Path) -> None:
+    source = tmp_path / "ckpt.bin"
+    source.write_bytes(DATA)
+    with FlakyServer(DATA, []) as flaky:  # answers every upload with the address of other bytes
+        client = HttpStore(flaky.url, retries=2, backoff=0.01)
+        with pytest.raises(StorageUnavailable, match=f"after 3 attempts .*not as what was sent \\({SHA}\\)"):
+            client.put_file(source)
+        assert flaky.requests == 3
+        with pytest.raises(StorageUnavailable, match="bytes changed on the way"):
+            client.put_bytes(DATA)
 
 
 def test_a_server_that_is_down_is_unavailable_with_the_fix() -> None:
@@ -171,7 +194,7 @@ def test_an_upload_over_the_servers_limit_is_refused_before_sending(tmp_path: Pa
         with pytest.raises(BlobTooLarge, match=f"{len(DATA):,} bytes, above the server's limit of 1,000 bytes"):
             client.put_bytes(DATA)
         requests_seen(request_log, "HEAD", at_least=1)
-        assert requests_seen(request_log, "PUT") == [] and not (small.root / SHA).exists()
+        assert requests_seen(request_log, "POST") == [] and not (small.root / SHA).exists()
         assert client.put_bytes(b"small") == hashlib.sha256(b"small").hexdigest()
 
 

@@ -91,18 +91,41 @@ def test_a_body_that_does_not_match_its_address_is_refused(server: BlobServer) -
     assert os.listdir(server.root) == []
 
 
-def test_a_body_over_the_limit_is_413_and_nothing_is_stored(tmp_path: Path) -> None:
+def test_post_stores_the_body_under_its_own_address(server: BlobServer) -> None:
+    status, headers, text = call(server, "POST", "/blobs/", DATA)
+    assert (status, text, headers["Location"]) == (201, f"{SHA}\n".encode(), f"/blobs/{SHA}")
+    assert call(server, "POST", "/blobs/", DATA)[:3:2] == (200, f"{SHA}\n".encode())  # already there
+    assert call(server, "GET", f"/blobs/{SHA}")[2] == DATA and os.listdir(server.root) == [SHA]
+
+
+@pytest.mark.parametrize("request_line, status, says", [
+    (f"POST /blobs/{SHA}", 404, b"upload to /blobs/"),
+    ("PUT /blobs/not-an-address", 400, b"is not a blob address"),
+    ("PUT /elsewhere", 404, b"no route"),
+])
+def test_a_refused_uploads_body_is_never_taken_for_a_request(server: BlobServer, request_line: str, status: int,
+                                                             says: bytes) -> None:
+    smuggled = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    answer = raw(server, f"{request_line} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(smuggled)}\r\n\r\n".encode()
+                 + smuggled)
+    assert answer.startswith(f"HTTP/1.1 {status} ".encode()) and says in answer
+    assert answer.count(b"HTTP/1.1 ") == 1 and b"Connection: close" in answer
+
+
+@pytest.mark.parametrize("method, path", [("PUT", f"/blobs/{SHA}"), ("POST", "/blobs/")])
+def test_a_body_over_the_limit_is_413_and_nothing_is_stored(tmp_path: Path, method: str, path: str) -> None:
     with BlobServer(tmp_path / "root", max_size=100) as small:
-        status, headers, text = call(small, "PUT", f"/blobs/{SHA}", DATA)
+        status, headers, text = call(small, method, path, DATA)
         assert status == 413 and headers["X-Max-Size"] == "100"
         assert text.decode() == "a blob of 1,000 bytes is above this server's limit of 100 bytes\n"
         assert os.listdir(small.root) == []
         assert call(small, "GET", "/health")[0] == 200
 
 
-def test_expect_100_continue_is_refused_before_the_body_is_sent(tmp_path: Path) -> None:
+@pytest.mark.parametrize("request_line", [f"PUT /blobs/{SHA}", "POST /blobs/"])
+def test_expect_100_continue_is_refused_before_the_body_is_sent(tmp_path: Path, request_line: str) -> None:
     with BlobServer(tmp_path / "root", max_size=100) as small:
-        answer = raw(small, (f"PUT /blobs/{SHA} HTTP/1.1\r\nHost: x\r\nContent-Length: {10**9}\r\n"
+        answer = raw(small, (f"{request_line} HTTP/1.1\r\nHost: x\r\nContent-Length: {10**9}\r\n"
                              "Expect: 100-continue\r\n\r\n").encode())
     assert answer.startswith(b"HTTP/1.1 413 ") and b"100 Continue" not in answer
 
@@ -122,15 +145,16 @@ def test_an_upload_without_a_length_is_411(server: BlobServer) -> None:
     assert answer.startswith(b"HTTP/1.1 411 ") and b"chunked uploads are not supported" in answer
 
 
-def test_an_upload_cut_short_leaves_nothing_behind(server: BlobServer, request_log) -> None:
-    raw(server, f"PUT /blobs/{SHA} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(DATA)}\r\n\r\n".encode()
+@pytest.mark.parametrize("method, path", [("PUT", f"/blobs/{SHA}"), ("POST", "/blobs/")])
+def test_an_upload_cut_short_leaves_nothing_behind(server: BlobServer, request_log, method: str, path: str) -> None:
+    raw(server, f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(DATA)}\r\n\r\n".encode()
         + DATA[:10], shut=True)
     deadline = time.monotonic() + 5
     while not any("upload stopped" in r.getMessage() for r in request_log.records) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert os.listdir(server.root) == []
     assert any("upload stopped after 10 of 1000 bytes" in r.getMessage() for r in request_log.records)
-    assert call(server, "PUT", f"/blobs/{SHA}", DATA)[0] == 201
+    assert call(server, method, path, DATA)[0] == 201
 
 
 @pytest.mark.parametrize("junk", [b"GARBAGE\r\n\r\n", b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n",
@@ -159,7 +183,8 @@ def test_a_client_leaving_mid_download_is_a_log_line_not_a_traceback(server: Blo
     assert any("stopped" in r.getMessage() for r in request_log.records)
 
 
-def test_concurrent_puts_of_one_blob_are_safe(server: BlobServer) -> None:
+@pytest.mark.parametrize("method", ["PUT", "POST"])
+def test_concurrent_uploads_of_one_blob_are_safe(server: BlobServer, method: str) -> None:
     data = os.urandom(2 << 20)
     sha = hashlib.sha256(data).hexdigest()
     statuses: list[int] = []
@@ -167,7 +192,7 @@ def test_concurrent_puts_of_one_blob_are_safe(server: BlobServer) -> None:
 
     def put() -> None:
         barrier.wait()
-        statuses.append(call(server, "PUT", f"/blobs/{sha}", data)[0])
+        statuses.append(call(server, method, f"/blobs/{sha}" if method == "PUT" else "/blobs/", data)[0])
 
     threads = [threading.Thread(target=put) for _ in range(8)]
     for t in threads:

@@ -127,14 +127,15 @@ class Requester:
             return
         if data is not None:
             self._check_dataset_file(data, dataset)
-            self.store.put_file(data)
+            if not self.store.has(dataset.sha256):  # an upload does not ask first: a dataset is large
+                self.store.put_file(data)
+            return
+        if self.store.has(dataset.sha256):
             return
         if self.local is not None and self.local.has(dataset.sha256):
             path = self.local.path(dataset.sha256)
             self._check_dataset_file(path, dataset)
             self.store.put_file(path)
-            return
-        if self.store.has(dataset.sha256):
             return
         raise DatasetMissing(
             f"the spec's dataset blob {dataset.sha256} ({dataset.size:,} bytes) is not in the local blob store",

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import NoReturn, TypeVar
 from urllib.parse import urlsplit
 
-from engine.storage.address import CHUNK, check_sha256, is_sha256, sha256_bytes
+from engine.storage.address import CHUNK, check_sha256, is_sha256, sha256_bytes, sha256_file
 from engine.storage.connections import Connection, ConnectionPool
 from engine.storage.errors import (
     BlobCorrupt,
@@ -43,7 +43,7 @@ from engine.storage.errors import (
     StorageLocationError,
     StorageUnavailable,
 )
-from engine.storage.server import BLOBS_PREFIX, MAX_SIZE_HEADER
+from engine.storage.server import BLOBS_PREFIX, MAX_SIZE_HEADER, UPLOADS_HEADER
 from engine.storage.spool import FileSpool, MemorySpool, prepare_target
 
 MAX_BACKOFF_S = 5.0
@@ -88,7 +88,7 @@ class HttpStore:
         self._prefix = parts.path.rstrip("/")
         self._pool = ConnectionPool(self._connection)
         self._limit: int | None = None  # the server's upload limit, from the X-Max-Size of its last answer
-        self._limit_asked = False
+        self._post: bool | None = None   # the server takes POST /blobs/ (its /health says so); None: not asked yet
 
     def __repr__(self) -> str:
         return f"HttpStore({self.base_url!r})"
@@ -102,7 +102,7 @@ class HttpStore:
         return self._head(sha256)
 
     def put_bytes(self, data: bytes) -> str:
-        return self._upload(len(data), _send_bytes(data))
+        return self._upload(len(data), _send_bytes(data), lambda: sha256_bytes(data))
 
     def put_file(self, path: Path) -> str:
         """Stream the file up in one request, hashed chunk by chunk on the way (see the module doc)."""
@@ -111,7 +111,7 @@ class HttpStore:
             size = path.stat().st_size
         except OSError as e:
             raise BlobFileError(f"cannot read {path}: {e.strerror or e}") from None
-        return self._upload(size, _send_file(path, size))
+        return self._upload(size, _send_file(path, size), lambda: sha256_file(path)[0])
 
     def get_bytes(self, sha256: str, *, max_size: int | None = None) -> bytes:
         url = self.url(sha256)
@@ -174,28 +174,31 @@ class HttpStore:
         return self._retrying(sha256, attempt)
 
     def _upload_limit(self) -> int | None:
-        """The server's upload limit: from its last answer, or asked once (``HEAD /health``), so an
-        upload over it is refused before its first byte is sent."""
-        if self._limit is None and not self._limit_asked:
-            def attempt() -> None:  # _exchange keeps the X-Max-Size it answers with
+        """The server's upload limit, and whether it takes POST: asked once (``HEAD /health``), then
+        kept from every answer's X-Max-Size, so an upload over it is refused before its first byte."""
+        if self._post is None:
+            def attempt() -> bool:  # _exchange keeps the X-Max-Size it answers with
                 conn, resp = self._exchange("HEAD", self._prefix + "/health", {})
                 try:
                     resp.read()
+                    return resp.status == 200 and "POST" in (resp.getheader(UPLOADS_HEADER) or "").upper()
                 finally:
                     self._pool.give(conn, resp)
 
-            self._retrying(None, attempt)
-            self._limit_asked = True  # a server that never says is not asked before every upload
+            self._post = self._retrying(None, attempt)  # a server that never says is not asked again
         return self._limit
 
-    def _upload(self, size: int, send_body: Callable[[Connection], str]) -> str:
+    def _upload(self, size: int, send_body: Callable[[Connection], str], digest: Callable[[], str]) -> str:
         """POST a body of ``size`` bytes; ``send_body`` sends it and returns its sha256, which must
-        be the address the server stored it under."""
+        be the address the server stored it under. A server older than POST gets the body by PUT
+        under ``digest()``, the hash taken first."""
         url = self.base_url + BLOBS_PREFIX
         limit = self._upload_limit()
         if limit is not None and size > limit:
             raise BlobTooLarge(url, size, limit, limit_of="the server's limit")
         headers = {"Content-Length": str(size), "Content-Type": "application/octet-stream"}
+        if not self._post:
+            return self._put(digest(), size, send_body, headers)
 
         def attempt() -> str:
             sent: list[str] = []
@@ -218,6 +221,28 @@ class HttpStore:
                 self._pool.give(conn, resp)
 
         return self._retrying(None, attempt)
+
+    def _put(self, sha256: str, size: int, send_body: Callable[[Connection], str], headers: dict[str, str]) -> str:
+        """The upload as a server older than ``POST /blobs/`` takes it: ``PUT /blobs/<sha256>``."""
+        url = self.url(sha256)
+
+        def send(conn: Connection) -> None:
+            send_body(conn)
+
+        def attempt() -> str:
+            conn, resp = self._exchange("PUT", self._path(sha256), headers, send)
+            try:
+                if resp.status in (200, 201):
+                    resp.read()
+                    return sha256
+                if resp.status == 413:
+                    server_limit = _int_header(resp, MAX_SIZE_HEADER) or 0
+                    raise BlobTooLarge(url, size, server_limit, limit_of="the server's limit")
+                self._failed(resp, url, sha256)
+            finally:
+                self._pool.give(conn, resp)
+
+        return self._retrying(sha256, attempt)
 
     def _download(self, sha256: str, new_spool: Callable[[], Spool], max_size: int | None) -> Spool:
         url = self.url(sha256)

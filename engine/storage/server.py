@@ -44,6 +44,7 @@ DEFAULT_MAX_SIZE = 512 << 20
 MAX_SIZE_HEADER = "X-Max-Size"  # on every blob response: lets a client refuse a too-large upload before sending it
 SERVICE = "idlegrid-blobs"
 BLOBS_PREFIX = "/blobs/"
+UPLOADS_HEADER = "X-Upload-Methods"  # on /health: "POST, PUT"; a server without it takes PUT only (before POST)
 DRAIN_LIMIT = 1 << 20  # a refused upload up to this size is read and dropped, so its client sees the 413
 IDLE_TIMEOUT_S = 60.0  # a silent or stalled client frees its thread after this long
 METHODS = "GET, HEAD, PUT, POST"
@@ -263,7 +264,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_blob(self) -> None:
         if urlsplit(self.path).path == "/health":
             body = {"service": SERVICE, "status": "ok", "max_size": self.server.max_size}
-            self._reply(HTTPStatus.OK, json.dumps(body) + "\n", content_type="application/json")
+            self._reply(HTTPStatus.OK, json.dumps(body) + "\n", content_type="application/json",
+                        headers={UPLOADS_HEADER: "POST, PUT"})
             return
         sha = self._blob_address()
         if sha is None:

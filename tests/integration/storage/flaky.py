@@ -17,6 +17,8 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
+from engine.storage.server import UPLOADS_HEADER
+
 
 class FlakyServer:
     def __init__(self, blob: bytes, script: list[str]) -> None:
@@ -37,6 +39,12 @@ class FlakyServer:
                     outer.requests += 1
                     behaviour = outer.script.pop(0) if outer.script else "ok"
                 getattr(self, "_" + behaviour.replace("-", "_"))()
+
+            def do_HEAD(self) -> None:  # /health: the upload methods of today's server
+                self.send_response(200)
+                self.send_header(UPLOADS_HEADER, "POST, PUT")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
 
             def do_POST(self) -> None:
                 with outer._lock:

@@ -123,7 +123,7 @@ def test_a_file_that_shrinks_while_uploading_is_a_clear_error(client: HttpStore,
     real_size = len(DATA)
     source.write_bytes(DATA[:1000])  # what the upload finds after put_file took the file's size
     with pytest.raises(BlobFileError, match="changed while it was being uploaded"):
-        client._upload(real_size, _send_file(source, real_size))
+        client._upload(real_size, _send_file(source, real_size), lambda: SHA)
     deadline = time.monotonic() + 5  # the server drops the short upload once it sees the connection close
     while os.listdir(server.root) and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -40,3 +40,16 @@ def edit(spec: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
     else:
         node[last] = value
     return out
+
+
+def kill_mid_job(process: Any, spec: Path, job: Path) -> None:
+    """Start ``spec`` in the runner ``process`` and kill -9 it after its third checkpoint, checking
+    that the job folder really holds an unfinished job (for the resume-to-the-same-root tests)."""
+    from engine.training.jobdir import JobDir
+
+    process.start(spec, job, device="cpu")
+    while process.wait_for("checkpoint", timeout=60)["index"] < 2:
+        pass
+    process.kill()
+    manifest = JobDir(job).read_manifest()
+    assert manifest.result is None and 3 <= len(manifest.leaves) < 13  # really killed mid-job

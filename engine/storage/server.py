@@ -198,13 +198,7 @@ class _Handler(BaseHTTPRequestHandler):
         if sha is None:
             return
         self.close_connection = not keep_open
-        length = self._content_length()
-        if length is None:
-            return
-        if length > self.server.max_size:
-            self._refuse_too_large(length)
-            return
-        self._receive(sha, length)
+        self._receive_upload(sha)
 
     def do_POST(self) -> None:
         """An upload the server names: stored under the sha256 of what arrived."""
@@ -214,13 +208,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(HTTPStatus.NOT_FOUND,
                         f"no route {path[:100]!r} for POST: upload to {BLOBS_PREFIX} or PUT {BLOBS_PREFIX}<sha256>\n")
             return
+        self._receive_upload(None)
+
+    def _receive_upload(self, sha: str | None) -> None:
+        """The body of a PUT (``sha``: the address it must have) or a POST (None: named by what
+        arrived), once its length is known and within the limit."""
         length = self._content_length()
         if length is None:
             return
         if length > self.server.max_size:
             self._refuse_too_large(length)
             return
-        self._receive(None, length)
+        self._receive(sha, length)
 
     def _not_allowed(self) -> None:
         self.close_connection = True

@@ -11,7 +11,7 @@ from engine.errors import RunnerError
 from engine.tasks.load import load_spec
 from engine.training.jobdir import JobDir
 from engine.training.trainer import Trainer
-from tests.specs import quick_mlp, write
+from tests.specs import kill_mid_job, quick_mlp, write
 
 LONG = {"steps": 3000, "checkpoint_every": 250}  # a few seconds: long enough to interrupt
 
@@ -72,13 +72,7 @@ def test_stop_saves_mid_segment_and_a_new_runner_resumes_there(runner, tmp_path:
 
 def test_kill_9_mid_job_then_a_new_runner_ends_with_the_uninterrupted_root(runner, tmp_path: Path) -> None:
     spec = write(tmp_path / "s.json", quick_mlp(**LONG))
-    first = runner()
-    first.start(spec, tmp_path / "job", device="cpu")
-    while first.wait_for("checkpoint", timeout=60)["index"] < 2:
-        pass
-    first.kill()
-    manifest = JobDir(tmp_path / "job").read_manifest()
-    assert manifest.result is None and 3 <= len(manifest.leaves) < 13  # really killed mid-job
+    kill_mid_job(runner(), spec, tmp_path / "job")
     second = runner()
     second.start(spec, tmp_path / "job", device="cpu")
     done = second.wait_for("done", timeout=120)

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import RunnerError
-from engine.training.jobdir import JobDir
-from tests.specs import example, quick_mlp, write
+from tests.specs import example, kill_mid_job, quick_mlp, write
 
 LONG = {"steps": 3000, "checkpoint_every": 250}  # a few seconds: long enough to kill mid-job
 
@@ -96,12 +95,7 @@ def test_kill_9_of_a_reused_runner_mid_job_then_another_reused_runner_ends_with_
         r.start(warmup, tmp_path / f"warmup-{n}", device="cpu")
         r.wait_for("done", timeout=120)
         assert r.wait_free(timeout=60)
-    first.start(spec, tmp_path / "job", device="cpu")
-    while first.wait_for("checkpoint", timeout=60)["index"] < 2:
-        pass
-    first.kill()
-    manifest = JobDir(tmp_path / "job").read_manifest()
-    assert manifest.result is None and 3 <= len(manifest.leaves) < 13  # really killed mid-job
+    kill_mid_job(first, spec, tmp_path / "job")
     second.start(spec, tmp_path / "job", device="cpu")
     done = second.wait_for("done", timeout=120)
     assert done["resumed_from"] is not None and done["resumed_from"] >= 500

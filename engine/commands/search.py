@@ -45,9 +45,10 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--poll",
         type=float,
-        default=1.0,
+        default=0.25,
         metavar="SECONDS",
-        help="pause between event scans when nothing happens (default 1 s, doubling up to 4 s while quiet)",
+        help="pause after a turn in which nothing happened (default 0.25 s; each quiet turn is one "
+        "eth_blockNumber request: raise it for a metered RPC endpoint)",
     )
     p.add_argument(
         "--out", type=Path, metavar="DIR", help="the search folder (default: <data dir>/searches/<space name>)"

@@ -54,15 +54,10 @@ class SearchConfig:
     sampler: SamplerKind = SamplerKind.EVOLUTION
     seed: int | None = 0
     max_attempts: int = 3
-    poll_s: float = 1.0
-    max_idle_s: float = 4.0      # quiet turns in a row double the pause up to this
-
-
-def idle_pause(config: SearchConfig, quiet_turns: int) -> float:
-    """The pause after ``quiet_turns`` turns in a row in which nothing happened: ``poll_s``, doubling
-    up to ``max_idle_s``. Each scan costs an RPC, so a quiet market costs little CPU; with more
-    candidates posted than workers, a worker never waits for the coordinator's late reading."""
-    return float(min(config.poll_s * 2.0 ** (quiet_turns - 1), max(config.max_idle_s, config.poll_s)))
+    # the pause after a turn in which nothing happened. A quiet turn asks the node one thing (the
+    # head's number) and reads no logs, so a short pause is cheap; a long one is not: every
+    # result the coordinator reads late leaves a worker without a posted task for that long
+    poll_s: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -171,11 +166,9 @@ class Coordinator:
     def run(self) -> None:
         """Until the budget is spent and every candidate has a result or was dropped."""
         self.resume()
-        idle = 0
         while not self.finished():
-            idle = 0 if self.turn() else idle + 1
-            if idle:
-                time.sleep(idle_pause(self.config, idle))
+            if not self.turn():
+                time.sleep(self.config.poll_s)
 
     def finished(self) -> bool:
         spent = self.state.count() >= self.config.budget or self._exhausted

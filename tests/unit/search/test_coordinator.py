@@ -198,10 +198,3 @@ def test_the_results_export_has_every_candidate_and_its_costs(space: SearchSpace
     best = report.best
     assert best is not None and body["best"]["value"] == best.value == c.progress().best
 
-
-def test_a_quiet_market_is_scanned_less_and_less_often_up_to_a_cap() -> None:
-    from engine.search.coordinator import idle_pause
-
-    config = SearchConfig(budget=1, poll_s=1.0, max_idle_s=4.0)
-    assert [idle_pause(config, n) for n in range(1, 6)] == [1.0, 2.0, 4.0, 4.0, 4.0]
-    assert idle_pause(SearchConfig(budget=1, poll_s=5.0, max_idle_s=4.0), 3) == 5.0

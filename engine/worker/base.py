@@ -77,6 +77,10 @@ class WorkerBase:
         self._skipped: dict[int, str] = {}
         self._follower: LogFollower[MarketEvent] | None = None  # the market's new events (log filter)
         self._handled: set[int] = set()  # tasks claimed or resumed by this run (for max_tasks)
+        # committed jobs waiting out their window, as last read: task id -> (deadline, read at,
+        # monotonic); engine/worker/jobs.py re-reads one only when something may have changed
+        self._waiting: dict[int, tuple[int, float]] = {}
+        self._turn_now: int | None = None  # the chain's time, read at most once a turn
         self._jobs: dict[int, Job] = {}
         self._uploaders: dict[int, CheckpointUploader] = {}  # a job's checkpoints uploaded while it trains
         self._measured_flops: float | None = None

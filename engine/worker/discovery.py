@@ -63,6 +63,7 @@ class Discovery(JobMachine):
             offset += len(page)
 
     def _on_market_event(self, event: MarketEvent) -> None:
+        self._waiting.pop(getattr(event, "task_id", -1), None)  # a job it names is read again
         if isinstance(event, TaskPosted):
             self._posted[event.task_id] = event
             self._candidates.add(event.task_id)

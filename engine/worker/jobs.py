@@ -22,6 +22,8 @@ from engine.worker.states import (
     WorkerState,
 )
 
+RECHECK_S = 60.0  # a committed job is re-read at least this often, events or not (a missed log, a reorg)
+
 
 class JobMachine(Settlement):
     """One job at a time: train, upload, commit, wait out the window, finalize."""
@@ -40,6 +42,8 @@ class JobMachine(Settlement):
     def _advance(self, record: JobRecord) -> bool:
         """Move one job on as far as is due now; True when it did something."""
         self._handled.add(record.task_id)
+        if self._still_waiting(record):
+            return False
         task = self.market.get_task(record.task_id)
         mine = task.worker == self.account
         state = record.state
@@ -74,7 +78,30 @@ class JobMachine(Settlement):
             return True
         if task.status is TaskStatus.ACCEPTED or self._now() > task.deadline:
             return self._finalize(record, task)
+        if state == WorkerState.COMMITTED:
+            self._waiting[record.task_id] = (task.deadline, time.monotonic())
         return False
+
+    def _still_waiting(self, record: JobRecord) -> bool:
+        """True for a committed job that nothing can have moved since it was last read: no market
+        event named it since (``_on_market_event`` forgets it then), its window is still open by
+        the chain's clock, and the read is under ``RECHECK_S`` old. Every turn used to read every
+        such job, one ``getTask`` each: a worker with many results in their windows spent most
+        of its CPU asking about them."""
+        seen = self._waiting.get(record.task_id)
+        if record.state != WorkerState.COMMITTED or seen is None:
+            return False
+        deadline, read_at = seen
+        if time.monotonic() - read_at >= RECHECK_S or self._chain_now() > deadline:
+            del self._waiting[record.task_id]
+            return False
+        return True
+
+    def _chain_now(self) -> int:
+        """``_now()``, read once a turn (``step`` forgets it): the jobs of one turn share one read."""
+        if self._turn_now is None:
+            self._turn_now = self._now()
+        return self._turn_now
 
     def _work(self, record: JobRecord, task: Task) -> bool:
         job = self._job(record)

@@ -153,6 +153,7 @@ class Worker(Discovery):
 
     def step(self) -> bool:
         """One turn (see the module docstring); False when there was nothing to do now."""
+        self._turn_now = None
         try:
             if self._reconcile():
                 return True

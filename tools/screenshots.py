@@ -10,6 +10,8 @@ requester and verifier), runs the app's Shell with a real worker that trains the
 - ``dashboard-dark.png``  the same in the dark scheme; ``earnings-dark.png`` its earnings tab
 - ``earnings.png``    the earnings tab (today, this week, all time, net profit, Withdraw)
 - ``history.png``     the dashboard's history tab
+- ``search.png``      the dashboard's Search tab after a real 8-candidate ``idlegrid search`` on the
+  devnet, whose candidates the app's worker trained
 - ``settings.png``    the settings dialog (Simple); ``settings-advanced.png`` with Advanced open
 - ``settings-network.png``  its network tab
 - ``wallet.png``      the wallet window (address, QR code, balance on the devnet)
@@ -37,6 +39,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 WORKER_ACCOUNT = 3  # a funded anvil dev account that is neither the demo requester nor verifier
+SEARCH_ACCOUNT = 5  # the search's requester: none of the above
+SEARCH_BUDGET = 8
 
 
 def free_port() -> int:
@@ -220,6 +224,7 @@ def app_shots(shots: Shots, app: object, shell: object) -> None:
     dashboard.tabs.setCurrentWidget(dashboard.history_panel)
     dashboard.refresh()
     shots.save(dashboard, "history.png")
+    search_shot(shots, dashboard)
 
     settings = SettingsDialog()
     shots.save(settings, "settings.png")
@@ -234,6 +239,28 @@ def app_shots(shots: Shots, app: object, shell: object) -> None:
                wallet.balance_label.text().startswith("unknown"))
     shots.save(wallet, "wallet.png")
     wallet.close()
+
+
+def search_shot(shots: Shots, dashboard: object) -> None:
+    """A real search on the devnet, its candidates trained by the app's worker, then its tab."""
+    log_path = Path(os.environ["IDLEGRID_HOME"]) / "search.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "engine", "search", str(REPO / "resources/search/digits.json"),
+                                 "--devnet", "--dev-account", str(SEARCH_ACCOUNT), "--budget", str(SEARCH_BUDGET),
+                                 "--parallel", "2", "--window", "60"], cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            shots.wait(f"the search of {SEARCH_BUDGET} candidates to finish", lambda: proc.poll() is not None, settle=0)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    if proc.returncode != 0:
+        raise SystemExit(f"screenshots: `idlegrid search` failed:\n{log_path.read_text(errors='replace')[-2000:]}")
+    panel = dashboard.search_panel  # type: ignore[attr-defined]
+    dashboard.tabs.setCurrentWidget(panel)  # type: ignore[attr-defined]
+    shots.wait("the Search tab to show the finished search",
+               lambda: panel.snapshot is not None and panel.snapshot.done == SEARCH_BUDGET)
+    shots.save(dashboard, "search.png")
 
 
 def main(argv: list[str] | None = None) -> int:

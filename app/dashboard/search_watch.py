@@ -32,6 +32,9 @@ def next_interval_ms(read_s: float) -> int:
     return int(min(MAX_POLL_MS, max(POLL_MS, read_s * 1000 / READ_SHARE)))
 
 
+CLOSE_WAIT_S = 5.0       # a read of 10,000 candidates takes about a second
+
+
 class SearchWatcher(QObject):
     """``outcome(Outcome)`` on the GUI thread after each poll that found something new: a new
     reading of the selected search, or another list of searches."""
@@ -47,6 +50,7 @@ class SearchWatcher(QObject):
         self._again: bool | None = None    # a poll asked for while one ran (True: forced)
         self._closed = False
         self._listed: list[Path] | None = None
+        self._thread: threading.Thread | None = None
         self.timer = QTimer(self)
         self.timer.setInterval(POLL_MS)
         self.timer.timeout.connect(self.poll)
@@ -77,7 +81,9 @@ class SearchWatcher(QObject):
             self._again = bool(self._again) or force
             return
         self.busy = True
-        threading.Thread(target=self._read, args=(self.wanted, force), name="idlegrid-search", daemon=True).start()
+        self._thread = threading.Thread(target=self._read, args=(self.wanted, force), name="idlegrid-search",
+                                        daemon=True)
+        self._thread.start()
 
     def _read(self, wanted: Path | None, force: bool) -> None:
         started = time.monotonic()
@@ -105,6 +111,10 @@ class SearchWatcher(QObject):
             self.poll(force=force)
 
     def close(self) -> None:
+        """Stop polling and wait (a few seconds at most) for a read in flight: a thread that
+        signals into a watcher Qt has deleted on quit can bring the process down."""
         self._closed = True
         self.stop()
         self.source.close()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=CLOSE_WAIT_S)

@@ -67,9 +67,9 @@ def verification_fee(payment: int, audit_fee_bps: int) -> int:
 
 def payment_for(worker_reward: int, audit_fee_bps: int) -> int:
     """The least payment whose share for the worker (payment less the fee) is at least ``worker_reward``."""
-    payment = -(-worker_reward * BPS // (BPS - audit_fee_bps))
-    while payment - verification_fee(payment, audit_fee_bps) < worker_reward:
-        payment += 1
+    payment = -(-worker_reward * BPS // (BPS - audit_fee_bps))  # enough; the fee rounds down, so
+    while payment - 1 - verification_fee(payment - 1, audit_fee_bps) >= worker_reward:  # less may do
+        payment -= 1
     return payment
 
 
@@ -254,7 +254,8 @@ class TaskMarketV2(MarketClient):
         leaf_b: bytes, proof_b: Sequence[bytes], salt: bytes,
     ) -> ContractCall:
         """Open the commitment (leaf ``segment`` -> ``segment + 1`` with both proofs): a dispute
-        starts; its id is the return value and in Challenged."""
+        starts; its id is the return value and in Challenged. Gas is estimated at the head, so
+        send once a block after the commit's is mined (else "same block")."""
         return self._call("revealChallenge", commit_id, segment, leaf_a, list(proof_a), leaf_b, list(proof_b),
                           salt)
 

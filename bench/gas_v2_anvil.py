@@ -12,7 +12,7 @@ from eth_abi.abi import encode as abi_encode
 from eth_account import Account
 from eth_utils.crypto import keccak
 
-from bench.gas_v2 import REWARD, SEGMENTS, STAKE
+from bench.gas_v2 import REWARD, SEGMENTS, STAKE, print_paths
 from engine.chain.anvil import mine, time_travel
 from engine.chain.devnet import DEV_KEYS, deploy_market_v2
 from engine.chain.market_v2 import TaskMarketV2, vote_commitment
@@ -90,15 +90,5 @@ def measure_v2(url: str) -> tuple[dict[str, int], dict[str, int]]:
 
 
 def report_v2(url: str) -> None:
-    """Print the ``gas_v2_*`` lines of bench.gas_v2, measured here from anvil's receipts."""
-    happy, dispute = measure_v2(url)
-    for name, value in happy.items():
-        print(f"gas_v2_anvil_{name}: {value}")
-    for name in ("commit_challenge", "reveal_challenge", "draw_jury", "commit_vote_each", "reveal_vote_each",
-                 "resolve"):
-        print(f"gas_v2_anvil_{name}: {dispute[name]}")
-    happy_total = sum(happy.values())
-    dispute_total = sum(v for k, v in dispute.items() if not k.endswith("_each"))
-    print(f"gas_v2_anvil_happy_path: {happy_total}")
-    print(f"gas_v2_anvil_dispute_path: {dispute_total}")
-    print(f"gas_v2_anvil_ratio: {dispute_total / happy_total:.2f}")
+    """Print the ``gas_v2_*`` lines of bench.gas_v2, measured here from anvil's receipts (``gas_v2_anvil_*``)."""
+    print_paths("gas_v2_anvil", *measure_v2(url))

@@ -23,7 +23,7 @@ from engine.chain.clock import ChainClock
 from engine.chain.errors import ChainError
 from engine.chain.events import EventCursor, EventPoller, LogReader
 from engine.chain.follower import LogFollower
-from engine.chain.records import MarketEvent
+from engine.chain.records import MarketEvent, Reveal, Vote
 from engine.chain.rpc import translated
 from engine.chain.sender import PreparedTx, Sender, SendPolicy, Signer
 
@@ -207,6 +207,16 @@ class MarketClient:
     def is_verifier(self, account: str) -> bool:
         return bool(self._read("isVerifier", to_checksum_address(account)))
 
+    def jury(self, dispute: int) -> tuple[str, ...]:
+        """The dispute's current jury (``dispute``: the task id in v1, the dispute id in v2;
+        empty before a draw and, in v2, after a redraw)."""
+        return tuple(self._read("jury", dispute))
+
+    def vote_of(self, dispute: int, juror: str) -> Vote:
+        """A juror's commitment and reveal (in v2: of the dispute's current draw)."""
+        commitment, reveal = self._read("voteOf", dispute, to_checksum_address(juror))
+        return Vote(bytes(commitment), Reveal(reveal))
+
     def verify_proof(self, root: bytes, leaf: bytes, index: int, n: int, proof: Sequence[bytes]) -> bool:
         return bool(self._read("verifyProof", root, leaf, index, n, list(proof)))
 
@@ -240,6 +250,23 @@ class MarketClient:
 
     def withdraw_stake(self) -> ContractCall:
         return self._call("withdrawStake")
+
+    # ------------------------------------------------------------ the jury (v1: by task id, v2: by dispute id)
+
+    def draw_jury(self, dispute: int) -> ContractCall:
+        """Callable once the chain's head is past the dispute's draw block (gas is estimated at the
+        head); in v2 also only in the epoch the draw block was fixed in, else the draw moves on."""
+        return self._call("drawJury", dispute)
+
+    def commit_vote(self, dispute: int, commitment: bytes) -> ContractCall:
+        """``commitment`` = :func:`engine.chain.market.vote_commitment` (keep the salt to reveal)."""
+        return self._call("commitVote", dispute, commitment)
+
+    def reveal_vote(self, dispute: int, worker_honest: bool, salt: bytes) -> ContractCall:
+        return self._call("revealVote", dispute, worker_honest, salt)
+
+    def resolve(self, dispute: int) -> ContractCall:
+        return self._call("resolve", dispute)
 
     # ------------------------------------------------------------ events
 

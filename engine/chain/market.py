@@ -168,13 +168,6 @@ class TaskMarket(MarketClient):
             return None
         return Dispute(d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], tuple(d[9]))
 
-    def jury(self, task_id: int) -> tuple[str, ...]:
-        return tuple(self._read("jury", task_id))
-
-    def vote_of(self, task_id: int, juror: str) -> Vote:
-        commitment, reveal = self._read("voteOf", task_id, to_checksum_address(juror))
-        return Vote(bytes(commitment), Reveal(reveal))
-
     def params(self) -> MarketParams:
         return MarketParams(*(self._read(name) for name in (
             "minVerifierStake", "minChallengeBond", "jurySize", "commitPeriod", "revealPeriod",
@@ -201,19 +194,6 @@ class TaskMarket(MarketClient):
         bond = self.challenge_bond(task_id) if bond is None else bond
         return self._call("challenge", task_id, segment, leaf_a, list(proof_a), leaf_b, list(proof_b), value=bond)
 
-    def draw_jury(self, task_id: int) -> ContractCall:
-        """Callable once the chain's head is past the dispute's draw block (gas is estimated at the head)."""
-        return self._call("drawJury", task_id)
-
-    def commit_vote(self, task_id: int, commitment: bytes) -> ContractCall:
-        """``commitment`` = :func:`vote_commitment` (keep the salt to reveal)."""
-        return self._call("commitVote", task_id, commitment)
-
-    def reveal_vote(self, task_id: int, worker_honest: bool, salt: bytes) -> ContractCall:
-        return self._call("revealVote", task_id, worker_honest, salt)
-
-    def resolve(self, task_id: int) -> ContractCall:
-        return self._call("resolve", task_id)
 
 
 def open_market(network: NetworkSettings, signer: Signer | None = None, *,

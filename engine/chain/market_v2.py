@@ -23,7 +23,6 @@ from engine.chain.contract import ContractCall, MarketClient
 from engine.chain.errors import ArtifactError
 from engine.chain.market import DEVNET_PARAMS, ETHER
 from engine.chain.market import vote_commitment as vote_commitment  # v2 commits votes the same way
-from engine.chain.records import Reveal, Vote
 from engine.chain.records_v2 import (
     EVENT_TYPES_V2,
     Audit,
@@ -142,15 +141,6 @@ class TaskMarketV2(MarketClient):
         if d[5] == DisputeStatus.NONE:
             return None
         return DisputeV2(dispute_id, d[0], d[1], d[2], d[3], d[4], DisputeStatus(d[5]), *d[6:])
-
-    def jury(self, dispute_id: int) -> tuple[str, ...]:
-        """The dispute's current jury (empty before a draw and after a redraw)."""
-        return tuple(self._read("jury", dispute_id))
-
-    def vote_of(self, dispute_id: int, juror: str) -> Vote:
-        """A juror's commitment and reveal in the dispute's current draw."""
-        commitment, reveal = self._read("voteOf", dispute_id, to_checksum_address(juror))
-        return Vote(bytes(commitment), Reveal(reveal))
 
     def get_demand(self, demand_id: int) -> Demand | None:
         """The data demand with this id; None where there is none."""
@@ -281,20 +271,4 @@ class TaskMarketV2(MarketClient):
     def reveal_audit(self, task_id: int, leaf: bytes, proof: Sequence[bytes], salt: bytes) -> ContractCall:
         """Once the result is final: ``proof`` is the leaf's at index ``segment + 1``."""
         return self._call("revealAudit", task_id, leaf, list(proof), salt)
-
-    # ------------------------------------------------------------ jury
-
-    def draw_jury(self, dispute_id: int) -> ContractCall:
-        """Callable once the head is past the draw block, in its epoch (else the draw moves on)."""
-        return self._call("drawJury", dispute_id)
-
-    def commit_vote(self, dispute_id: int, commitment: bytes) -> ContractCall:
-        """``commitment`` = :func:`vote_commitment` (keep the salt to reveal)."""
-        return self._call("commitVote", dispute_id, commitment)
-
-    def reveal_vote(self, dispute_id: int, worker_honest: bool, salt: bytes) -> ContractCall:
-        return self._call("revealVote", dispute_id, worker_honest, salt)
-
-    def resolve(self, dispute_id: int) -> ContractCall:
-        return self._call("resolve", dispute_id)
 

@@ -115,7 +115,8 @@ class TaskMarketV2(MarketClient):
     """A client of one deployed TaskMarketV2, signing as ``signer`` (None: read-only).
 
     Tasks are addressed by task id; disputes, challenge commitments and data demands by the id
-    their first call returned (``ContractCall.simulate`` before sending, or the receipt's event).
+    their first call returned: read it from the receipt's event (``simulate`` only predicts it;
+    another transaction mined first takes that id).
     """
 
     EVENT_TYPES = EVENT_TYPES_V2

@@ -1,8 +1,10 @@
 """Gas of every TaskMarket call on the happy and the dispute path, measured on a local anvil.
 
-    python -m bench.gas
+    python -m bench.gas [--market v1|v2]
 
-Prints ``name: value`` lines: gas used per call (from the receipts; per juror call the
+With ``--market v2`` it measures TaskMarketV2 instead (:mod:`bench.gas_v2_anvil`: the
+``gas_v2_anvil_*`` lines, to set beside ``python -m bench.gas_v2``'s titanoboa figures).
+For v1 (the default) it prints ``name: value`` lines: gas used per call (from the receipts; per juror call the
 largest), measured on a market that already saw one task, the happy-path total of a fresh
 market's first task (it pays for first-time storage), ``gas_worker_job_total`` (the worker's
 own transactions of one job: the figure behind engine/network/gas.py's EXPECTED_JOB_GAS), and
@@ -12,6 +14,7 @@ limit 300,000: exit 1 above).
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import sys
 import tempfile
@@ -84,9 +87,17 @@ def measure(url: str) -> tuple[dict[str, int], int]:
     return gas, sum(first.values())
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.gas", description="TaskMarket gas on a local anvil")
+    parser.add_argument("--market", choices=("v1", "v2"), default="v1", help="which contract (default: v1)")
+    market = parser.parse_args(argv).market
     log = Path(tempfile.mkdtemp(prefix="idlegrid-bench-")) / "anvil.log"
     with Anvil(AnvilConfig(port=free_port(), log_file=log)) as node:
+        if market == "v2":
+            from bench.gas_v2_anvil import report_v2
+
+            report_v2(node.url)
+            return 0
         gas, first_task_total = measure(node.url)
     for name, used in gas.items():
         print(f"gas_{name}: {used}")

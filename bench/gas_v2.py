@@ -126,17 +126,22 @@ def main() -> int:
         happy_path(market, requester, worker)  # the first task warms every fresh slot: report the second
         happy = happy_path(market, requester, worker)
         dispute = dispute_path(market, requester, worker, challenger)
+    print_paths("gas_v2", happy, dispute)
+    return 0
+
+
+def print_paths(prefix: str, happy: dict[str, int], dispute: dict[str, int]) -> None:
+    """The ``name: value`` lines of both paths (bench.gas --market v2 prints the same from anvil)."""
     for name, value in happy.items():
-        print(f"gas_v2_{name}: {value}")
+        print(f"{prefix}_{name}: {value}")
     for name in ("commit_challenge", "reveal_challenge", "draw_jury", "commit_vote_each", "reveal_vote_each",
                  "resolve"):
-        print(f"gas_v2_{name}: {dispute[name]}")
+        print(f"{prefix}_{name}: {dispute[name]}")
     happy_total = sum(happy.values())
     dispute_total = sum(v for k, v in dispute.items() if not k.endswith("_each"))
-    print(f"gas_v2_happy_path: {happy_total}")
-    print(f"gas_v2_dispute_path: {dispute_total}")
-    print(f"gas_v2_ratio: {dispute_total / happy_total:.2f}")
-    return 0
+    print(f"{prefix}_happy_path: {happy_total}")
+    print(f"{prefix}_dispute_path: {dispute_total}")
+    print(f"{prefix}_ratio: {dispute_total / happy_total:.2f}")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,11 @@ class ChainClock:
         with translated("eth_blockNumber"):
             return int(self._w3.eth.block_number)
 
+    def timestamp(self, number: int) -> int:
+        """Block ``number``'s timestamp (seconds): when an event logged in it happened."""
+        with translated("eth_getBlockByNumber"):
+            return int(self._w3.eth.get_block(number)["timestamp"])
+
     def block_hash(self, number: int) -> bytes:
         with translated("eth_getBlockByNumber"):
             return bytes(self._w3.eth.get_block(number)["hash"])

@@ -24,10 +24,12 @@ from engine.chain.artifact import Artifact, load_artifact
 from engine.chain.devkeys import DEV_KEYS, DEV_MNEMONIC, FUND_ETH  # noqa: F401 (re-exported)
 from engine.chain.errors import DevnetError
 from engine.chain.market import has_code
+from engine.chain.market_v2 import constructor_args_v2, load_artifact_v2
 from engine.chain.rpc import connect
 from engine.chain.sender import Signer
 from engine.chain.settings import NetworkSettings, load_network
 from engine.config import paths, read_settings
+from engine.network.deploy import Deployed
 from engine.network.deploy import deploy_market as deploy
 
 
@@ -83,7 +85,19 @@ def deploy_market(
     constructor: dict[str, Any] | None = None,
 ) -> Deployment:
     """Deploy TaskMarket from the shipped artifact (:mod:`engine.network.deploy`), as the devnet records it."""
-    d = deploy(w3, deployer, artifact=artifact, constructor=constructor)
+    return _recorded(deploy(w3, deployer, artifact=artifact, constructor=constructor), rpc_url)
+
+
+def deploy_market_v2(
+    w3: Web3, deployer: Signer, *, rpc_url: str, constructor: dict[str, Any] | None = None,
+) -> Deployment:
+    """Deploy TaskMarketV2 with DEVNET_PARAMS_V2 (``constructor`` overrides some), as the devnet
+    records it. Not what `idlegrid devnet` deploys: v1 stays its market until the roles are ported."""
+    d = deploy(w3, deployer, artifact=load_artifact_v2(), constructor=constructor, arguments=constructor_args_v2)
+    return _recorded(d, rpc_url)
+
+
+def _recorded(d: Deployed, rpc_url: str) -> Deployment:
     return Deployment(
         chain_id=d.chain_id, rpc_url=rpc_url, market_address=d.market_address, deploy_block=d.deploy_block,
         deployer=d.deployer, source_sha256=d.source_sha256, constructor=d.constructor,

@@ -7,6 +7,7 @@ signer and the parameters differ. The runtime code's keccak is recorded as the p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,8 @@ from engine.chain.rpc import translated
 from engine.chain.sender import Sender, SendPolicy, Signer
 
 DEPLOY_GAS_CAP = 15_000_000
+# (artifact, overrides) -> the constructor's arguments by name, in order: one per contract version
+ConstructorArgs = Callable[[Artifact, dict[str, int]], dict[str, int]]
 
 
 @dataclass(frozen=True)
@@ -44,10 +47,12 @@ def code_hash(w3: Web3, address: str) -> str:
 def deploy_market(
     w3: Web3, deployer: Signer, *, artifact: Artifact | None = None,
     constructor: dict[str, Any] | None = None, policy: SendPolicy | None = None,
+    arguments: ConstructorArgs = constructor_args,
 ) -> Deployed:
-    """Deploy TaskMarket, signed by ``deployer``; ``constructor`` overrides the devnet's parameters."""
+    """Deploy TaskMarket, signed by ``deployer``; ``constructor`` overrides the devnet's parameters
+    (``arguments`` names them: v1's by default, ``constructor_args_v2`` with v2's artifact)."""
     artifact = artifact or load_artifact()
-    args = constructor_args(artifact, constructor or {})
+    args = arguments(artifact, constructor or {})
     factory = w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     data = factory.constructor(*args.values()).data_in_transaction
     sender = Sender(w3, deployer, policy or SendPolicy(gas_cap=DEPLOY_GAS_CAP))

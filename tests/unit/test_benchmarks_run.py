@@ -33,7 +33,8 @@ MAY_BE_ZERO = {"daemon_idle_cpu_pct"}
 
 
 @pytest.mark.parametrize("bench, headline, args", [(b, h, ["--quick"]) for b, h in sorted(HEADLINES.items())]
-                         + [(b, h, []) for b, h in sorted(FULL_RUNS.items())])
+                         + [(b, h, []) for b, h in sorted(FULL_RUNS.items())]
+                         + [("gas", "gas_v2_anvil_ratio", ["--market", "v2"])])  # v2 on anvil: seconds
 def test_benchmark_quick_run_prints_figures(bench: str, headline: str, args: list[str]) -> None:
     proc = subprocess.run([sys.executable, "-m", f"bench.{bench}", *args], check=False, cwd=REPO,
                           capture_output=True, text=True, timeout=300)

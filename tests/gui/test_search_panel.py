@@ -233,9 +233,9 @@ def test_a_big_search_shows_the_first_rows_and_says_the_exports_have_all(
 def test_closing_the_watcher_waits_for_the_read_in_flight(qtbot, root: Path, mixed: Coordinator) -> None:
     # a read thread still running when Qt deletes the watcher on quit signals into freed memory
     # (`make screenshots` died with "double free or corruption" after its Search tab shot)
-    from app.dashboard.search_watch import SearchWatcher
-
     import threading
+
+    from app.dashboard.search_watch import SearchWatcher
 
     watcher = SearchWatcher(root)
     watcher.poll(force=True)

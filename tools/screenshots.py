@@ -171,7 +171,11 @@ def run(out: Path, timeout: float, scale: str | None = None) -> int:
         if devnet is not None:
             devnet.stop()
         shutil.rmtree(scratch, ignore_errors=True)
+        from app.dashboard import DashboardWindow
+
         for widget in app.topLevelWidgets():  # delete every window while the app still exists
+            if isinstance(widget, DashboardWindow):
+                widget.shutdown()  # quitting: closing it must not ask "Quit idlegrid?" (a modal dialog here aborted)
             widget.close()
             widget.deleteLater()
         shots.pump(0.2)

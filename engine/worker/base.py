@@ -77,8 +77,8 @@ class WorkerBase:
         self._skipped: dict[int, str] = {}
         self._follower: LogFollower[MarketEvent] | None = None  # the market's new events (log filter)
         self._handled: set[int] = set()  # tasks claimed or resumed by this run (for max_tasks)
-        # committed jobs waiting out their window, as last read: task id -> (deadline, read at,
-        # monotonic); engine/worker/jobs.py re-reads one only when something may have changed
+        # committed jobs waiting out their window, as last read: task id -> (its deadline, when it
+        # was read, monotonic); engine/worker/jobs.py re-reads one only when it may have changed
         self._waiting: dict[int, tuple[int, float]] = {}
         self._turn_now: int | None = None  # the chain's time, read at most once a turn
         self._jobs: dict[int, Job] = {}

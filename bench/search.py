@@ -11,6 +11,9 @@ coordinator runs in this process (``engine.search.Coordinator`` over the request
 * **search_regret** -- the digits space, budget ``--budget`` (40), regularized evolution with 2
   workers: the true best accuracy (resources/search/digits.truth.json, every candidate trained
   locally by tools/enumerate_space.py) minus the best found, in percentage points;
+* **search_worker_loop_cpu_ms** / **search_runner_cpu_ms** -- in the one-worker timing, the
+  worker process's own CPU per candidate (its loop: chain reads and writes, uploads, SQLite) and
+  its runners' (training; a runner that served its 20 jobs and exited is counted too);
 * **search_coordinator_cpu_ms** -- the coordinator thread's CPU time per candidate in that
   search (posting, uploads, event scans, result downloads and checks, SQLite, Optuna);
 * **search_sim_*** -- the coordinator alone against the simulated market with ``--sim`` (10,000)
@@ -128,6 +131,22 @@ class Network:
         self.anvil.stop()
 
 
+def worker_cpu(proc: subprocess.Popen[bytes]) -> tuple[float, float]:
+    """CPU seconds of a worker process itself and of its runners (live, and exited ones reaped)."""
+    import psutil
+
+    me = psutil.Process(proc.pid)
+    own = me.cpu_times()
+    runners = own.children_user + own.children_system
+    for child in me.children(recursive=True):
+        try:
+            t = child.cpu_times()
+            runners += t.user + t.system
+        except psutil.NoSuchProcess:
+            continue
+    return own.user + own.system, runners
+
+
 def search(net: Network, name: str, *, budget: int, sampler: str, parallel: int, seed: int = 0) -> dict[str, Any]:
     """One search by the requester, in this process; its wall time, coordinator CPU and best."""
     from eth_account import Account
@@ -189,7 +208,12 @@ def main(argv: list[str] | None = None) -> int:
         # starts: the figure is throughput, and 24 candidates take well under a minute
         net.start_worker(WORKERS[0])
         settle_children()
+        loop0, runners0 = worker_cpu(net.workers[0])
         one = search(net, "speed-1", budget=args.speedup_budget, sampler="random", parallel=4)
+        loop1, runners1 = worker_cpu(net.workers[0])
+        done1 = max(one["done"], 1)
+        print(f"search_worker_loop_cpu_ms: {(loop1 - loop0) / done1 * 1000:.1f}")
+        print(f"search_runner_cpu_ms: {(runners1 - runners0) / done1 * 1000:.1f}", flush=True)
         net.start_worker(WORKERS[1])
         settle_children()
         two = search(net, "speed-2", budget=args.speedup_budget, sampler="random", parallel=4)

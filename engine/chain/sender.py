@@ -85,6 +85,10 @@ class SendPolicy:
     fee_bump: float = 1.25
     max_fee_per_gas: int | None = None  # the user's ceiling (wei): no version is ever priced above it
     confirmations: int = 0  # blocks on top of a receipt before it counts; orphaned -> sent again
+    # a node may count a mined transaction in the account's nonce a moment before it serves the
+    # receipt (anvil does; so may an RPC behind a load balancer): the nonce counts as taken by
+    # another transaction only once ours has had no receipt for this long after the count moved
+    nonce_grace_s: float = 2.0
 
 
 class Sender:
@@ -297,12 +301,17 @@ class Sender:
         are five cheap calls per transaction."""
         deadline = time.monotonic() + self.policy.receipt_timeout
         pause = min(self.policy.first_poll, self.policy.poll_interval)
+        taken_since: float | None = None  # when the nonce was first seen used with no receipt of ours
         while True:
             for version in versions:
                 receipt = self._receipt(version.tx_hash)
                 if receipt is not None:
                     return receipt
-            if self._nonce_used_elsewhere(versions):
+            if not self._nonce_used_elsewhere(versions):
+                taken_since = None
+            elif taken_since is None:
+                taken_since = time.monotonic()
+            elif time.monotonic() - taken_since >= self.policy.nonce_grace_s:
                 raise NonceConsumed(versions[0].function, versions[0].nonce)
             if time.monotonic() >= deadline:
                 return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from engine.chain.errors import ChainError, ContractRevert, RpcUnreachable, TransactionTimeout
+from engine.chain.errors import ChainError, ContractRevert, NonceConsumed, RpcUnreachable, TransactionTimeout
 from engine.chain.events import EventCursor
 from engine.chain.market import Challenged, MarketEvent, Task, TaskPosted, TaskReopened, TaskStatus
 from engine.errors import SpecError
@@ -178,6 +178,11 @@ class Discovery(JobMachine):
                                      self.market.claim_task(job.task_id, task.worker_stake), task_id=job.task_id)
         except ContractRevert as e:
             self._on_revert("claim", job.task_id, e)
+            return
+        except NonceConsumed:
+            # no receipt of ours, yet the nonce is used: the job stays CLAIMING and the next
+            # turn reads the task, adopting it if the claim was ours after all, letting it go if not
+            self._emit(Kind.LOG, f"the claim of task {job.task_id} had no receipt; the chain decides", job.task_id)
             return
         except ChainError as e:
             if isinstance(e, (RpcUnreachable, TransactionTimeout)):

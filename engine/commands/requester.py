@@ -111,7 +111,7 @@ def open_requester(args: argparse.Namespace, *, blobs_needed: bool = False) -> I
 
     Only posting and results need the blob server; without one the local store stands in."""
     from engine.chain.devnet import network_settings
-    from engine.chain.market import open_market
+    from engine.chain.market import open_market, require_v1
     from engine.config import paths
     from engine.history import History
     from engine.requester import Requester
@@ -123,7 +123,7 @@ def open_requester(args: argparse.Namespace, *, blobs_needed: bool = False) -> I
             "no blob server is configured, so the spec cannot be published",
             hint="set network.blob_url in the settings, or run `idlegrid devnet` (it serves blobs) and add --devnet",
         )
-    market = open_market(network, _signer(args, network.chain_id))
+    market = require_v1(open_market(network, _signer(args, network.chain_id)), "the requester")
     blobs = paths().ensure().blobs_dir
     store = open_store(network.blob_url, cache=blobs) if network.blob_url else LocalStore(blobs)
     history = History.open()

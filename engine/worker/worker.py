@@ -55,7 +55,7 @@ class Worker(Discovery):
         (``signer`` overrides it: the CLI's ``--dev-account``), with the ``[worker]``,
         ``[gpu]`` and ``[policy]`` settings. On the devnet CPU training is allowed."""
         from engine.chain.devnet import network_settings
-        from engine.chain.market import open_market, require_v1
+        from engine.chain.market import open_market
         from engine.config import paths
         from engine.history import History
         from engine.storage import open_store
@@ -65,7 +65,7 @@ class Worker(Discovery):
         config = config or WorkerConfig.from_settings()
         if signer is None:
             signer = load_signer(passphrase, chain_id=network.chain_id)
-        market = require_v1(open_market(network, signer), "the worker")
+        market = open_market(network, signer)
         location = network.blob_url or str(paths().blobs_dir)
         store = open_store(location, cache=paths().cache_dir / "blobs")
         backend = None

@@ -23,9 +23,10 @@ from engine.chain.market import (
     Withdrawn,
 )
 from engine.chain.market_v2 import TaskMarketV2
+from engine.chain.records_v2 import DataFault, DisputeStatus, TaskV2
+from engine.chain.records_v2 import DisputeResolved as DisputeResolvedV2
 from engine.chain.records_v2 import ResultSubmitted as ResultSubmittedV2
 from engine.chain.records_v2 import TaskClaimed as TaskClaimedV2
-from engine.chain.records_v2 import TaskV2
 from engine.events import Kind
 from engine.history.records import JobRecord
 from engine.roles.txjournal import Sent, sent
@@ -166,8 +167,8 @@ class Settlement(Uploads):
         (WorkerState.SLASHED): the stake is lost."""
         stake = int(record.stake or 0)
         start = int((record.detail or {}).get("commit_block", 0))
-        event = DisputeResolved if state == WorkerState.SLASHED else ClaimExpired
-        proof = self._task_events(event, record.task_id, start)
+        proof = (self._slash_events(record.task_id, start) if state == WorkerState.SLASHED
+                 else self._task_events(ClaimExpired, record.task_id, start))
         self._add_ledger(record.task_id, "slashed", stake, proof[-1].tx_hash if proof else None)
         self._update(record.task_id, state=state, outcome=state, finished_at=time.time())
         if state == WorkerState.SLASHED:
@@ -179,6 +180,16 @@ class Settlement(Uploads):
         self._job_event(record.task_id, state, message)
         self._earnings_changed()
         return True
+
+    def _slash_events(self, task_id: int, start: int) -> list[MarketEvent]:
+        """What took our stake, oldest first: v1's DisputeResolved; v2's dispute the challenger won,
+        or a data demand left unanswered (DataFault)."""
+        if not isinstance(self.market, TaskMarketV2):
+            return [*self._task_events(DisputeResolved, task_id, start)]
+        lost = [e for e in self._task_events(DisputeResolvedV2, task_id, start)
+                if e.outcome == DisputeStatus.CHALLENGER_WON]
+        events: list[MarketEvent] = [*lost, *self._task_events(DataFault, task_id, start)]
+        return sorted(events, key=lambda e: (e.block_number, e.log_index))
 
     def _dispute_won(self, record: JobRecord, task: Task | TaskV2) -> None:
         """Credit what winning the dispute paid us: the challenger's bond less the jurors' cut."""

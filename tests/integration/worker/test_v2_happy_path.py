@@ -13,7 +13,7 @@ from eth_account.signers.local import LocalAccount
 
 from engine.chain.anvil import time_travel
 from engine.chain.market_v2 import DEVNET_PARAMS_V2, TaskMarketV2, payment_for
-from engine.chain.records_v2 import DataAnswered, DataDemanded, ResultSubmitted, TaskPosted, TaskStatusV2
+from engine.chain.records_v2 import DataAnswered, DataDemanded, DataFault, ResultSubmitted, TaskPosted, TaskStatusV2
 from engine.history import History
 from engine.roles.results import ResultManifest, parse_blob_uri
 from engine.storage import HttpStore
@@ -105,3 +105,28 @@ def test_the_worker_answers_a_data_demand_on_its_v2_result_and_is_paid_with_the_
     time_travel(chain, WINDOW + 1)
     drive(worker, lambda: history.job(worker.chain_id, market.address, task_id, ROLE).state == PAID)
     assert market.credits(accounts[1].address) == bond + REWARD + STAKE
+
+
+def test_a_demand_left_unanswered_is_booked_as_slashed_with_the_fault_that_took_the_stake(
+        v2_for: Callable[[LocalAccount], TaskMarketV2], accounts: list[LocalAccount], store: HttpStore,
+        history: History, chain, tmp_path: Path) -> None:
+    """The worker is away past responsePeriod: anyone claims the fault, the stake goes to the
+    demander and the task reopens; back, the worker books the stake as slashed, with DataFault's tx."""
+    requester, market, demander = v2_for(accounts[0]), v2_for(accounts[1]), v2_for(accounts[3])
+    task_id, _, _ = post(requester, store)
+    worker = cpu_worker(market, store, history, tmp_path)
+    drive(worker, lambda: market.get_task(task_id).status == TaskStatusV2.SUBMITTED)
+    (demanded,) = [e for e in demander.events_in(demander.demand_data(task_id, 1).send())
+                   if isinstance(e, DataDemanded)]
+    time_travel(chain, market.params().response_period + 1)
+    (fault,) = [e for e in requester.events_in(requester.claim_data_fault(demanded.demand_id).send())
+                if isinstance(e, DataFault)]
+    assert market.get_task(task_id).status == TaskStatusV2.OPEN
+
+    drive(worker, lambda: history.job(worker.chain_id, market.address, task_id, ROLE).state == "slashed")
+    assert history.job(worker.chain_id, market.address, task_id, ROLE).outcome == "slashed"
+    assert history.earnings(worker.chain_id, market.address).slashed == STAKE
+    # booked under DataFault's tx: the same movement recorded again with that hash counts once
+    history.add_ledger(worker.chain_id, market.address, task_id, "slashed", STAKE, tx_hash=fault.tx_hash)
+    assert history.earnings(worker.chain_id, market.address).slashed == STAKE
+    assert not events_of(market, DataAnswered, task_id) and market.credits(accounts[1].address) == 0

@@ -28,6 +28,7 @@ from engine.chain.market_v2 import constructor_args_v2, load_artifact_v2
 from engine.chain.rpc import connect
 from engine.chain.sender import Signer
 from engine.chain.settings import NetworkSettings, load_network
+from engine.chain.version import MarketVersion
 from engine.config import paths, read_settings
 from engine.network.deploy import Deployed
 from engine.network.deploy import deploy_market as deploy
@@ -92,7 +93,7 @@ def deploy_market_v2(
     w3: Web3, deployer: Signer, *, rpc_url: str, constructor: dict[str, Any] | None = None,
 ) -> Deployment:
     """Deploy TaskMarketV2 with DEVNET_PARAMS_V2 (``constructor`` overrides some), as the devnet
-    records it. Not what `idlegrid devnet` deploys: v1 stays its market until the roles are ported."""
+    records it. `idlegrid devnet --market v2` deploys it; v1 stays the default until the roles are ported."""
     d = deploy(w3, deployer, artifact=load_artifact_v2(), constructor=constructor, arguments=constructor_args_v2)
     return _recorded(d, rpc_url)
 
@@ -104,17 +105,20 @@ def _recorded(d: Deployed, rpc_url: str) -> Deployment:
     )
 
 
-def ensure_market(w3: Web3, deployer: Signer, *, rpc_url: str, path: Path) -> tuple[Deployment, bool]:
-    """The recorded deployment if its code is on chain and the contract did not change since,
-    else a fresh one; True when deployed now."""
+def ensure_market(w3: Web3, deployer: Signer, *, rpc_url: str, path: Path,
+                  version: MarketVersion = MarketVersion.V1) -> tuple[Deployment, bool]:
+    """The recorded deployment if its code is on chain and the contract (of ``version``) did not
+    change since, else a fresh one; True when deployed now. Switching versions deploys afresh."""
     known = Deployment.load(path)
-    current = known is not None and known.source_sha256 == load_artifact().source_sha256
+    artifact = load_artifact_v2() if version is MarketVersion.V2 else load_artifact()
+    current = known is not None and known.source_sha256 == artifact.source_sha256
     if known is not None and current and known.chain_id == w3.eth.chain_id and has_code(w3, known.market_address):
         if known.rpc_url != rpc_url:
             known = Deployment(**{**asdict(known), "rpc_url": rpc_url})
             known.save(path)
         return known, False
-    deployment = deploy_market(w3, deployer, rpc_url=rpc_url)
+    deploy = deploy_market_v2 if version is MarketVersion.V2 else deploy_market
+    deployment = deploy(w3, deployer, rpc_url=rpc_url)
     deployment.save(path)
     return deployment, True
 
@@ -159,9 +163,9 @@ class Devnet:
 
 def start_devnet(
     *, port: int = 8545, host: str = "127.0.0.1", block_time: int | None = None,
-    fund_addresses: Sequence[str] = (), reset: bool = False,
+    fund_addresses: Sequence[str] = (), reset: bool = False, market: MarketVersion = MarketVersion.V1,
 ) -> Devnet:
-    """Start anvil on the persisted state, deploy TaskMarket if needed, fund the accounts."""
+    """Start anvil on the persisted state, deploy TaskMarket (``market``: v1 or v2) if needed, fund the accounts."""
     if reset:
         for path in (state_file(), deployment_file()):
             path.unlink(missing_ok=True)
@@ -170,7 +174,7 @@ def start_devnet(
     try:
         w3 = connect(anvil.url, expected_chain_id=DEV_CHAIN_ID)
         deployment, deployed_now = ensure_market(w3, Account.from_key(DEV_KEYS[0]), rpc_url=anvil.url,
-                                                 path=deployment_file())
+                                                 path=deployment_file(), version=market)
         wallet = wallet_address()
         funded = fund(w3, [*fund_addresses, *([wallet] if wallet else [])])
     except BaseException:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_abi.abi import encode as abi_encode
 from eth_utils.address import to_checksum_address
@@ -112,6 +112,10 @@ from engine.chain.records import (
 from engine.chain.rpc import connect, translated
 from engine.chain.sender import SendPolicy, Signer
 from engine.chain.settings import NetworkSettings
+from engine.chain.version import MarketVersion, market_version
+
+if TYPE_CHECKING:
+    from engine.chain.market_v2 import TaskMarketV2
 
 # Constructor parameters of the devnet deployment (names as in the contract, less the "_").
 DEVNET_PARAMS: dict[str, int] = {
@@ -197,10 +201,13 @@ class TaskMarket(MarketClient):
 
 
 def open_market(network: NetworkSettings, signer: Signer | None = None, *,
-                policy: SendPolicy | None = None) -> TaskMarket:
+                policy: SendPolicy | None = None) -> TaskMarket | TaskMarketV2:
     """A client of the market named in ``network`` (the [network] settings or a profile),
     checked to exist and, where the profile records it, to run the expected code. A profile's
-    confirmation depth applies to the event pollers (hand-written settings keep depth 0, as before)."""
+    confirmation depth applies to the event pollers (hand-written settings keep depth 0, as before).
+    The bindings follow the code on chain (:mod:`engine.chain.version`): TaskMarketV2 where v2's
+    runtime is deployed, TaskMarket (v1) otherwise, as before v2 existed."""
+    from engine.chain.market_v2 import TaskMarketV2  # market_v2 imports this module
     if network.market_address is None:
         raise ChainError("no TaskMarket address is configured",
                          hint="pick a network with `idlegrid network use NAME`, or run `idlegrid devnet`")
@@ -213,9 +220,18 @@ def open_market(network: NetworkSettings, signer: Signer | None = None, *,
         # a real chain: a fee ceiling, and (from a profile) receipts counted once deep enough
         policy = replace(policy or SendPolicy(), max_fee_per_gas=network.max_fee_per_gas,
                          confirmations=network.confirmations if network.profile is not None else 0)
-    return TaskMarket(w3, network.market_address, signer, policy=policy, deploy_block=network.deploy_block,
-                      log_range=network.log_range,
-                      confirmations=network.confirmations if network.profile is not None else 0)
+    cls = TaskMarketV2 if market_version(w3, network.market_address) is MarketVersion.V2 else TaskMarket
+    return cls(w3, network.market_address, signer, policy=policy, deploy_block=network.deploy_block,
+               log_range=network.log_range, confirmations=network.confirmations if network.profile is not None else 0)
+
+
+def require_v1(market: TaskMarket | TaskMarketV2, role: str) -> TaskMarket:
+    """``market`` as v1's client, for a role not yet ported to v2: a clear refusal on a v2 market."""
+    if not isinstance(market, TaskMarket):
+        raise ChainError(f"the market at {market.address} is TaskMarket v2, which {role} does not support yet",
+                         hint="use a v1 market (`idlegrid devnet --market v1`, the default); "
+                              "docs/contract.md, 'Porting the clients', lists what runs on v2")
+    return market
 
 
 def check_code(w3: Web3, address: str, expected: str) -> None:

@@ -72,6 +72,15 @@ def payment_for(worker_reward: int, audit_fee_bps: int) -> int:
     return payment
 
 
+def arithmetic_id(name: str | None) -> int:
+    """The contract's 32-bit id of an exact-mode arithmetic (a spec's ``verification.arithmetic``):
+    the first four bytes of keccak(name), 1 where those are zero; 0 (None) is tolerance mode. Every
+    role derives it the same way: a requester posts it, a verifier registers with it."""
+    if name is None:
+        return 0
+    return int.from_bytes(keccak(text=name)[:4], "big") or 1
+
+
 def artifact_path_v2() -> Path:
     """resources/contracts/TaskMarketV2.json, next to v1's artifact."""
     return artifact_path().with_name("TaskMarketV2.json")

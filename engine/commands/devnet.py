@@ -42,12 +42,16 @@ def register(subparsers: Any) -> None:
                    help=f"port of the local blob server (default {DEFAULT_BLOB_PORT})")
     p.add_argument("--no-demo", action="store_true",
                    help="do not run the demo requester and verifier (no tasks are posted)")
+    p.add_argument("--market", choices=["v1", "v2"], default="v1",
+                   help="which TaskMarket to deploy (default v1; v2 runs without the demo: "
+                        "docs/contract.md, 'Porting the clients')")
     p.add_argument("--demo-interval", type=float, default=20.0, help=argparse.SUPPRESS)  # tests: faster pace
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from engine.chain.devnet import parse_addresses, start_devnet, state_file  # web3: only when run
+    from engine.chain.version import MarketVersion
 
     for port, option in ((args.port, "--port"), (args.blob_port, "--blob-port")):
         if not 0 < port < 65536:
@@ -57,17 +61,21 @@ def run(args: argparse.Namespace) -> int:
     if args.demo_interval <= 0:
         raise DevnetError("--demo-interval must be positive")
     fund = parse_addresses(args.fund)
+    market = MarketVersion(args.market)
     for signum in (signal.SIGINT, signal.SIGTERM):  # a background job starts with SIGINT ignored
         signal.signal(signum, _interrupt)
     with ExitStack() as stack:  # stops in reverse order: demo, blob server, anvil
         devnet = start_devnet(port=args.port, host=args.host, block_time=args.block_time,
-                              fund_addresses=fund, reset=args.reset)
+                              fund_addresses=fund, reset=args.reset, market=market)
         stack.callback(devnet.stop)
         try:
             _report(devnet)
             server = _start_blob_server(args.host, args.blob_port)
             stack.callback(_stop_blob_server, server)
-            check_demo = _start_demo(devnet, server.url, args, stack) if not args.no_demo else (lambda: None)
+            demo = not args.no_demo and market is MarketVersion.V1
+            if not args.no_demo and not demo:
+                say("the demo requester and verifier run on v1 only: none on this v2 market")
+            check_demo = _start_demo(devnet, server.url, args, stack) if demo else (lambda: None)
             say(f"ready at {devnet.deployment.rpc_url}; press Ctrl-C to stop (the state is saved)")
             clock = _BlockClock(devnet, args.block_time)
             while devnet.anvil.running():
@@ -165,13 +173,16 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 def _report(devnet: Devnet) -> None:
     from engine.chain.devnet import deployment_file, state_file
+    from engine.chain.version import market_version
 
     d = devnet.deployment
+    version = market_version(devnet.w3, d.market_address)
+    kind = f"TaskMarket {version.value}" if version else "code of no shipped TaskMarket"
     verb = "deployed" if devnet.deployed_now else "already deployed"
     lines = [
         f"anvil {d.rpc_url} (chain id {d.chain_id}), log {devnet.anvil.log_path}",
         f"chain state {state_file()}",
-        f"TaskMarket {verb} at {d.market_address} (block {d.deploy_block})",
+        f"TaskMarket {verb} at {d.market_address} (block {d.deploy_block}, {kind})",
         f"deployment file {deployment_file()}",
         *(f"funded {a} ({b / 10**18:g} ETH)" for a, b in devnet.funded.items()),
         f'dev accounts: mnemonic "{DEV_MNEMONIC}"',

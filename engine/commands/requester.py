@@ -83,6 +83,13 @@ def register(subparsers: Any) -> None:
     )
     withdraw.set_defaults(func=_withdraw)
 
+    close_audit = sub.add_parser(
+        "close-audit", parents=[account_options()],
+        help="TaskMarket v2: credit back the verification fee no auditor earned, once the audit is over",
+    )
+    close_audit.add_argument("task_id", type=int, metavar="ID")
+    close_audit.set_defaults(func=_close_audit)
+
 
 
 def _help(parser: argparse.ArgumentParser) -> int:
@@ -255,6 +262,19 @@ def _withdraw(args: argparse.Namespace) -> int:
     with open_requester(args) as requester:
         amount, tx = requester.withdraw()
     print(f"withdrew {format_eth(amount)} ETH to {requester.address}")
+    print(f"tx: {tx}")
+    return 0
+
+
+def _close_audit(args: argparse.Namespace) -> int:
+    from engine.requester import format_eth
+
+    with open_requester(args) as requester:
+        requester.recover()
+        refund, tx = requester.close_audit(args.task_id)
+        credit = requester.credits()
+    print(f"closed the audit of task {args.task_id}: {format_eth(refund)} ETH of its fee credited back "
+          f"(your credit is now {format_eth(credit)} ETH; `idlegrid requester withdraw` sends it to the wallet)")
     print(f"tx: {tx}")
     return 0
 

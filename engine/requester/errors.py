@@ -6,6 +6,7 @@ import time
 from typing import TYPE_CHECKING
 
 from engine.chain.market import Task, TaskStatus
+from engine.chain.records_v2 import TaskStatusV2, TaskV2
 from engine.errors import UsageError
 
 if TYPE_CHECKING:
@@ -36,22 +37,22 @@ class NotYourTask(RequesterError):
 
 
 class NoResultYet(RequesterError):
-    def __init__(self, task_id: int, status: TaskStatus) -> None:
+    def __init__(self, task_id: int, status: TaskStatus | TaskStatusV2) -> None:
         why = {
             TaskStatus.OPEN: "no worker has claimed it yet",
             TaskStatus.CLAIMED: "a worker is training it and has not committed a result yet",
             TaskStatus.CANCELLED: "it was cancelled",
-        }.get(status, status.name.lower())
+        }.get(TaskStatus(int(status)), status.name.lower())
         super().__init__(f"task {task_id} has no result: {why}",
                          hint=f"`idlegrid requester status {task_id}` shows where it stands")
 
 
 class NotCancellable(RequesterError):
-    def __init__(self, task_id: int, task: Task, now: int) -> None:
+    def __init__(self, task_id: int, task: Task | TaskV2, now: int) -> None:
         status = task.status.name.lower()
         if task.status == TaskStatus.CLAIMED:
             message = f"task {task_id} is claimed by {task.worker} and cannot be cancelled"
-            hint = (f"the claim runs until {_utc(task.deadline)} ({max(task.deadline - now, 0)} s from now); "
+            hint = (f"the claim runs until {format_utc(task.deadline)} ({max(task.deadline - now, 0)} s from now); "
                     "if no result arrives by then, `cancel` again: the claim expires and the task is cancelled")
         else:
             message = f"task {task_id} is {status}; only an open task can be cancelled"
@@ -73,5 +74,5 @@ class ResultInvalid(RequesterError):
     exit_code = 1
 
 
-def _utc(ts: int) -> str:
+def format_utc(ts: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))

@@ -25,6 +25,10 @@ from web3.types import TxReceipt
 
 from engine.chain.errors import ContractRevert
 from engine.chain.market import ContractCall, E, ResultSubmitted, Task, TaskMarket, TaskPosted, TaskStatus
+from engine.chain.market_v2 import TaskMarketV2, arithmetic_id, payment_for
+from engine.chain.records_v2 import AuditClosed, TaskStatusV2, TaskV2
+from engine.chain.records_v2 import ResultSubmitted as ResultSubmittedV2
+from engine.chain.records_v2 import TaskPosted as TaskPostedV2
 from engine.commit.merkle import MerkleTree
 from engine.events import EngineEvent, Kind, Listener, ignore
 from engine.roles.results import ResultManifest, blob_uri, parse_blob_uri
@@ -46,6 +50,7 @@ from engine.requester.errors import (
     RequesterError,
     ResultInvalid,
     UnknownTask,
+    format_utc,
 )
 from engine.requester.terms import (
     DEFAULT_CLAIM_TIMEOUT,
@@ -78,7 +83,7 @@ def _root_hex(root: bytes) -> str | None:
 class Requester:
     """Posts tasks for the market's signer and follows them; records everything in history."""
 
-    def __init__(self, market: TaskMarket, store: BlobStore, history: History, *,
+    def __init__(self, market: TaskMarket | TaskMarketV2, store: BlobStore, history: History, *,
                  listener: Listener = ignore, local: LocalStore | None = None) -> None:
         self.market = market
         self.store = store
@@ -109,11 +114,21 @@ class Requester:
         spec_sha = self.store.put_bytes(canonical_json(checked.spec))
         if spec_sha != checked.sha256:
             raise RequesterError(f"the blob store filed the spec under {spec_sha}, not its sha256 {checked.sha256}")
-        call = self.market.post_task(bytes.fromhex(spec_sha), blob_uri(spec_sha), reward=reward,
-                                     worker_stake=stake, **terms)
-        self._check_funds(reward)
+        spec_hash, uri = bytes.fromhex(spec_sha), blob_uri(spec_sha)
+        if isinstance(self.market, TaskMarketV2):
+            # v2: the payment is the reward plus the verification fee; an exact-mode spec names its arithmetic
+            payment = payment_for(reward, self.market.params().audit_fee_bps)
+            verification = checked.spec.verification
+            arithmetic = arithmetic_id(verification.arithmetic if isinstance(verification, s.ExactVerification)
+                                       else None)
+            call = self.market.post_task(spec_hash, uri, payment=payment, worker_stake=stake,
+                                         arithmetic=arithmetic, **terms)
+        else:
+            payment = reward
+            call = self.market.post_task(spec_hash, uri, reward=reward, worker_stake=stake, **terms)
+        self._check_funds(payment)
         receipt = self._send(call, f"new-{uuid.uuid4().hex[:16]}", "post")
-        (posted,) = [e for e in self.market.events_in(receipt) if isinstance(e, TaskPosted)]
+        (posted,) = [e for e in self.market.events_in(receipt) if isinstance(e, TaskPosted | TaskPostedV2)]
         self._record_post(posted, receipt, checked.spec)
         return posted.task_id
 
@@ -160,27 +175,32 @@ class Requester:
             raise DatasetMismatch(f"--data {path} is {size:,} bytes, but the spec's dataset.size is {dataset.size:,}",
                                   hint="fix dataset.size in the spec")
 
-    def _check_funds(self, reward: int) -> None:
-        """The wallet covers the reward; said in words before anything is signed. (What else the
-        contract would refuse, gas estimation finds when the post is prepared, with the contract's
-        reason: a separate simulation first cost a coordinator an eth_call per candidate.)"""
+    def _check_funds(self, payment: int) -> None:
+        """The wallet covers the payment (v2: the reward plus the verification fee); said in words
+        before anything is signed. (What else the contract would refuse, gas estimation finds when
+        the post is prepared, with the contract's reason: a separate simulation first cost a
+        coordinator an eth_call per candidate.)"""
         balance = self.market.balance(self.address)
-        if balance < reward:
+        if balance < payment:
+            what = "reward" if isinstance(self.market, TaskMarket) else "payment (reward and verification fee)"
             raise RequesterError(
                 f"your wallet {self.address} holds {format_eth(balance)} ETH, "
-                f"less than the reward of {format_eth(reward)} ETH",
+                f"less than the {what} of {format_eth(payment)} ETH",
                 hint="fund the wallet (on the devnet: `idlegrid devnet --fund ADDRESS`), or lower --reward",
             )
 
-    def _record_post(self, posted: TaskPosted, receipt: TxReceipt, spec: s.TaskSpec | None) -> None:
-        """The requester's job row, the post's gas and the escrowed reward in the ledger."""
+    def _record_post(self, posted: TaskPosted | TaskPostedV2, receipt: TxReceipt, spec: s.TaskSpec | None) -> None:
+        """The requester's job row, the post's gas and the escrowed payment in the ledger (v2's
+        ``reward`` is the whole payment, the verification fee included)."""
+        claim_deadline = (posted.claim_deadline if isinstance(posted, TaskPosted)
+                          else self._v2().event_deadline(posted))
         self.history.upsert_job(
             self.chain_id, self.market.address, posted.task_id, ROLE,
             name=spec.name if spec else None, spec_sha256=posted.spec_hash.hex(), state="open",
             steps=spec.steps if spec else None, reward=posted.reward, stake=posted.worker_stake,
             created_at=time.time(),
             detail={"requester": self.address, "posted_block": posted.block_number,
-                    "claim_deadline": posted.claim_deadline},
+                    "claim_deadline": claim_deadline},
         )
         self._record_tx(posted.task_id, "post", receipt)
         self.history.add_ledger(self.chain_id, self.market.address, posted.task_id, "escrow",
@@ -203,7 +223,7 @@ class Requester:
                 if job.chain_id == self.chain_id and job.market.lower() == self.market.address.lower()
                 and (job.detail or {}).get("requester", "").lower() == self.address.lower()]
 
-    def task(self, task_id: int) -> Task:
+    def task(self, task_id: int) -> Task | TaskV2:
         """The on-chain task, or :class:`UnknownTask` (the contract refuses an id it never gave
         out with "no task", so the count is read only to say so)."""
         if not isinstance(task_id, int) or isinstance(task_id, bool) or task_id < 1:
@@ -219,7 +239,6 @@ class Requester:
         task = self.task(task_id)
         job = self.history.job(self.chain_id, self.market.address, task_id, ROLE)
         self._sync_job(task, job)
-        dispute = self.market.get_dispute(task_id) if task.dispute_id else None
         return TaskView(
             task_id=task_id, name=job.name if job else None,
             spec_sha256=job.spec_sha256 if job else self._spec_sha(task_id),
@@ -228,12 +247,22 @@ class Requester:
             deadline=task.deadline, merkle_root=_root_hex(task.merkle_root), num_leaves=task.num_leaves,
             claim_timeout=task.claim_timeout, train_timeout=task.train_timeout,
             challenge_window=task.challenge_window,
-            dispute=None if dispute is None else DisputeView(
-                dispute.challenger, dispute.segment, dispute.bond, dispute.commit_deadline,
-                dispute.reveal_deadline, dispute.honest_votes, dispute.cheat_votes, dispute.jury),
+            dispute=self._dispute_view(task) if task.dispute_id else None,
         )
 
-    def _sync_job(self, task: Task, job: JobRecord | None) -> None:
+    def _dispute_view(self, task: Task | TaskV2) -> DisputeView | None:
+        """The task's latest dispute (v1 addresses it by task, v2 by dispute id)."""
+        if isinstance(self.market, TaskMarketV2):
+            d2 = self.market.get_dispute(task.dispute_id)
+            return None if d2 is None else DisputeView(
+                d2.challenger, d2.segment, d2.bond, d2.commit_deadline, d2.reveal_deadline, d2.honest_votes,
+                d2.cheat_votes, self.market.jury(d2.dispute_id))
+        d1 = self.market.get_dispute(task.task_id)
+        return None if d1 is None else DisputeView(
+            d1.challenger, d1.segment, d1.bond, d1.commit_deadline, d1.reveal_deadline, d1.honest_votes,
+            d1.cheat_votes, d1.jury)
+
+    def _sync_job(self, task: Task | TaskV2, job: JobRecord | None) -> None:
         """Keep the history row's state in step with the chain (the app's history view reads it)."""
         state = task.status.name.lower()
         if job is None or job.state == state:
@@ -245,7 +274,9 @@ class Requester:
         self.history.upsert_job(self.chain_id, self.market.address, task.task_id, ROLE, **fields)
 
     def _spec_sha(self, task_id: int, from_block: int = 0) -> str | None:
-        posted = self._events(TaskPosted, task_id, from_block=from_block)
+        posted: list[TaskPosted] | list[TaskPostedV2] = (
+            self._events(TaskPostedV2, task_id, from_block=from_block) if isinstance(self.market, TaskMarketV2)
+            else self._events(TaskPosted, task_id, from_block=from_block))
         return posted[-1].spec_hash.hex() if posted else None
 
     def _events(self, cls: type[E], task_id: int, *, from_block: int) -> list[E]:
@@ -284,14 +315,16 @@ class Requester:
                                 merkle_root=manifest.merkle_root)
         return out
 
-    def _manifest(self, task: Task, from_block: int, posted_spec: str | None = None) -> ResultManifest:
+    def _manifest(self, task: Task | TaskV2, from_block: int, posted_spec: str | None = None) -> ResultManifest:
         """The result manifest the task's ResultSubmitted names, checked against the chain and
         against ``posted_spec`` (what this requester posted, from its own history; read from the
         TaskPosted event when it is not known)."""
         task_id = task.task_id
         root = "0x" + task.merkle_root.hex()
-        submitted = [e for e in self._events(ResultSubmitted, task_id, from_block=from_block)
-                     if e.merkle_root == task.merkle_root]
+        events: list[ResultSubmitted] | list[ResultSubmittedV2] = (
+            self._events(ResultSubmittedV2, task_id, from_block=from_block) if isinstance(self.market, TaskMarketV2)
+            else self._events(ResultSubmitted, task_id, from_block=from_block))
+        submitted = [e for e in events if e.merkle_root == task.merkle_root]
         if not submitted:
             raise ResultInvalid(f"task {task_id}: no ResultSubmitted event carries its on-chain root {root}")
         manifest = ResultManifest.from_bytes(
@@ -339,6 +372,36 @@ class Requester:
                    task_id, state="cancelled", tx_hash=tx)
         return tx
 
+    def close_audit(self, task_id: int) -> tuple[int, str]:
+        """v2: once a final result's audit is over (revealPeriod after its window), the fee no
+        auditor earned comes back as a credit: (amount, tx hash). ``withdraw`` then pays it out."""
+        market = self._v2()
+        task = self.task(task_id)
+        if task.requester.lower() != self.address.lower():
+            raise NotYourTask(task_id, task.requester, self.address)
+        if task.status != TaskStatusV2.FINALIZED:
+            raise RequesterError(f"task {task_id} is {task.status.name.lower()}: only a finalized task's audit closes",
+                                 hint=f"`idlegrid requester status {task_id}` shows where it stands")
+        closes_after = task.deadline + market.params().reveal_period
+        if self._now() <= closes_after:
+            raise RequesterError(f"task {task_id}'s auditors may reveal until {format_utc(closes_after)} "
+                                 f"({closes_after - self._now()} s from now)",
+                                 hint="close the audit after that: the fee they did not earn comes back then")
+        receipt = self._send(market.close_audit(task_id), str(task_id), "close-audit", task_id)
+        tx = _tx_hash(receipt)
+        refund = sum(e.refund for e in market.events_in(receipt) if isinstance(e, AuditClosed))
+        self.history.add_ledger(self.chain_id, self.market.address, task_id, "refund", refund, tx_hash=tx)
+        self._emit(Kind.JOB, f"closed the audit of task {task_id}; {format_eth(refund)} ETH of its fee credited back",
+                   task_id, tx_hash=tx)
+        return refund, tx
+
+    def _v2(self) -> TaskMarketV2:
+        if not isinstance(self.market, TaskMarketV2):
+            raise RequesterError(f"the market at {self.market.address} is TaskMarket v1, which has no "
+                                 "verification fee and no audits",
+                                 hint="nothing to close: a v1 task's payment is all the worker's")
+        return self.market
+
     def credits(self) -> int:
         return self.market.credits(self.address)
 
@@ -373,7 +436,7 @@ class Requester:
             if task_id is not None:
                 self._record_tx(task_id, entry.action, done.receipt)
             for event in self.market.events_in(done.receipt):
-                if isinstance(event, TaskPosted) and self.history.job(
+                if isinstance(event, TaskPosted | TaskPostedV2) and self.history.job(
                         self.chain_id, self.market.address, event.task_id, ROLE) is None:
                     self._record_post(event, done.receipt, None)
                     posted.append(event.task_id)

@@ -21,8 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from web3.types import TxReceipt
 
+from engine.chain.contract import MarketClient
 from engine.chain.errors import ChainError, ContractRevert, NonceConsumed
-from engine.chain.market import ContractCall, TaskMarket
+from engine.chain.market import ContractCall
 from engine.chain.sender import PreparedTx
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ class TxJournal:
     unfinished entry for :meth:`reconcile` to take over.
     """
 
-    def __init__(self, history: History, market: TaskMarket, *, role: str) -> None:
+    def __init__(self, history: History, market: MarketClient, *, role: str) -> None:
         self.history = history
         self.market = market
         self.role = role

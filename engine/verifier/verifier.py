@@ -66,11 +66,11 @@ class Verifier(Jury):
         demo verifier is one), so its jobs go to ``<data>/devnet/dev-account-N-history.sqlite3``
         and never mix with the user's (jobs are keyed by task and role, not by account)."""
         from engine.chain.devnet import devnet_dir
-        from engine.chain.market import open_market
+        from engine.chain.market import open_market, require_v1
         from engine.storage import open_store
 
         network = _network(devnet)
-        market = open_market(network, _signer(network.chain_id, dev_account, passphrase))
+        market = require_v1(open_market(network, _signer(network.chain_id, dev_account, passphrase)), "the verifier")
         store = open_store(network.blob_url or str(paths().blobs_dir), cache=paths().cache_dir / "blobs")
         if history is None and dev_account is not None:
             history = devnet_dir() / f"dev-account-{dev_account}-history.sqlite3"

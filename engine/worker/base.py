@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.chain.follower import LogFollower
-from engine.chain.market import E, MarketEvent, TaskMarket, TaskPosted
+from engine.chain.market import E, MarketEvent, Task, TaskMarket, TaskPosted
+from engine.chain.market_v2 import TaskMarketV2
+from engine.chain.records_v2 import TaskPosted as TaskPostedV2
+from engine.chain.records_v2 import TaskV2
 from engine.events import EngineState, Listener, ignore
 from engine.gpu.monitor import GpuBackend
 from engine.gpu.policy import IdlePolicy
@@ -53,11 +56,17 @@ def ignore_idle_policy() -> IdlePolicy:
                                      max_vram_share=1.0, resume_after_s=0))
 
 
+def worker_pay(task: Task | TaskV2) -> int:
+    """What ``finalize`` credits the worker besides its stake: v1's reward, v2's payment less its
+    verification fee (the job row's ``reward`` is this, whatever the version)."""
+    return task.worker_pay if isinstance(task, TaskV2) else task.reward
+
+
 class WorkerBase:
     """What the worker holds, and its history rows; see the package docstring."""
 
     def __init__(
-        self, market: TaskMarket, store: BlobStore, history: History, *, config: WorkerConfig,
+        self, market: TaskMarket | TaskMarketV2, store: BlobStore, history: History, *, config: WorkerConfig,
         listener: Listener = ignore, gpu_backend: GpuBackend | None = None, policy: IdlePolicy | None = None,
         user_idle: Callable[[], float | None] | None = None, on_battery: Callable[[], bool | None] | None = None,
     ) -> None:
@@ -73,7 +82,7 @@ class WorkerBase:
         self._pause_reason: str | None = None
         self._controller: YieldController | None = None
         self._candidates: set[int] = set()
-        self._posted: dict[int, TaskPosted] = {}
+        self._posted: dict[int, TaskPosted | TaskPostedV2] = {}
         self._skipped: dict[int, str] = {}
         self._follower: LogFollower[MarketEvent] | None = None  # the market's new events (log filter)
         self._handled: set[int] = set()  # tasks claimed or resumed by this run (for max_tasks)

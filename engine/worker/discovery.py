@@ -7,6 +7,9 @@ import functools
 from engine.chain.errors import ChainError, ContractRevert, NonceConsumed, RpcUnreachable, TransactionTimeout
 from engine.chain.events import EventCursor
 from engine.chain.market import Challenged, MarketEvent, Task, TaskPosted, TaskReopened, TaskStatus
+from engine.chain.market_v2 import TaskMarketV2
+from engine.chain.records_v2 import TaskPosted as TaskPostedV2
+from engine.chain.records_v2 import TaskV2
 from engine.errors import SpecError
 from engine.events import EngineState, Kind
 from engine.gpu.policy import Action
@@ -18,6 +21,7 @@ from engine.tasks.posted import BadPostedSpec, evaluate_posted_spec
 from engine.units import format_eth
 from engine.worker import fit
 from engine.worker.arithmetic import ArithmeticHere
+from engine.worker.base import worker_pay
 from engine.worker.jobs import JobMachine
 from engine.worker.states import BEFORE_COMMIT, ENDED, LOG_RANGE, ROLE, Job, WorkerError, WorkerState
 
@@ -64,7 +68,7 @@ class Discovery(JobMachine):
 
     def _on_market_event(self, event: MarketEvent) -> None:
         self._waiting.pop(getattr(event, "task_id", -1), None)  # a job it names is read again
-        if isinstance(event, TaskPosted):
+        if isinstance(event, TaskPosted | TaskPostedV2):
             self._posted[event.task_id] = event
             self._candidates.add(event.task_id)
         elif isinstance(event, TaskReopened):
@@ -98,9 +102,9 @@ class Discovery(JobMachine):
             if known is not None and known.state != WorkerState.UNCLAIMED:
                 continue
             task = self.market.get_task(task_id)
-            if task.status is not TaskStatus.OPEN or self._now() > task.deadline:
+            if task.status != TaskStatus.OPEN or self._now() > task.deadline:
                 continue
-            reason = gas_too_high(task.reward, gas_price, max_share=self.config.max_gas_share,
+            reason = gas_too_high(worker_pay(task), gas_price, max_share=self.config.max_gas_share,
                                   ceiling=self.market.sender_or_fail().policy.max_fee_per_gas)
             if reason is not None:
                 waiting = reason
@@ -113,11 +117,11 @@ class Discovery(JobMachine):
         self._idle(waiting or "looking for tasks")
         return waiting is None  # waiting for gas to fall: nothing to do until the next poll
 
-    def _evaluate(self, task: Task) -> Job | None:
+    def _evaluate(self, task: Task | TaskV2) -> Job | None:
         """The job to claim for ``task``, or None (the reason is logged) when it must not be."""
         task_id = task.task_id
         self._set_state(EngineState.WAITING, f"evaluating task {task_id}")
-        posted = self._posted.get(task_id) or next(iter(self._task_events(TaskPosted, task_id, 0)[-1:]), None)
+        posted = self._posted.get(task_id) or self._last_posted(task_id)
         if posted is None:
             self._skip(task_id, "its TaskPosted event was not found")
             return None
@@ -151,25 +155,31 @@ class Discovery(JobMachine):
         machine = fit.machine(self.backend.snapshot(), device=self.policy.device,
                               max_vram_share=self.policy.settings.max_vram_share, config=self.config,
                               measured_flops=self._measured_flops)
-        verdict = fit.judge(checked, reward=task.reward, train_timeout=task.train_timeout, machine=machine,
+        verdict = fit.judge(checked, reward=worker_pay(task), train_timeout=task.train_timeout, machine=machine,
                             config=self.config)
         if not verdict.ok:
             self._skip(task_id, verdict.reason)
             return None
         self._emit(Kind.LOG, f"task {task_id} ({checked.spec.name}) {verdict.reason}", task_id)
-        job = Job(task_id, checked, self._job_dir(task_id), task.reward, task.worker_stake)
+        job = Job(task_id, checked, self._job_dir(task_id), worker_pay(task), task.worker_stake)
         job.dir.mkdir(parents=True, exist_ok=True)
         job.spec_path.write_bytes(raw)
         return job
+
+    def _last_posted(self, task_id: int) -> TaskPosted | TaskPostedV2 | None:
+        events: list[TaskPosted] | list[TaskPostedV2] = (
+            self._task_events(TaskPostedV2, task_id, 0) if isinstance(self.market, TaskMarketV2)
+            else self._task_events(TaskPosted, task_id, 0))
+        return events[-1] if events else None
 
     def _skip(self, task_id: int, reason: str) -> None:
         self._skipped[task_id] = reason
         self._emit(Kind.LOG, f"task {task_id} skipped: {reason}", task_id, skipped=True, reason=reason)
 
-    def _claim(self, job: Job, task: Task) -> None:
+    def _claim(self, job: Job, task: Task | TaskV2) -> None:
         self._jobs[job.task_id] = job
         self._update(job.task_id, name=job.name, spec_sha256=job.checked.sha256, state=WorkerState.CLAIMING,
-                     steps=job.checked.spec.steps, steps_done=0, reward=task.reward, stake=task.worker_stake,
+                     steps=job.checked.spec.steps, steps_done=0, reward=worker_pay(task), stake=task.worker_stake,
                      outcome=None, error=None, detail={"job_dir": str(job.dir)})
         self._job_event(job.task_id, WorkerState.CLAIMING, f"claiming task {job.task_id} ({job.name}) "
                                                f"with a stake of {format_eth(task.worker_stake, digits=6)} ETH")

@@ -5,11 +5,14 @@ from __future__ import annotations
 import time
 
 from engine.chain.errors import ContractRevert
-from engine.chain.market import ResultSubmitted, Task, TaskClaimed, TaskStatus
+from engine.chain.market import Task, TaskStatus
+from engine.chain.market_v2 import TaskMarketV2
+from engine.chain.records_v2 import DataDemanded, TaskV2
+from engine.commit.merkle import MerkleTree
 from engine.errors import RunnerError
 from engine.events import Kind
 from engine.history.records import JobRecord
-from engine.roles.results import blob_uri
+from engine.roles.results import ResultManifest, blob_uri
 from engine.worker.settlement import Settlement
 from engine.worker.states import (
     BEFORE_COMMIT,
@@ -22,6 +25,7 @@ from engine.worker.states import (
     WorkerState,
 )
 
+MANIFEST_MAX_BYTES = 4 * 1024 * 1024  # our own manifest, read back to answer a data demand
 RECHECK_S = 60.0  # a committed job is re-read at least this often, events or not (a missed log, a reorg)
 
 
@@ -48,13 +52,13 @@ class JobMachine(Settlement):
         mine = task.worker == self.account
         state = record.state
         if state in BEFORE_COMMIT:
-            if mine and task.status is TaskStatus.CLAIMED:
+            if mine and task.status == TaskStatus.CLAIMED:
                 if state == WorkerState.CLAIMING:  # the claim was mined, then a crash came before the row said so
-                    self._recover(record.task_id, TaskClaimed, "claim")
+                    self._recover(record.task_id, "claim")
                 return self._work(self._row(record.task_id), task)
             if mine and task.status in (TaskStatus.SUBMITTED, TaskStatus.CHALLENGED, TaskStatus.ACCEPTED,
                                         TaskStatus.FINALIZED):
-                self._recover(record.task_id, ResultSubmitted, "commit")
+                self._recover(record.task_id, "commit")
                 if self._row(record.task_id).state in BEFORE_COMMIT:
                     self._update(record.task_id, state=WorkerState.COMMITTED)
                 return True
@@ -65,7 +69,9 @@ class JobMachine(Settlement):
             return self._ended_unpaid(record, task, WorkerState.EXPIRED)
         if not mine or task.status in (TaskStatus.OPEN, TaskStatus.CANCELLED, TaskStatus.CLAIMED):
             return self._ended_unpaid(record, task, WorkerState.SLASHED)
-        if task.status is TaskStatus.CHALLENGED:
+        if task.status == TaskStatus.CHALLENGED or _contested(task):
+            if isinstance(task, TaskV2) and self._answer_demands(record):
+                return True
             if state != WorkerState.CHALLENGED:
                 self._update(record.task_id, state=WorkerState.CHALLENGED)
                 self._emit(Kind.NOTICE, f"task {record.task_id}'s result was challenged; a jury will re-run it",
@@ -73,14 +79,45 @@ class JobMachine(Settlement):
                 self._job_event(record.task_id, WorkerState.CHALLENGED, f"task {record.task_id} challenged")
                 return True
             return False
-        if task.status is TaskStatus.FINALIZED:
+        if task.status == TaskStatus.FINALIZED:
             self._paid(record.task_id, None, None)
             return True
-        if task.status is TaskStatus.ACCEPTED or self._now() > task.deadline:
+        if task.status == TaskStatus.ACCEPTED or self._now() > task.deadline:
             return self._finalize(record, task)
         if state == WorkerState.COMMITTED:
             self._waiting[record.task_id] = (task.deadline, time.monotonic())
         return False
+
+    def _answer_demands(self, record: JobRecord) -> bool:
+        """v2: answer each open data demand on our result with the leaf, its Merkle proof and its
+        checkpoint's blob address before its deadline (unanswered, the stake goes to the demander).
+        Read from the chain every time, so a demand made while the worker was down is answered too;
+        True when one was."""
+        market = self.market
+        if not isinstance(market, TaskMarketV2):
+            return False
+        start = int((record.detail or {}).get("commit_block", 0))
+        did = False
+        for demanded in self._task_events(DataDemanded, record.task_id, start):
+            if market.get_demand(demanded.demand_id) is None:
+                continue  # answered, or its fault claimed
+            sha = str((record.detail or {}).get("manifest_sha256", ""))
+            manifest = ResultManifest.from_bytes(self.store.get_bytes(sha, max_size=MANIFEST_MAX_BYTES))
+            leaves = [bytes.fromhex(leaf.leaf_hash) for leaf in manifest.leaves]
+            i = demanded.index
+            call = market.answer_data(demanded.demand_id, leaves[i], bytes.fromhex(manifest.leaves[i].blob),
+                                      MerkleTree(leaves).proof(i))
+            key = self.journal.key(f"{record.task_id}-demand-{demanded.demand_id}", "answer")
+            try:
+                done = self.journal.send(key, "answer", call, task_id=record.task_id)
+            except ContractRevert as e:
+                self._on_revert("answer", record.task_id, e)
+                continue
+            self._on_mined("answer", record.task_id, done)
+            self._emit(Kind.NOTICE, f"task {record.task_id}: answered a data demand for checkpoint {i}",
+                       record.task_id, tx_hash=done.tx_hash)
+            did = True
+        return did
 
     def _still_waiting(self, record: JobRecord) -> bool:
         """True for a committed job that nothing can have moved since it was last read: no market
@@ -103,7 +140,7 @@ class JobMachine(Settlement):
             self._turn_now = self._now()
         return self._turn_now
 
-    def _work(self, record: JobRecord, task: Task) -> bool:
+    def _work(self, record: JobRecord, task: Task | TaskV2) -> bool:
         job = self._job(record)
         if self._now() > task.deadline:
             return self._ended_unpaid(record, task, WorkerState.EXPIRED)
@@ -160,8 +197,8 @@ class JobMachine(Settlement):
         self._on_mined("commit", job.task_id, done)
         return True
 
-    def _finalize(self, record: JobRecord, task: Task) -> bool:
-        if task.status is TaskStatus.ACCEPTED and not (record.detail or {}).get("dispute_won"):
+    def _finalize(self, record: JobRecord, task: Task | TaskV2) -> bool:
+        if task.status == TaskStatus.ACCEPTED and not (record.detail or {}).get("dispute_won"):
             self._dispute_won(record, task)
         try:
             done = self.journal.send(self.journal.key(record.task_id, "finalize"), "finalize",
@@ -170,3 +207,9 @@ class JobMachine(Settlement):
             return False  # finalized by someone else, or too early: the next turn re-reads the chain
         self._on_mined("finalize", record.task_id, done)
         return True
+
+
+def _contested(task: Task | TaskV2) -> bool:
+    """v2 keeps a disputed result SUBMITTED: it is contested while a dispute or an unrevealed
+    challenge is open (finalize would revert), whatever v1's CHALLENGED status would say."""
+    return isinstance(task, TaskV2) and (task.open_disputes > 0 or task.pending_challenges > 0)

@@ -15,12 +15,18 @@ from engine.chain.market import (
     ClaimExpired,
     DisputeResolved,
     JurorPenalized,
+    MarketEvent,
     ResultSubmitted,
     Task,
     TaskClaimed,
     TaskFinalized,
     Withdrawn,
 )
+from engine.chain.market_v2 import TaskMarketV2
+from engine.chain.records_v2 import DataFault, DisputeStatus, TaskV2
+from engine.chain.records_v2 import DisputeResolved as DisputeResolvedV2
+from engine.chain.records_v2 import ResultSubmitted as ResultSubmittedV2
+from engine.chain.records_v2 import TaskClaimed as TaskClaimedV2
 from engine.events import Kind
 from engine.history.records import JobRecord
 from engine.roles.txjournal import Sent, sent
@@ -88,10 +94,10 @@ class Settlement(Uploads):
             self._job_event(task_id, WorkerState.CLAIMED, f"claimed task {task_id}", tx_hash=done.tx_hash)
             self._handled.add(task_id)
         elif action == "commit":
-            submitted = next((e for e in events if isinstance(e, ResultSubmitted)), None)
             detail = {"commit_block": int(done.receipt["blockNumber"])}
-            if submitted is not None:
-                detail["window_end"] = submitted.challenge_deadline
+            window_end = self._window_end(events)
+            if window_end is not None:
+                detail["window_end"] = window_end
             self._update(task_id, state=WorkerState.COMMITTED, detail=detail)
             self._job_event(task_id, WorkerState.COMMITTED, f"committed task {task_id}'s result; challenge window open",
                             tx_hash=done.tx_hash)
@@ -106,9 +112,25 @@ class Settlement(Uploads):
         else:
             self._emit(Kind.LOG, f"{action} of task {task_id} reverted: {e.reason}", task_id)
 
-    def _recover(self, task_id: int, cls: type[TaskClaimed | ResultSubmitted], action: str) -> None:
-        """Book a transaction of ours that was mined while the worker was down (found by its event)."""
-        ours = [e for e in self._task_events(cls, task_id, 0) if e.worker == self.account]
+    def _window_end(self, events: list[MarketEvent]) -> int | None:
+        """The end of the challenge window a commit's receipt opened (v2's event leaves it out)."""
+        for event in events:
+            if isinstance(event, ResultSubmitted):
+                return event.challenge_deadline
+            if isinstance(event, ResultSubmittedV2) and isinstance(self.market, TaskMarketV2):
+                return self.market.event_deadline(event)
+        return None
+
+    def _recover(self, task_id: int, action: str) -> None:
+        """Book a claim or commit of ours that was mined while the worker was down (found by its event)."""
+        v2 = isinstance(self.market, TaskMarketV2)
+        events: list[TaskClaimed] | list[ResultSubmitted] | list[TaskClaimedV2] | list[ResultSubmittedV2]
+        if action == "claim":
+            events = self._task_events(TaskClaimedV2, task_id, 0) if v2 else self._task_events(TaskClaimed, task_id, 0)
+        else:
+            events = (self._task_events(ResultSubmittedV2, task_id, 0) if v2
+                      else self._task_events(ResultSubmitted, task_id, 0))
+        ours = [e for e in events if e.worker == self.account]
         if not ours:
             return
         receipt = self.market.receipt(ours[-1].tx_hash)
@@ -140,13 +162,13 @@ class Settlement(Uploads):
         if self.config.auto_withdraw:
             self.withdraw()
 
-    def _ended_unpaid(self, record: JobRecord, task: Task, state: WorkerState) -> bool:
+    def _ended_unpaid(self, record: JobRecord, task: Task | TaskV2, state: WorkerState) -> bool:
         """Our claim ran out (WorkerState.EXPIRED) or a jury ruled against our result
         (WorkerState.SLASHED): the stake is lost."""
         stake = int(record.stake or 0)
         start = int((record.detail or {}).get("commit_block", 0))
-        event = DisputeResolved if state == WorkerState.SLASHED else ClaimExpired
-        proof = self._task_events(event, record.task_id, start)
+        proof = (self._slash_events(record.task_id, start) if state == WorkerState.SLASHED
+                 else self._task_events(ClaimExpired, record.task_id, start))
         self._add_ledger(record.task_id, "slashed", stake, proof[-1].tx_hash if proof else None)
         self._update(record.task_id, state=state, outcome=state, finished_at=time.time())
         if state == WorkerState.SLASHED:
@@ -159,7 +181,17 @@ class Settlement(Uploads):
         self._earnings_changed()
         return True
 
-    def _dispute_won(self, record: JobRecord, task: Task) -> None:
+    def _slash_events(self, task_id: int, start: int) -> list[MarketEvent]:
+        """What took our stake, oldest first: v1's DisputeResolved; v2's dispute the challenger won,
+        or a data demand left unanswered (DataFault)."""
+        if not isinstance(self.market, TaskMarketV2):
+            return [*self._task_events(DisputeResolved, task_id, start)]
+        lost = [e for e in self._task_events(DisputeResolvedV2, task_id, start)
+                if e.outcome == DisputeStatus.CHALLENGER_WON]
+        events: list[MarketEvent] = [*lost, *self._task_events(DataFault, task_id, start)]
+        return sorted(events, key=lambda e: (e.block_number, e.log_index))
+
+    def _dispute_won(self, record: JobRecord, task: Task | TaskV2) -> None:
         """Credit what winning the dispute paid us: the challenger's bond less the jurors' cut."""
         start = int((record.detail or {}).get("commit_block", 0))
         resolved = [e for e in self._task_events(DisputeResolved, record.task_id, start) if e.worker_won]

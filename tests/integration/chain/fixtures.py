@@ -9,6 +9,7 @@ leaves it alone).
 - ``chain``: a ``Web3`` on that node, rolled back after the test (``evm_snapshot``/``evm_revert``).
 - ``accounts``: anvil's deterministic dev accounts (eth-account ``LocalAccount``s).
 - ``market_for``: ``market_for(account)`` -> a ``TaskMarket`` client signing as ``account``.
+- ``deployment_v2``, ``v2_for``: the same for TaskMarketV2 (deployed once per session, on first use).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from engine.chain.anvil import Anvil, AnvilConfig, free_port, revert, rpc, snapshot
-from engine.chain.devnet import DEV_KEYS, Deployment, deploy_market
+from engine.chain.devnet import DEV_KEYS, Deployment, deploy_market, deploy_market_v2
 from engine.chain.market import TaskMarket
+from engine.chain.market_v2 import TaskMarketV2
 from engine.chain.rpc import connect
 
 
@@ -65,3 +67,16 @@ def market_for(chain: Web3, deployment: Deployment) -> Callable[[LocalAccount], 
 
     return make
 
+
+
+@pytest.fixture(scope="session")
+def deployment_v2(session_w3: Web3, accounts: list[LocalAccount]) -> Deployment:
+    return deploy_market_v2(session_w3, accounts[0], rpc_url=session_w3.provider.endpoint_uri)
+
+
+@pytest.fixture
+def v2_for(chain: Web3, deployment_v2: Deployment) -> Callable[[LocalAccount], TaskMarketV2]:
+    def make(account: LocalAccount) -> TaskMarketV2:
+        return TaskMarketV2(chain, deployment_v2.market_address, account, deploy_block=deployment_v2.deploy_block)
+
+    return make

@@ -1,20 +1,17 @@
 """TaskMarketV2 on a real anvil: the chain fixtures of ``tests.integration.chain.fixtures`` (one
-anvil per session, a snapshot per test) and a v2 market deployed once by dev account 0.
+anvil per session, a snapshot per test, ``deployment_v2`` and ``v2_for``: a v2 market deployed
+once by dev account 0).
 
 (A conftest cannot itself be listed in ``pytest_plugins``: pytest would register it twice.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pytest
 from eth_account import Account
-from eth_account.signers.local import LocalAccount
 from eth_utils.crypto import keccak
-from web3 import Web3
 
-from engine.chain.devnet import Deployment, deploy_market_v2, fund
+from engine.chain.devnet import fund
 from engine.chain.market_v2 import TaskMarketV2
 
 PLUGIN = "tests.integration.chain.fixtures"
@@ -24,19 +21,6 @@ VERIFIERS = 7  # a 5-juror jury that excludes the worker and the challenger, wit
 def pytest_configure(config: pytest.Config) -> None:
     if not config.pluginmanager.has_plugin(PLUGIN):
         config.pluginmanager.import_plugin(PLUGIN)
-
-
-@pytest.fixture(scope="session")
-def deployment_v2(session_w3: Web3, accounts: list[LocalAccount]) -> Deployment:
-    return deploy_market_v2(session_w3, accounts[0], rpc_url=session_w3.provider.endpoint_uri)
-
-
-@pytest.fixture
-def v2_for(chain: Web3, deployment_v2: Deployment) -> Callable[[LocalAccount], TaskMarketV2]:
-    def make(account: LocalAccount) -> TaskMarketV2:
-        return TaskMarketV2(chain, deployment_v2.market_address, account, deploy_block=deployment_v2.deploy_block)
-
-    return make
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 from eth_utils.address import to_checksum_address
 from eth_utils.crypto import keccak
@@ -99,6 +99,23 @@ class ContractCall:
         return self.market.sender_or_fail().send(self.tx, function=self.function)
 
 
+class TaskView(Protocol):
+    """What v1's ``Task`` and v2's ``TaskV2`` both carry, for code that serves either market."""
+
+    @property
+    def task_id(self) -> int: ...
+    @property
+    def worker(self) -> str: ...
+    @property
+    def worker_stake(self) -> int: ...
+    @property
+    def deadline(self) -> int: ...
+    @property
+    def num_leaves(self) -> int: ...
+    @property
+    def merkle_root(self) -> bytes: ...
+
+
 class MarketClient:
     """A client of one deployed market contract, signing as ``signer`` (None: read-only).
 
@@ -173,6 +190,10 @@ class MarketClient:
     def _read(self, function: str, *args: Any) -> Any:
         with translated(function):
             return self.contract.get_function_by_name(function)(*args).call()
+
+    def get_task(self, task_id: int) -> TaskView:
+        """The task, in the version's own record (each subclass narrows the type)."""
+        raise NotImplementedError
 
     def task_count(self) -> int:
         return int(self._read("taskCount"))

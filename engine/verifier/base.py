@@ -10,12 +10,13 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from web3.types import TxReceipt
 
+from engine.chain.contract import ContractCall, MarketClient
 from engine.chain.errors import ChainError, ContractRevert, NonceConsumed
-from engine.chain.market import ContractCall, ResultSubmitted, TaskMarket, TaskPosted
+from engine.chain.records import MarketEvent
 from engine.config import paths
 from engine.events import EngineEvent, Kind, Listener, ignore
 from engine.history import History
@@ -54,10 +55,17 @@ class _Cursor:
 
 
 
-class VerifierBase:
-    """The verifier's state and plumbing; the concerns are layered on it (see the package)."""
+M = TypeVar("M", bound=MarketClient)
 
-    def __init__(self, market: TaskMarket, store: BlobStore, history: History, *,
+
+class VerifierBase(Generic[M]):
+    """The verifier's state and plumbing; the concerns are layered on it (see the package).
+
+    Generic in the market client (v1's :class:`~engine.chain.market.TaskMarket` or
+    :class:`~engine.chain.market_v2.TaskMarketV2`): what is shared reads events by name
+    (``market.EVENT_TYPES``), and each version's concerns bind ``M`` to their client."""
+
+    def __init__(self, market: M, store: BlobStore, history: History, *,
                  config: VerifierConfig | None = None, listener: Listener = ignore) -> None:
         self.market = market
         self.store = store
@@ -66,7 +74,6 @@ class VerifierBase:
         self.listener = listener
         self.address = market.sender_or_fail().address
         self.chain_id = market.chain_id()
-        self.params = market.params()
         self.work_dir = self.config.work_dir or paths().cache_dir / "verifier"
         self._cursor = _Cursor.load(paths().data_dir / "verifier" /
                                     f"{self.chain_id}-{market.address}-{self.address}.json")
@@ -121,12 +128,12 @@ class VerifierBase:
         job = self._job(task_id)
         if job is not None and job.spec_sha256:
             return bytes.fromhex(job.spec_sha256)
-        posted = self.market.task_events(TaskPosted, task_id, from_block=self.config.start_block or 0)
+        start = self.config.start_block or 0
+        posted = self.market.task_events(self.market.EVENT_TYPES["TaskPosted"], task_id, from_block=start)
         if not posted:
-            start = self.config.start_block or 0
             raise UnverifiableResult(f"task {task_id} has no TaskPosted event from block {start}",
                                      hint="start the verifier with an earlier start block")
-        return posted[-1].spec_hash
+        return _field(posted[-1], "spec_hash", bytes)
 
     def _result_uri(self, task_id: int) -> str:
         job = self._job(task_id)
@@ -134,11 +141,12 @@ class VerifierBase:
         root = "0x" + self.market.get_task(task_id).merkle_root.hex()
         if audit.get("root") == root:
             return str(audit["result_uri"])
-        events = self.market.task_events(ResultSubmitted, task_id, from_block=self.config.start_block or 0)
-        submitted = [e for e in events if "0x" + e.merkle_root.hex() == root]
+        events = self.market.task_events(self.market.EVENT_TYPES["ResultSubmitted"], task_id,
+                                         from_block=self.config.start_block or 0)
+        submitted = [e for e in events if "0x" + _field(e, "merkle_root", bytes).hex() == root]
         if not submitted:
             raise UnverifiableResult(f"task {task_id}: no ResultSubmitted event for its committed root")
-        return submitted[-1].result_uri
+        return _field(submitted[-1], "result_uri", str)
 
     def _now(self) -> int:
         return self.market.clock.latest()
@@ -168,6 +176,17 @@ class VerifierBase:
 class BlockNotYet(ChainError):
     """A block the verifier needs is not mined yet; the loop tries again later."""
 
+
+
+T = TypeVar("T")
+
+
+def _field(event: MarketEvent, name: str, kind: type[T]) -> T:
+    """A field that v1's and v2's event of one name both carry (``TaskPosted.spec_hash``...)."""
+    value = getattr(event, name)
+    if not isinstance(value, kind):
+        raise TypeError(f"{type(event).__name__}.{name} is {type(value).__name__}, not {kind.__name__}")
+    return value
 
 
 def tx_hash(receipt: TxReceipt) -> str:

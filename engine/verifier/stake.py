@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import time
 
+from engine.chain.market import TaskMarket
 from engine.events import Kind
 from engine.units import format_eth
 from engine.verifier.base import VerifierBase, tx_hash
 from engine.verifier.states import VerifierError, VerifierOptionError
 
 
-class Stake(VerifierBase):
+class Stake(VerifierBase[TaskMarket]):
     """Registration in the jury pool, and pulling what the market holds for this account."""
 
     def _ensure_registered(self) -> bool:
@@ -19,11 +20,12 @@ class Stake(VerifierBase):
         if self.market.unbonding_until(self.address) != 0:
             self._emit(Kind.LOG, "unregistering: not joining juries (audits go on)")
             return False
-        stake = self.params.min_verifier_stake if self.config.stake is None else self.config.stake
-        if stake < self.params.min_verifier_stake:
+        minimum = self.market.params().min_verifier_stake
+        stake = minimum if self.config.stake is None else self.config.stake
+        if stake < minimum:
             raise VerifierOptionError(f"a stake of {format_eth(stake, digits=6)} ETH is below the market's minimum of "
-                                f"{format_eth(self.params.min_verifier_stake, digits=6)} ETH",
-                                hint=f"use --stake {format_eth(self.params.min_verifier_stake)} or more")
+                                f"{format_eth(minimum, digits=6)} ETH",
+                                hint=f"use --stake {format_eth(minimum)} or more")
         receipt = self._send(self.market.register_verifier(stake), None, "register")
         self.history.add_ledger(self.chain_id, self.market.address, None, "bond", stake, tx_hash=tx_hash(receipt))
         self._emit(Kind.JOB, f"registered as a verifier with a stake of {format_eth(stake, digits=6)} ETH",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from eth_utils import to_checksum_address
 from web3 import Web3
 
-from engine.chain.market import TaskMarket
+from engine.chain.contract import MarketClient
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Holdings:
         return self.balance + self.credits + self.verifier_stake
 
 
-def holdings(market: TaskMarket, address: str) -> Holdings:
+def holdings(market: MarketClient, address: str) -> Holdings:
     return Holdings(market.w3.eth.get_balance(address), market.credits(address), market.verifier_stake(address))
 
 
@@ -48,7 +48,7 @@ def gas_by_sender(w3: Web3, first_block: int, last_block: int) -> dict[str, int]
 class Ledger:
     """Holdings of named accounts (and the contract's escrow) now, to compare with later."""
 
-    def __init__(self, market: TaskMarket, accounts: dict[str, str]) -> None:
+    def __init__(self, market: MarketClient, accounts: dict[str, str]) -> None:
         self.market, self.w3 = market, market.w3
         self.accounts = {name: to_checksum_address(a) for name, a in accounts.items()}
         self.first_block = self.w3.eth.block_number + 1

@@ -14,9 +14,12 @@ from eth_account import Account
 from web3 import Web3
 
 from engine.chain.anvil import Anvil, AnvilConfig, free_port, mine, rpc, time_travel
-from engine.chain.devnet import DEV_KEYS, Deployment, deploy_market
+from engine.chain.contract import MarketClient
+from engine.chain.devnet import DEV_KEYS, Deployment, deploy_market, deploy_market_v2
 from engine.chain.market import TaskMarket
+from engine.chain.market_v2 import TaskMarketV2
 from engine.chain.rpc import connect
+from engine.chain.version import MarketVersion
 from engine.storage.server import BlobServer
 from tests.e2e.actors import Actor, make_actor
 
@@ -24,8 +27,13 @@ from tests.e2e.actors import Actor, make_actor
 class TestNet:
     __test__ = False  # not a test class, whatever its name
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, version: MarketVersion = MarketVersion.V1,
+                 params: dict[str, int] | None = None) -> None:
+        """``version``: which TaskMarket to deploy; ``params``: v2 constructor values other than
+        the devnet's (e.g. a jury of three)."""
         self.root = root
+        self.version = version
+        self.params = params or {}
         root.mkdir(parents=True, exist_ok=True)
         self.anvil = Anvil(AnvilConfig(port=free_port(), state_file=root / "anvil-state.json",
                                        state_interval=1, log_file=root / "anvil.log"))
@@ -38,7 +46,11 @@ class TestNet:
         self.anvil.start()
         self.w3 = connect(self.anvil.url)
         self.blobs.start()
-        deployed = deploy_market(self.w3, Account.from_key(DEV_KEYS[0]), rpc_url=self.anvil.url)
+        deployer = Account.from_key(DEV_KEYS[0])
+        if self.version is MarketVersion.V2:
+            deployed = deploy_market_v2(self.w3, deployer, rpc_url=self.anvil.url, constructor=self.params)
+        else:
+            deployed = deploy_market(self.w3, deployer, rpc_url=self.anvil.url)
         self.deployment = replace(deployed, blob_url=self.blobs.url)
         return self
 
@@ -57,9 +69,19 @@ class TestNet:
         return self.anvil.url
 
     def market(self, actor: Actor | None = None) -> TaskMarket:
-        """A client of the market, signing as ``actor`` (None: read-only)."""
+        """A client of the v1 market, signing as ``actor`` (None: read-only)."""
         signer = Account.from_key(actor.key) if actor is not None else None
         return TaskMarket(self.w3, self.deployment.market_address, signer)
+
+    def market_v2(self, actor: Actor | None = None) -> TaskMarketV2:
+        """A client of the v2 market (``version=MarketVersion.V2``), signing as ``actor``."""
+        signer = Account.from_key(actor.key) if actor is not None else None
+        return TaskMarketV2(self.w3, self.deployment.market_address, signer,
+                            deploy_block=self.deployment.deploy_block)
+
+    def client(self) -> MarketClient:
+        """A read-only client of whichever market is deployed."""
+        return self.market_v2() if self.version is MarketVersion.V2 else self.market()
 
     def actor(self, name: str, index: int, *, blob_url: str | None = None, **sections: dict) -> Actor:
         """An actor with its own home under the network's folder (``blob_url``: another blob

@@ -32,7 +32,7 @@ def cheater(procs: Procs, actor: Actor, strategy: str, segment: int, *extra: str
 
 def market_events(net: TestNet, first_block: int) -> list[MarketEvent]:
     """Every event the market logged from ``first_block`` on, in order."""
-    market = net.market()
+    market = net.client()
     logs = net.w3.eth.get_logs({"address": market.address, "fromBlock": first_block,
                                 "toBlock": net.w3.eth.block_number})
     return [e for e in map(market.decode_log, logs) if e is not None]

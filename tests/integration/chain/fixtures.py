@@ -14,6 +14,7 @@ leaves it alone).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -52,12 +53,18 @@ def deployment(session_w3: Web3, accounts: list[LocalAccount]) -> Deployment:
 
 @pytest.fixture
 def chain(session_w3: Web3) -> Iterator[Web3]:
+    """The session's node, rolled back after the test. ``evm_revert`` also turns anvil's clock back
+    to the snapshot's, so without the reset every test would leave the chain further behind the
+    wall clock (by the time the test held its snapshot: minutes late in a full run), and code that
+    compares a chain deadline with the wall clock would be misled."""
     snap = snapshot(session_w3)
     try:
         yield session_w3
     finally:
         rpc(session_w3, "evm_setAutomine", True)
         revert(session_w3, snap)
+        latest = int(session_w3.eth.get_block("latest")["timestamp"])
+        rpc(session_w3, "evm_setTime", max(latest, int(time.time())))
 
 
 @pytest.fixture

@@ -11,7 +11,9 @@ from typing import Protocol
 
 from web3 import Web3
 
-from engine.chain.market import Dispute, Reveal, Task, TaskMarket, TaskStatus
+from engine.chain.contract import MarketClient, TaskView
+from engine.chain.market import Dispute, Reveal, TaskMarket, TaskStatus
+from engine.chain.records_v2 import TaskStatusV2
 from tests.e2e.procs import Procs, wait_until
 
 ZERO = bytes(32)
@@ -25,17 +27,20 @@ class Chain(Protocol):
 
     def market(self) -> TaskMarket: ...
 
+    def client(self) -> MarketClient: ...
+
     def time_travel(self, seconds: int) -> None: ...
 
     def now(self) -> int: ...
 
 
-def task(net: Chain, task_id: int) -> Task:
-    return net.market().get_task(task_id)
+def task(net: Chain, task_id: int) -> TaskView:
+    """The task, in the deployed version's record (statuses compare by value across versions)."""
+    return net.client().get_task(task_id)
 
 
-def wait_status(net: Chain, procs: Procs, task_id: int, *statuses: TaskStatus, timeout: float = 120,
-                why: str = "") -> Task:
+def wait_status(net: Chain, procs: Procs, task_id: int, *statuses: TaskStatus | TaskStatusV2, timeout: float = 120,
+                why: str = "") -> TaskView:
     """Wait until task ``task_id`` is in one of ``statuses`` (``why`` explains a timeout)."""
     names = "/".join(s.name for s in statuses)
     return wait_until(lambda: (t := task(net, task_id)).status in statuses and t, timeout,

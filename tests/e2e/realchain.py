@@ -98,6 +98,10 @@ class ProfileChain:
     def market(self) -> TaskMarket:
         return TaskMarket(self.w3, self.address)
 
+    def client(self) -> TaskMarket:
+        """The deployed market's client (profiles deploy v1)."""
+        return self.market()
+
     def time_travel(self, seconds: int) -> None:
         time_travel(self.w3, seconds)
 

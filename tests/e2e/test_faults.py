@@ -1,4 +1,5 @@
-"""Faults a worker meets in the wild, with the real worker as a subprocess on a real chain.
+"""Faults a worker meets in the wild, with the real worker as a subprocess on a real chain
+(TaskMarket v2, the dispute game of issue 15).
 
 - ``kill -9`` (worker and training runner at once) during training, during the upload, and
   between sending and mining the commit: a restart ends with the same Merkle root as an
@@ -19,7 +20,9 @@ import pytest
 
 from engine.chain.anvil import rpc
 from engine.chain.devnet import DEV_KEYS
-from engine.chain.market import ResultSubmitted, TaskClaimed, TaskStatus
+from engine.chain.records_v2 import ResultSubmitted, TaskClaimed
+from engine.chain.records_v2 import TaskStatusV2 as TaskStatus
+from engine.chain.version import MarketVersion
 from engine.errors import CheckpointError
 from engine.history import History
 from engine.requester import Requester
@@ -46,7 +49,7 @@ OUTAGE_S = 30
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestNet]:
-    with TestNet(tmp_path_factory.mktemp("faults")) as net:
+    with TestNet(tmp_path_factory.mktemp("faults"), version=MarketVersion.V2) as net:
         yield net
 
 
@@ -69,7 +72,7 @@ class Poster:
     def __init__(self, net: TestNet, folder: Path) -> None:
         self.net, self.folder = net, folder
         self.actor = net.actor("requester", REQUESTER)
-        self.market = net.market(self.actor)
+        self.market = net.market_v2(self.actor)
         self.history = History.open(folder / "requester-history.sqlite3")
         self.requester = Requester(self.market, HttpStore(net.blobs.url), self.history)
         self.posted: list[int] = []
@@ -170,7 +173,7 @@ def test_kill9_during_upload_uploads_again_and_commits_once(net, procs, poster, 
         time.sleep(1.2)  # a few checkpoints are up, the rest not
 
         worker.kill9()
-        assert net.market().get_task(task_id).status is TaskStatus.CLAIMED
+        assert net.market_v2().get_task(task_id).status is TaskStatus.CLAIMED
         uploaded_before = proxy.puts
         proxy.put_delay_s = 0
         restart(worker)
@@ -198,7 +201,7 @@ def test_kill9_between_sending_and_mining_the_commit_never_commits_twice(
     finally:
         rpc(net.w3, "evm_setAutomine", True)
     net.mine()
-    assert net.market().get_task(task_id).status is (
+    assert net.market_v2().get_task(task_id).status is (
         TaskStatus.SUBMITTED if while_down == "mined" else TaskStatus.CLAIMED)
     restart(worker)
 
@@ -266,7 +269,7 @@ def test_a_server_that_always_lies_gets_the_task_skipped_with_the_reason(net, pr
 
         line = wait_until(lambda: skip_line(worker, task_id), 90, "the worker to skip the task", procs=procs)
         assert "hash" in line.lower() or "corrupt" in line.lower(), line
-        assert net.market().get_task(task_id).status is TaskStatus.OPEN
+        assert net.market_v2().get_task(task_id).status is TaskStatus.OPEN
 
 
 def skip_line(worker: Proc, task_id: int) -> str | None:
@@ -285,5 +288,5 @@ def test_a_spec_over_this_machines_limits_is_never_claimed_and_the_reason_is_log
     line = wait_until(lambda: skip_line(worker, task_id), 90, "the worker to skip the task", procs=procs)
     assert "memory" in line.lower() or "mib" in line.lower(), line
     time.sleep(2)  # it stays skipped: no claim follows
-    assert net.market().get_task(task_id).status is TaskStatus.OPEN
+    assert net.market_v2().get_task(task_id).status is TaskStatus.OPEN
     assert count(calls_from(net, actor.address), task_id) == {}

@@ -24,7 +24,7 @@ class MinedCall:
 
 
 def calls_from(net: Chain, sender: str, first_block: int = 0) -> list[MinedCall]:
-    market = net.market()
+    market = net.client()
     sender = to_checksum_address(sender)
     found = []
     for number in range(first_block, net.w3.eth.block_number + 1):

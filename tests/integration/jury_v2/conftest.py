@@ -87,7 +87,7 @@ class Court:
 
 @pytest.fixture
 def court(chain: Web3, v2_for: Callable[[LocalAccount], TaskMarketV2], accounts: list[LocalAccount],
-          store: LocalStore, tmp_path: Path) -> Iterator[Callable[[], Court]]:
+          store: LocalStore, tmp_path: Path) -> Iterator[Callable[..., Court]]:
     made: list[Actor] = []
 
     def actor(market: TaskMarketV2, name: str) -> Actor:
@@ -96,11 +96,12 @@ def court(chain: Web3, v2_for: Callable[[LocalAccount], TaskMarketV2], accounts:
         made.append(Actor(market, store, tmp_path / name, config))
         return made[-1]
 
-    def make() -> Court:
+    def make(arithmetic: int = 0) -> Court:
+        """``arithmetic``: what the verifiers register with (0: none, tolerance-mode tasks only)."""
         wallets = [Account.from_key(keccak(text=f"idlegrid jury_v2 verifier {i}")) for i in range(VERIFIERS)]
         fund(chain, [w.address for w in wallets])
         markets = [v2_for(w) for w in wallets]
-        steps.register(markets)  # with the minimum stake, then a new epoch: the stakes weigh in draws
+        steps.register(markets, arithmetic)  # with the minimum stake, then a new epoch: the stakes weigh in draws
         return Court(v2_for(accounts[1]), v2_for(accounts[2]), v2_for(accounts[3]),
                      actor(v2_for(accounts[4]), "watcher"),
                      [actor(m, f"juror{i}") for i, m in enumerate(markets)])

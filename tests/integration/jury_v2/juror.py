@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.chain.events import EventCursor
 from engine.chain.market_v2 import TaskMarketV2
+from engine.chain.records import MarketEvent
 from engine.events import EngineEvent, Kind
 from engine.history import History
 from engine.history.records import JobRecord
@@ -24,6 +25,10 @@ from engine.verifier.states import ROLE, VerifierConfig
 
 
 class JurorV2(JuryV2):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.passed_on: list[MarketEvent] = []  # what VerifierV2 hands on to its audits and challenges
+
     def step(self) -> bool:
         """One turn; False when there was nothing to do."""
         busy = False
@@ -39,7 +44,8 @@ class JurorV2(JuryV2):
             self._cursor.next_block = self.config.start_block or 0
         events, cursor = self.market.poller().poll(EventCursor(self._cursor.next_block))
         for event in events:
-            self._on_jury_event(event)
+            if not self._on_jury_event(event):
+                self.passed_on.append(event)
         if cursor.next_block != self._cursor.next_block:
             self._cursor.next_block = cursor.next_block
             self._cursor.save()

@@ -21,12 +21,14 @@ class Submitted:
 
 
 def submit(store: LocalStore, requester: TaskMarketV2, worker: TaskMarketV2, job: TrainedJob,
-           files: tuple[Path, ...] | None = None) -> Submitted:
-    """``files`` (default: the honest checkpoints) committed as the result of a new tolerance-mode task."""
+           files: tuple[Path, ...] | None = None, *, arithmetic: int = 0) -> Submitted:
+    """``files`` (default: the honest checkpoints) committed as the result of a new task
+    (``arithmetic``: 0 for tolerance mode, else the exact arithmetic its jurors must have)."""
     spec_sha = store.put_bytes(job.spec_bytes)
     receipt = requester.post_task(bytes.fromhex(spec_sha), blob_uri(spec_sha),
                                   payment=payment_for(REWARD, requester.params().audit_fee_bps), worker_stake=STAKE,
-                                  claim_timeout=3600, train_timeout=7200, challenge_window=WINDOW).send()
+                                  claim_timeout=3600, train_timeout=7200, challenge_window=WINDOW,
+                                  arithmetic=arithmetic).send()
     task_id = steps.one(requester, receipt, TaskPosted).task_id
     worker.claim_task(task_id).send()
     up = upload(store, job, files, task_id=task_id)

@@ -102,6 +102,10 @@ def test_a_juror_whose_vote_lost_is_fined_and_books_the_fine(court, store, train
         assert j.ledger("juror_reward") == [(share, resolved.tx_hash)] and j.ledger("slashed") == []
         assert c.requester.credits(j.address) == share
     assert c.requester.get_task(result.task_id).status is TaskStatusV2.SUBMITTED  # the window goes on
+    # what VerifierV2 still hands to its challenge side: the verdict and the fines, not the jury's own events
+    passed_on = {type(e).__name__ for e in dissenter.juror.passed_on}
+    assert {"Challenged", "JurorPenalized", "DisputeResolved"} <= passed_on
+    assert not passed_on & {"JuryDrawn", "VoteCommitted", "VoteRevealed"}
 
 
 def test_a_juror_restarted_after_its_commit_reveals_from_the_history(court, store, trained, tmp_path: Path) -> None:

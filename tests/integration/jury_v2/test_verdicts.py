@@ -1,6 +1,7 @@
 """Juries that reach a verdict on TaskMarketV2: each juror replays the disputed segment of a real
 result, commits, reveals and books its part to the wei; a juror whose vote lost is fined; a juror
-restarted between its commit and its reveal still reveals."""
+restarted between its commit and its reveal still reveals; a verdict on one of two disputes of a
+result voids the other."""
 
 from __future__ import annotations
 
@@ -127,3 +128,32 @@ def test_a_juror_restarted_after_its_commit_reveals_from_the_history(court, stor
     assert (resolved.honest_votes, resolved.cheat_votes) == (0, 5)
     assert restarted.ledger("juror_reward") == [(resolved.juror_share, resolved.tx_hash)]
     assert restarted.errors() == []
+
+
+def test_two_disputes_of_one_result_the_verdict_on_one_voids_the_other(court, store, trained, accounts, v2_for,
+                                                                       tmp_path: Path) -> None:
+    c = court()
+    result = submit(store, c.requester, c.worker, trained, tampered(trained, 1, tmp_path / "cheat"))
+    second = v2_for(accounts[5])  # a second challenger of the same faked segment
+    first_id = steps.challenge(c.challenger, result.task_id, result.tree, segment=0)
+    second_id = steps.challenge(second, result.task_id, result.tree, segment=0)
+    bond = second.challenge_bond(result.task_id)
+    c.settle(c.watcher)
+    both = [j for j in c.drawn(first_id) if j in c.drawn(second_id)]
+    assert both, "five of six jurors drawn twice: at least one juror serves on both disputes"
+    c.vote(*c.jurors)  # both juries vote "cheated"; the first verdict reopens the task, so the second is void
+
+    resolved = {e.dispute_id: e for e in c.requester.task_events(DisputeResolved, result.task_id)}
+    assert resolved[first_id].outcome == DisputeStatus.CHALLENGER_WON
+    assert (resolved[second_id].outcome, resolved[second_id].slashed) == (DisputeStatus.VOID, 0)
+    assert c.requester.credits(second.sender.address) == bond  # its bond back, nothing else
+    share = resolved[first_id].juror_share
+    for j in c.jurors:
+        rewards = [(share, resolved[first_id].tx_hash)] if j in c.drawn(first_id) else []
+        assert j.ledger("juror_reward") == rewards and j.ledger("slashed") == []
+        assert c.requester.credits(j.address) == share * len(rewards)
+    for j in both:
+        assert j.duty(result.task_id, first_id)["outcome"] == "jury: worker cheated (0 honest, 5 cheated)"
+        assert j.duty(result.task_id, second_id)["outcome"] == "void: the result it disputes was replaced"
+        assert j.job(result.task_id).state == VerifierState.RESOLVED
+        assert j.said("committed a vote") == 2 and j.said("revealed the vote") == 2

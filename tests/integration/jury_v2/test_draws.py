@@ -1,18 +1,14 @@
-"""Juries without a decision on TaskMarketV2: too few reveals fine the silent jurors, pay their
-fines to those who revealed and draw a new jury, whose jurors serve (a juror drawn again votes
-with a new salt); after maxDraws the dispute is void and every juror books its part."""
+"""Draws on TaskMarketV2: too few reveals fine the silent jurors, pay their fines to those who
+revealed and draw a new jury, whose jurors serve (a juror drawn again votes with a new salt);
+after maxDraws the dispute is void and every juror books its part; a draw moved to a new epoch
+is drawn in the next turn."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from engine.chain.records_v2 import (
-    DisputeResolved,
-    DisputeStatus,
-    JuryRedrawn,
-    TaskStatusV2,
-    VoteCommitted,
-)
+from engine.chain.records import JuryDrawDeferred
+from engine.chain.records_v2 import DisputeResolved, DisputeStatus, JuryRedrawn, TaskStatusV2, VoteCommitted
 from engine.verifier.states import VerifierState
 from tests.integration.chain_v2 import steps
 from tests.integration.jury_v2.results import submit
@@ -110,3 +106,17 @@ def test_max_draws_without_a_decision_leave_the_dispute_void_and_every_book_exac
     assert c.requester.get_task(result.task_id).status is TaskStatusV2.OPEN
     assert c.requester.get_dispute(dispute_id).status is DisputeStatus.VOID
     assert all(dispute_id not in a.juror._cursor.disputes for a in (c.watcher, *c.jurors))
+
+
+def test_a_draw_moved_by_a_new_epoch_is_drawn_in_the_next_turn(court, store, trained, tmp_path: Path) -> None:
+    c = court()
+    result = submit(store, c.requester, c.worker, trained, tampered(trained, 1, tmp_path / "cheat"))
+    dispute_id = steps.challenge(c.challenger, result.task_id, result.tree, segment=0)
+    steps.next_epoch(c.requester)  # the challenge's epoch is over before anyone draws: its snapshot is stale
+    c.settle(c.watcher)
+
+    (deferred,) = c.requester.task_events(JuryDrawDeferred, result.task_id)
+    assert deferred.dispute_id == dispute_id
+    assert c.watcher.said(f"the draw of dispute {dispute_id}'s jury moved to block {deferred.draw_block}") == 1
+    assert len(c.drawn(dispute_id)) == 5 and c.requester.get_dispute(dispute_id).epoch == c.requester.epoch_now()
+

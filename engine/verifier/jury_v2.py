@@ -22,6 +22,9 @@ import time
 from functools import partial
 from typing import Any
 
+from web3.types import TxReceipt
+
+from engine.chain.contract import ContractCall
 from engine.chain.errors import ContractRevert
 from engine.chain.market_v2 import TaskMarketV2
 from engine.chain.records import Challenged, JuryDrawDeferred, JuryDrawn, MarketEvent, Reveal
@@ -159,8 +162,10 @@ class JuryV2(JurySettlementV2, Ballots[TaskMarketV2]):
 
     def _serve(self, dispute: DisputeV2, now: int) -> bool:
         duty = self._duty(dispute.task_id, dispute.dispute_id)
-        if duty is None or duty["commit_deadline"] != dispute.commit_deadline or duty.get("abstained"):
-            return False  # not on this draw's jury, or said once that it cannot judge
+        if duty is None or duty["commit_deadline"] != dispute.commit_deadline:
+            return False  # not on this draw's jury
+        if duty.get("abstained") or duty.get("unopenable"):
+            return False  # said once; nothing will change that in this draw
         if self._vote_retry_at.get(dispute.dispute_id, 0) > time.time():
             return False
         vote = self.market.vote_of(dispute.dispute_id, self.address)
@@ -182,17 +187,32 @@ class JuryV2(JurySettlementV2, Ballots[TaskMarketV2]):
             self._emit(Kind.LOG, f"cannot judge dispute {dispute.dispute_id} yet, retrying: {e.message}",
                        dispute.task_id)
             return False
-        receipt = self._send(self.market.commit_vote(dispute.dispute_id, commitment), dispute.task_id, "commitVote")
-        self._said_committed(dispute.task_id, duty, dispute.segment, receipt)
-        return True
+        call = self.market.commit_vote(dispute.dispute_id, commitment)
+        receipt = self._send_in_period(call, dispute, "commitVote", "commit closed")
+        if receipt is not None:
+            self._said_committed(dispute.task_id, duty, dispute.segment, receipt)
+        return receipt is not None
 
     def _reveal(self, dispute: DisputeV2, duty: Ballot, commitment: bytes) -> bool:
         salt = self._opening(dispute.task_id, duty, commitment)
         if salt is None:
-            self._vote_retry_at[dispute.dispute_id] = float("inf")  # said once; nothing will change that
+            duty["unopenable"] = True
+            self._keep_duty(dispute.task_id, duty)
             return False
-        receipt = self._send(self.market.reveal_vote(dispute.dispute_id, duty["vote"], salt), dispute.task_id,
-                             "revealVote")
-        self._said_revealed(dispute.task_id, duty, receipt)
-        return True
+        call = self.market.reveal_vote(dispute.dispute_id, duty["vote"], salt)
+        receipt = self._send_in_period(call, dispute, "revealVote", "reveal closed")
+        if receipt is not None:
+            self._said_revealed(dispute.task_id, duty, receipt)
+        return receipt is not None
 
+    def _send_in_period(self, call: ContractCall, dispute: DisputeV2, action: str, closed: str) -> TxReceipt | None:
+        """Send a vote; None when its period ended before it was mined (the chain's next block can
+        be later than the latest one that said it was open)."""
+        try:
+            return self._send(call, dispute.task_id, action)
+        except ContractRevert as e:
+            if e.reason != closed:
+                raise
+        self._emit(Kind.LOG, f"dispute {dispute.dispute_id}: {action} came too late ({closed}); the market fines "
+                             "a drawn juror who does not reveal", dispute.task_id)
+        return None

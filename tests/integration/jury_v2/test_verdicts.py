@@ -157,3 +157,28 @@ def test_two_disputes_of_one_result_the_verdict_on_one_voids_the_other(court, st
         assert j.duty(result.task_id, second_id)["outcome"] == "void: the result it disputes was replaced"
         assert j.job(result.task_id).state == VerifierState.RESOLVED
         assert j.said("committed a vote") == 2 and j.said("revealed the vote") == 2
+
+
+def test_a_juror_whose_history_lost_its_salt_says_so_once_and_books_the_non_reveal_fine(court, store, trained,
+                                                                                       tmp_path: Path) -> None:
+    c = court()
+    result = submit(store, c.requester, c.worker, trained, tampered(trained, 1, tmp_path / "cheat"))
+    dispute_id = steps.challenge(c.challenger, result.task_id, result.tree, segment=0)
+    c.settle()
+    lost = c.drawn(dispute_id)[0]
+    duty = lost.duty(result.task_id, dispute_id)
+    juries = {**lost.job(result.task_id).detail["juries"], str(dispute_id): {**duty, "salt": None}}
+    lost.history.upsert_job(lost.juror.chain_id, lost.market.address, result.task_id, "verifier",
+                            detail={"juries": juries})  # its history was replaced after it committed
+    params = c.requester.params()
+    time_travel(c.w3, params.commit_period + 1)
+    for _ in range(3):
+        c.settle()
+    time_travel(c.w3, params.reveal_period + 1)
+    c.settle()
+
+    assert lost.said("cannot reveal: the vote and salt kept in the history do not open the committed vote") == 1
+    resolved = _resolved(c.requester, result.task_id)
+    assert (resolved.outcome, resolved.cheat_votes) == (DisputeStatus.CHALLENGER_WON, 4)
+    assert lost.ledger("slashed") == [(params.non_reveal_penalty, resolved.tx_hash)]
+    assert lost.ledger("juror_reward") == []

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import time
 from functools import partial
-from typing import Any
 
 from web3.types import TxReceipt
 
@@ -37,12 +36,14 @@ from engine.chain.records_v2 import (
     VoteCommitted,
     VoteRevealed,
 )
-from engine.events import Kind
+from engine.events import Kind, Listener, ignore
+from engine.history import History
 from engine.storage.errors import StorageError
+from engine.storage.store import BlobStore
 from engine.verifier.ballot import Ballot, Ballots
 from engine.verifier.evidence import CannotJudgeHere, ReplayFailed
 from engine.verifier.settle_v2 import JURY_MAY_TAKE, JurySettlementV2
-from engine.verifier.states import RETRY_S, VerifierState
+from engine.verifier.states import RETRY_S, VerifierConfig, VerifierState
 
 EMPTY = bytes(32)
 # what another verifier doing the same work first makes the call revert with
@@ -53,8 +54,9 @@ RESOLVE_RACES = ("not open", "no jury")        # resolved (for good, or into a r
 class JuryV2(JurySettlementV2, Ballots[TaskMarketV2]):
     """Jury duty has deadlines, so the verifier's turn runs it before audits."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, market: TaskMarketV2, store: BlobStore, history: History, *,
+                 config: VerifierConfig | None = None, listener: Listener = ignore) -> None:
+        super().__init__(market, store, history, config=config, listener=listener)
         self._vote_retry_at: dict[int, float] = {}  # by dispute id (task ids would collide)
 
     # ------------------------------------------------------------ events

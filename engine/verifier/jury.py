@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import time
+from functools import partial
 from typing import Any
 
 from engine.chain.errors import ContractRevert
-from engine.chain.market import Dispute, DisputeResolved, JuryDrawn, TaskStatus, vote_commitment
+from engine.chain.market import Dispute, DisputeResolved, JuryDrawn, TaskMarket, TaskStatus
 from engine.events import Kind
 from engine.storage.errors import StorageError
 from engine.units import format_eth
 from engine.verifier.auditor import Auditor
-from engine.verifier.base import tx_hash
-from engine.verifier.evidence import (
-    CannotJudgeHere,
-    Commitment,
-    ReplayFailed,
-    UnverifiableResult,
-    Verdict,
-    check_segment,
-    fetch_result,
-)
+from engine.verifier.ballot import Ballots
+from engine.verifier.evidence import CannotJudgeHere, ReplayFailed
 from engine.verifier.states import RETRY_S, ROLE, VerifierState
 
 
-class Jury(Auditor):
+class Jury(Auditor, Ballots[TaskMarket]):
     """Jury duty has deadlines, so it comes before audits in every turn."""
 
     def _draw_juries(self) -> bool:
@@ -88,7 +80,7 @@ class Jury(Auditor):
                 try:
                     busy |= self._commit_vote(job.task_id, jury, dispute)
                 except CannotJudgeHere as e:
-                    self._abstain(job.task_id, jury, e)
+                    self._abstain(job.task_id, jury, e, partial(self._keep_jury, job.task_id))
                 except (StorageError, ReplayFailed) as e:
                     self._retry_at[job.task_id] = time.time() + RETRY_S
                     self._emit(Kind.LOG, f"cannot judge the dispute yet, retrying: {e.message}", job.task_id)
@@ -98,57 +90,21 @@ class Jury(Auditor):
         return busy
 
     def _commit_vote(self, task_id: int, jury: dict[str, Any], dispute: Dispute) -> bool:
-        if jury.get("salt") is None:
-            honest, why = self._judge(task_id, dispute.segment)
-            jury.update(vote=honest, why=why, salt="0x" + os.urandom(32).hex())
-            self._update(task_id, jury=jury)  # the salt is on disk before the commitment leaves
-        salt = bytes.fromhex(jury["salt"][2:])
-        commitment = vote_commitment(jury["vote"], salt, self.address)
+        commitment = self._seal(task_id, jury, dispute.segment, partial(self._keep_jury, task_id))
         receipt = self._send(self.market.commit_vote(task_id, commitment), task_id, "commitVote")
-        self._emit(Kind.JOB, f"committed a vote on segment {dispute.segment} (worker "
-                             f"{'honest' if jury['vote'] else 'cheated'}: {jury['why']})",
-                   task_id, {"state": VerifierState.JUROR, "tx_hash": tx_hash(receipt)})
+        self._said_committed(task_id, jury, dispute.segment, receipt)
         return True
 
-    def _judge(self, task_id: int, segment: int) -> tuple[bool, str]:
-        """Replay the disputed segment: True when the worker's commitment holds."""
-        task = self.market.get_task(task_id)
-        try:
-            commitment = Commitment(task_id, task.merkle_root, task.num_leaves, self._result_uri(task_id),
-                                    self._spec_hash(task_id))
-            result = fetch_result(self.store, commitment)
-        except CannotJudgeHere:
-            raise  # not the worker's fault: the caller abstains
-        except UnverifiableResult as e:
-            return False, e.message
-        if not 0 <= segment < result.segments:
-            return False, f"segment {segment} is outside the result"
-        check = check_segment(result, segment, self.store, self.work_dir, device=self.config.device,
-                              timeout_s=self.config.replay_timeout_s, in_process=self.config.replay_in_process)
-        return check.verdict is Verdict.HONEST, f"{check.verdict.value}: {check.detail}"
-
-    def _abstain(self, task_id: int, jury: dict[str, Any], why: CannotJudgeHere) -> None:
-        """An exact-mode spec naming other arithmetic than ours: only machines with that arithmetic
-        may judge it (issue 14), so this juror votes neither way, and says so once instead of
-        retrying a replay that can never run. The market still fines a drawn juror who does not
-        reveal (v1 and v2 alike): the draw cannot know a juror's arithmetic, so that fine is
-        the cost of a draw it cannot serve (see the README's caveat)."""
-        jury["abstained"] = why.message
-        self._update(task_id, jury=jury)
-        self._emit(Kind.NOTICE, f"cannot judge this dispute here, abstaining: {why.message}", task_id,
-                   {"state": VerifierState.JUROR, "hint": why.hint or ""})
+    def _keep_jury(self, task_id: int, ballot: dict[str, Any]) -> None:
+        self._update(task_id, jury=ballot)
 
     def _reveal_vote(self, task_id: int, jury: dict[str, Any], commitment: bytes) -> bool:
-        salt = bytes.fromhex(jury["salt"][2:]) if jury.get("salt") else None
-        if salt is None or vote_commitment(jury["vote"], salt, self.address) != commitment:
+        salt = self._opening(task_id, jury, commitment)
+        if salt is None:
             self._retry_at[task_id] = float("inf")  # said once; nothing will change that
-            self._emit(Kind.ERROR, "cannot reveal: the vote and salt kept in the history do not open the "
-                                   "committed vote (was the history replaced?)", task_id,
-                       {"hint": "the market will take the non-reveal penalty from the stake"})
             return False
         receipt = self._send(self.market.reveal_vote(task_id, jury["vote"], salt), task_id, "revealVote")
-        self._emit(Kind.JOB, f"revealed the vote: worker {'honest' if jury['vote'] else 'cheated'}", task_id,
-                   {"state": VerifierState.JUROR, "tx_hash": tx_hash(receipt)})
+        self._said_revealed(task_id, jury, receipt)
         return True
 
     def _resolve_due(self) -> bool:

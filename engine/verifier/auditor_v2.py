@@ -105,15 +105,16 @@ class AuditorV2(ChallengerV2):
 
     def _audit_step_v2(self, task_id: int, audit: dict[str, Any]) -> bool:
         phase = audit["phase"]
+        # these may follow the window's end, and see the result replaced (a bond to take back)
         if phase == AuditPhase.DEMAND:
-            return self._demand_step(task_id, audit)  # a data fault reopens the task, and may follow the window
+            return self._demand_step(task_id, audit)
+        if phase == AuditPhase.CHALLENGE:
+            return self._challenge_step(task_id, audit)
         task = self.market.get_task(task_id)
         if task.submit_block != audit["round"] or task.status not in (TaskStatusV2.SUBMITTED, TaskStatusV2.FINALIZED):
             return self._missed(task_id, audit, f"the result was replaced (the task is {task.status.name.lower()})")
         if phase == AuditPhase.REVEAL:
             return self._reveal_audit(task_id, audit, task)
-        if phase == AuditPhase.CHALLENGE:
-            return self._challenge_step(task_id, audit)  # a reveal may follow the window's end
         if task.status != TaskStatusV2.SUBMITTED or self._now() > task.deadline:
             return self._missed(task_id, audit, "the challenge window closed before the audit ended")
         if phase == AuditPhase.COMMIT:

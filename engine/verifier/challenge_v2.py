@@ -22,7 +22,7 @@ from web3.types import TxReceipt
 
 from engine.chain.errors import ContractRevert
 from engine.chain.records import Challenged, MarketEvent
-from engine.chain.records_v2 import ChallengeCommitted, DataAnswered, DataDemanded, DataFault
+from engine.chain.records_v2 import ChallengeCommitted, ChallengeExpired, DataAnswered, DataDemanded, DataFault
 from engine.events import Kind
 from engine.units import format_eth
 from engine.verifier.base import BlockNotYet
@@ -82,6 +82,7 @@ class ChallengerV2(StakeV2):
                 [bytes.fromhex(p) for p in challenge["proof_b"]], bytes.fromhex(challenge["salt"]))
             receipt = self._try(call, task_id, "revealChallenge", audit, "challenge reveal refused")
             if receipt is None:
+                self._refund_if_replaced(task_id, challenge)
                 return True
             mine = _one(self.market.events_in(receipt), Challenged)
         challenge["dispute_id"] = mine.dispute_id
@@ -94,6 +95,22 @@ class ChallengerV2(StakeV2):
                    {"state": VerifierState.CHALLENGED, "tx_hash": mine.tx_hash, "dispute_id": mine.dispute_id,
                     "draw_block": mine.draw_block})
         return True
+
+    def _refund_if_replaced(self, task_id: int, challenge: dict[str, Any]) -> None:
+        """A commitment whose result was replaced before the reveal (another dispute won) gets
+        its bond back through ``expireChallenge``."""
+        if self.market.get_task(task_id).submit_block == self._job_round(task_id):
+            return
+        receipt = self._send(self.market.expire_challenge(challenge["commit_id"]), task_id, "expireChallenge")
+        expired = _one(self.market.events_in(receipt), ChallengeExpired)
+        if expired.refunded:
+            self.history.add_ledger(self.chain_id, self.market.address, task_id, "bond_returned", challenge["bond"],
+                                    tx_hash=expired.tx_hash)
+            self._emit(Kind.LOG, "the result was replaced before the challenge's reveal: bond back", task_id)
+
+    def _job_round(self, task_id: int) -> int | None:
+        job = self._job(task_id)
+        return (job.detail.get("audit") or {}).get("round") if job is not None else None
 
     # ------------------------------------------------------------ data demands
 

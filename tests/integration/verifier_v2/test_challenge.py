@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.chain.anvil import time_travel
 from engine.chain.records_v2 import ChallengeCommitted, DisputeResolved, DisputeStatus, TaskStatusV2
-from engine.verifier import CHALLENGED, RESOLVED
+from engine.verifier import CHALLENGED, MISSED, RESOLVED
 from engine.verifier.states import AuditPhase
 from tests.integration.chain_v2 import steps
 from tests.integration.verifier_v2.helpers import STAKE, all_faked, next_epoch, publish
@@ -59,3 +60,29 @@ def test_a_faked_result_is_challenged_by_commit_then_reveal_and_the_won_dispute_
     assert job.state == RESOLVED and job.outcome.startswith("challenge won (0 honest, 5 cheated)")
     assert dispute_id not in me.verifier._cursor.disputes
     assert me.market.get_task(posted.task_id).status == TaskStatusV2.OPEN
+
+
+def test_a_challenge_whose_result_is_replaced_before_its_reveal_gets_its_bond_back(
+        actor, v2_for, accounts, store, trained, tmp_path: Path) -> None:
+    me = actor(3, register=False)
+    posted = publish(store, v2_for(accounts[1]), v2_for(accounts[2]), trained, all_faked(trained, tmp_path))
+    for _ in range(10):  # turn by turn, until the challenge is committed (and not yet revealed)
+        me.verifier.step()
+        job = me.job(posted.task_id)
+        if job is not None and (job.detail.get("challenge") or {}).get("commit_id") is not None:
+            break
+    challenge = me.job(posted.task_id).detail["challenge"]
+    assert challenge["dispute_id"] is None
+    # meanwhile another verifier's data demand goes unanswered: the task reopens
+    demander = v2_for(accounts[4])
+    demand_id = steps.demand(demander, posted.task_id, 0)
+    time_travel(me.market.w3, me.market.params().response_period + 1)
+    demander.claim_data_fault(demand_id).send()
+    assert me.market.get_task(posted.task_id).status == TaskStatusV2.OPEN
+
+    me.settle()
+    job = me.job(posted.task_id)
+    assert job.state == MISSED and "replaced" in job.outcome
+    assert "expireChallenge" in job.txs
+    assert me.market.credits(me.address) == challenge["bond"]
+    assert me.ledger()["bond_returned"] == challenge["bond"] == me.ledger()["bond"]

@@ -3,11 +3,16 @@ unanswered, the worker's stake is claimed and booked; answered, the checkpoint i
 
 from __future__ import annotations
 
+import hashlib
+
 from engine.chain.anvil import time_travel
-from engine.chain.records_v2 import DataFault, TaskStatusV2
+from engine.chain.records_v2 import DataFault, TaskPosted, TaskStatusV2
+from engine.roles.results import blob_uri
 from engine.verifier import PASSED, RESOLVED
 from engine.verifier.states import AuditPhase
-from tests.integration.verifier_v2.helpers import STAKE, publish
+from tests.integration.chain_v2 import steps
+from tests.integration.verifier.commitments import upload
+from tests.integration.verifier_v2.helpers import PAYMENT, STAKE, WINDOW, publish
 
 
 def test_a_withheld_checkpoint_is_demanded_and_unanswered_its_fault_pays_the_workers_stake(
@@ -60,3 +65,24 @@ def test_an_answered_demand_is_fetched_again_and_judged_on_its_content(actor, v2
     assert (job.state, job.outcome, job.detail["audit"]["demand"]["answered"]) == (PASSED, "honest", blobs[i])
     assert me.ledger()["slashed"] == bond   # the bond went to the worker with its answer
     assert me.market.get_task(posted.task_id).status == TaskStatusV2.SUBMITTED
+
+
+def test_a_missing_manifest_is_demanded_at_the_salts_segment(actor, v2_for, accounts, store, trained) -> None:
+    me = actor(3, register=False)
+    requester, worker = v2_for(accounts[1]), v2_for(accounts[2])
+    spec_sha = store.put_bytes(trained.spec_bytes)
+    task_id = steps.one(requester, requester.post_task(
+        bytes.fromhex(spec_sha), blob_uri(spec_sha), payment=PAYMENT, worker_stake=STAKE, claim_timeout=3600,
+        train_timeout=7200, challenge_window=WINDOW).send(), TaskPosted).task_id
+    worker.claim_task(task_id).send()
+    up = upload(store, trained, task_id=task_id)
+    never_uploaded = blob_uri(hashlib.sha256(b"a manifest nobody serves").hexdigest())
+    worker.submit_result(task_id, up.tree.root, len(up.tree), never_uploaded).send()
+    me.settle()
+
+    audit = me.job(task_id).detail["audit"]
+    assert audit["phase"] == AuditPhase.DEMAND
+    assert audit["demand"]["index"] == audit["segment"] + 1
+    assert audit["demand"]["why"].startswith("the result manifest is missing")
+    q = me.market.get_demand(audit["demand"]["demand_id"])
+    assert q is not None and q.demander == me.address

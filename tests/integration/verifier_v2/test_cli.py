@@ -37,6 +37,7 @@ def test_idlegrid_verifier_registers_audits_and_is_paid_on_a_v2_devnet(devnet_v2
     posted = publish(LocalStore(devnet_v2_home.root), v2_for(accounts[1]), v2_for(accounts[2]), trained)
     audit = idlegrid("verifier", "--devnet", "--dev-account", "3", "--once")
     assert audit.returncode == 0, audit.stderr
+    print(audit.stdout)
     assert f"task {posted.task_id}: result committed by {accounts[2].address}" in audit.stdout
     assert ": honest: replay reproduced leaf" in audit.stdout
     assert audit.stdout.splitlines()[-1].endswith("revealed once the result is final"), audit.stdout
@@ -44,6 +45,7 @@ def test_idlegrid_verifier_registers_audits_and_is_paid_on_a_v2_devnet(devnet_v2
     pass_window(me)
     paid = idlegrid("verifier", "--devnet", "--dev-account", "3", "--once", "--auto-withdraw")
     assert paid.returncode == 0, paid.stderr
+    print(paid.stdout)
     fee = format_eth(me.get_task(posted.task_id).verification_fee, digits=6)
     assert f"paid {fee} ETH" in paid.stdout and f"withdrew {fee} ETH" in paid.stdout, paid.stdout
     assert me.credits(accounts[3].address) == 0

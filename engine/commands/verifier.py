@@ -2,7 +2,8 @@
 
 ``idlegrid verifier`` runs headless and prints one line per action; ``idlegrid verifier
 withdraw`` pulls the credits (juror rewards, won bonds, an unbonded stake);
-``idlegrid verifier unregister`` leaves the jury pool.
+``idlegrid verifier unregister`` leaves the jury pool. v1 and v2 markets alike
+(``Verifier.from_settings`` gives a ``VerifierV2`` on TaskMarket v2).
 """
 
 from __future__ import annotations
@@ -29,22 +30,26 @@ def register(subparsers: Any) -> None:
         help="audit results, challenge cheats and serve on juries",
         description="Register a verifier stake, replay sampled segments of every committed result "
         "(seeded by the block after the commit), challenge a mismatch or withheld checkpoint with "
-        "the bond, and serve on juries (replay, commit-reveal vote, resolve). One line per action.",
+        "the bond, and serve on juries (replay, commit-reveal vote, resolve). One line per action. "
+        "On TaskMarket v2 (chosen by the code on chain) it registers with the arithmetic of --device, "
+        "replays the one segment a private salt picks, is paid a fee share when assigned to audit "
+        "(commit, then reveal once the result is final), challenges in two steps and demands a "
+        "checkpoint it cannot download; --samples, --detection and --faked-fraction are v1's.",
     )
     _history_option(p)
     p.add_argument("--stake", type=_eth, metavar="ETH",
-                   help="verifier stake to register with (default: the market's minimum)")
+                   help="verifier stake to register with (default: the market's minimum now)")
     how = p.add_mutually_exclusive_group()
-    how.add_argument("--samples", type=int, metavar="K", help="replay K segments of every result")
+    how.add_argument("--samples", type=int, metavar="K", help="replay K segments of every result (v1)")
     how.add_argument("--detection", type=float, metavar="P", default=0.99,
                      help="target probability of catching a run with --faked-fraction of its segments "
-                          "faked (default 0.99); the stake's economics may ask for more samples")
+                          "faked (default 0.99); the stake's economics may ask for more samples (v1)")
     p.add_argument("--faked-fraction", type=float, metavar="F", default=1.0,
                    help="the share of faked segments --detection is for (default 1.0: a fully faked run)")
     p.add_argument("--once", action="store_true", help="do everything there is to do now, then exit")
     p.add_argument("--auto-withdraw", action="store_true", help="withdraw credits as soon as there are any")
     p.add_argument("--device", choices=("cpu", "cuda", "auto"), default="cpu",
-                   help="where to replay segments (default: cpu)")
+                   help="where to replay segments (default: cpu); on v2 also the arithmetic registered")
     p.add_argument("--poll", type=float, default=2.0, metavar="SECONDS",
                    help="how often to look for new events when idle (default 2)")
     p.set_defaults(func=_run)

@@ -69,6 +69,11 @@ class UnverifiableResult(IdlegridError):
     """The result's manifest or spec is unusable, so no segment can be proven or challenged."""
 
 
+class ManifestMissing(UnverifiableResult):
+    """The result manifest cannot be downloaded (not found, corrupt, too large): the worker's
+    data to produce. On v1 nothing can be done; on v2 a verifier demands a checkpoint on chain."""
+
+
 class CannotJudgeHere(UnverifiableResult):
     """The spec is exact mode and names other arithmetic than this machine's: only verifiers
     with that arithmetic judge it. Decided by the spec alone, never by the worker's manifest."""
@@ -115,6 +120,7 @@ class SegmentCheck:
     proof_a: tuple[bytes, ...]
     leaf_b: bytes
     proof_b: tuple[bytes, ...]
+    missing: int | None = None   # BAD_DATA because checkpoint ``missing`` cannot be downloaded
 
 
 def fetch_result(store: BlobStore, commitment: Commitment) -> Result:
@@ -132,7 +138,7 @@ def fetch_result(store: BlobStore, commitment: Commitment) -> Result:
     try:
         manifest_sha = parse_blob_uri(commitment.result_uri)
         manifest = ResultManifest.from_bytes(
-            _get_or_unverifiable(store, manifest_sha, MAX_MANIFEST_BYTES, "the result manifest"))
+            _get_or_unverifiable(store, manifest_sha, MAX_MANIFEST_BYTES, "the result manifest", ManifestMissing))
     except ResultFormatError as e:
         raise UnverifiableResult(f"task {commitment.task_id}: the result manifest is unusable: {e.message}") from None
     leaves = [bytes.fromhex(leaf.leaf_hash) for leaf in manifest.leaves]
@@ -158,9 +164,9 @@ def check_segment(result: Result, segment: int, store: BlobStore, work_dir: Path
         raise ValueError(f"segment {segment} is not in 0..{result.segments - 1}")
     tree = result.tree
 
-    def verdict(v: Verdict, detail: str) -> SegmentCheck:
+    def verdict(v: Verdict, detail: str, missing: int | None = None) -> SegmentCheck:
         return SegmentCheck(segment, v, detail, tree.leaves[segment], tuple(tree.proof(segment)),
-                            tree.leaves[segment + 1], tuple(tree.proof(segment + 1)))
+                            tree.leaves[segment + 1], tuple(tree.proof(segment + 1)), missing)
 
     spec = result.checked.spec
     if result.commitment.num_leaves != spec.num_checkpoints:
@@ -170,7 +176,10 @@ def check_segment(result: Result, segment: int, store: BlobStore, work_dir: Path
     with tempfile.TemporaryDirectory(dir=work_dir, prefix=f"task{result.commitment.task_id}-seg{segment}-") as tmp:
         job = Path(tmp)
         for index in (segment, segment + 1):
-            problem = _fetch_checkpoint(result, index, store, job, max_checkpoint_bytes)
+            try:
+                problem = _fetch_checkpoint(result, index, store, job, max_checkpoint_bytes)
+            except (BlobNotFound, BlobCorrupt, BlobTooLarge) as e:
+                return verdict(Verdict.BAD_DATA, f"checkpoint {index} is unavailable: {e.message}", index)
             if problem is not None:
                 return verdict(Verdict.BAD_DATA, problem)
         blobs = _fetch_dataset(spec, store, work_dir / "datasets")
@@ -180,11 +189,12 @@ def check_segment(result: Result, segment: int, store: BlobStore, work_dir: Path
         return verdict(*_replay(result, segment, job, blobs, device, timeout_s))
 
 
-def _get_or_unverifiable(store: BlobStore, sha256: str, max_size: int, what: str) -> bytes:
+def _get_or_unverifiable(store: BlobStore, sha256: str, max_size: int, what: str,
+                         error: type[UnverifiableResult] = UnverifiableResult) -> bytes:
     try:
         return store.get_bytes(sha256, max_size=max_size)
     except (BlobNotFound, BlobCorrupt, BlobTooLarge) as e:
-        raise UnverifiableResult(f"{what} (blob {sha256[:12]}) cannot be had: {e.message}") from None
+        raise error(f"{what} (blob {sha256[:12]}) cannot be had: {e.message}") from None
 
 
 def _checkpoint_name(index: int) -> str:
@@ -192,13 +202,11 @@ def _checkpoint_name(index: int) -> str:
 
 
 def _fetch_checkpoint(result: Result, index: int, store: BlobStore, job: Path, max_size: int) -> str | None:
-    """Download checkpoint ``index`` into ``job``; what is wrong with it (the worker's fault), or None."""
+    """Download checkpoint ``index`` into ``job``; what is wrong with it (the worker's fault), or None.
+    A blob that cannot be had raises (BlobNotFound, BlobCorrupt, BlobTooLarge): v2 demands it on chain."""
     leaf = result.manifest.leaf(index)
     path = job / _checkpoint_name(index)
-    try:
-        store.get_file(leaf.blob, path, max_size=max_size)
-    except (BlobNotFound, BlobCorrupt, BlobTooLarge) as e:
-        return f"checkpoint {index} is unavailable: {e.message}"
+    store.get_file(leaf.blob, path, max_size=max_size)
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as e:

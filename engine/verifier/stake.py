@@ -1,18 +1,30 @@
-"""The verifier's stake: register with it, unregister, withdraw credits and the unbonded stake."""
+"""The verifier's stake: register with it, unregister, withdraw credits and the unbonded stake.
+
+:class:`StakeBase` is what v1 and v2 share (the calls and reads of both clients have the same
+names); each version says what its minimum is and how it registers (:class:`Stake` here,
+:class:`engine.verifier.stake_v2.StakeV2` on TaskMarket v2)."""
 
 from __future__ import annotations
 
 import time
 
+from engine.chain.contract import ContractCall
 from engine.chain.market import TaskMarket
 from engine.events import Kind
 from engine.units import format_eth
-from engine.verifier.base import VerifierBase, tx_hash
+from engine.verifier.base import M, VerifierBase, tx_hash
 from engine.verifier.states import VerifierError, VerifierOptionError
 
 
-class Stake(VerifierBase[TaskMarket]):
+class StakeBase(VerifierBase[M]):
     """Registration in the jury pool, and pulling what the market holds for this account."""
+
+    def _min_stake(self) -> int:
+        """The least stake the market takes from a new verifier now."""
+        raise NotImplementedError
+
+    def _register_call(self, stake: int) -> ContractCall:
+        raise NotImplementedError
 
     def _ensure_registered(self) -> bool:
         if not self.config.register or self.market.is_verifier(self.address):
@@ -20,13 +32,13 @@ class Stake(VerifierBase[TaskMarket]):
         if self.market.unbonding_until(self.address) != 0:
             self._emit(Kind.LOG, "unregistering: not joining juries (audits go on)")
             return False
-        minimum = self.market.params().min_verifier_stake
+        minimum = self._min_stake()
         stake = minimum if self.config.stake is None else self.config.stake
         if stake < minimum:
             raise VerifierOptionError(f"a stake of {format_eth(stake, digits=6)} ETH is below the market's minimum of "
                                 f"{format_eth(minimum, digits=6)} ETH",
                                 hint=f"use --stake {format_eth(minimum)} or more")
-        receipt = self._send(self.market.register_verifier(stake), None, "register")
+        receipt = self._send(self._register_call(stake), None, "register")
         self.history.add_ledger(self.chain_id, self.market.address, None, "bond", stake, tx_hash=tx_hash(receipt))
         self._emit(Kind.JOB, f"registered as a verifier with a stake of {format_eth(stake, digits=6)} ETH",
                    data={"state": "registered", "tx_hash": tx_hash(receipt)})
@@ -67,3 +79,13 @@ class Stake(VerifierBase[TaskMarket]):
         stake = format_eth(self.market.verifier_stake(self.address), digits=6)
         return (f"unregistering; the stake of {stake} ETH is withdrawable from {when} UTC "
                 "(then `idlegrid verifier withdraw`)")
+
+
+class Stake(StakeBase[TaskMarket]):
+    """v1: a fixed minimum, no arithmetic."""
+
+    def _min_stake(self) -> int:
+        return self.market.params().min_verifier_stake
+
+    def _register_call(self, stake: int) -> ContractCall:
+        return self.market.register_verifier(stake)

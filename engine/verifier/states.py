@@ -29,6 +29,17 @@ class VerifierState(StrEnum):
     WATCHING = "watching"          # a dispute seen only through a journaled write (reconciled)
 
 
+class AuditPhase(StrEnum):
+    """What a v2 audit does next (``detail["audit"]["phase"]``); the job's state says how it went."""
+
+    REPLAY = "replay"          # learn who is assigned, replay the salt's segment
+    DEMAND = "demand"          # a checkpoint or the manifest cannot be had: demanded on chain
+    COMMIT = "commit"          # assigned and replayed right: commit to the leaf
+    REVEAL = "reveal"          # committed: reveal once the result is final, for the fee share
+    CHALLENGE = "challenge"    # the segment did not hold up: commit, then reveal the challenge
+    DONE = "done"
+
+
 class VerifierError(IdlegridError):
     """The verifier cannot go on (no devnet deployed, nothing to unregister, ...)."""
 

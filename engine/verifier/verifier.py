@@ -23,11 +23,9 @@ Torch never loads in this process: segments are replayed by an ``idlegrid replay
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import Any
 
-from engine.chain.events import EventCursor
 from engine.chain.market import (
     Challenged,
     DisputeResolved,
@@ -37,18 +35,21 @@ from engine.chain.market import (
     MarketEvent,
     ResultSubmitted,
     TaskFinalized,
+    TaskMarket,
     TaskReopened,
 )
+from engine.chain.market_v2 import TaskMarketV2
 from engine.config import paths
-from engine.errors import IdlegridError, UsageError
-from engine.events import EngineState, Kind, Listener, ignore
+from engine.events import Kind, Listener, ignore
 from engine.history import History
 from engine.units import format_eth
 from engine.verifier.jury import Jury
+from engine.verifier.loop import Loop
 from engine.verifier.states import VerifierConfig, VerifierError, VerifierState
+from engine.verifier.verifier_v2 import VerifierV2
 
 
-class Verifier(Jury):
+class Verifier(Jury, Loop[TaskMarket]):
     """Audits results and serves on juries for one market, signing as ``market``'s wallet.
 
     Its concerns live one module each (:mod:`engine.verifier.base`, :mod:`.stake`,
@@ -58,42 +59,28 @@ class Verifier(Jury):
     @classmethod
     def from_settings(cls, *, config: VerifierConfig | None = None, devnet: bool = False,
                       dev_account: int | None = None, passphrase: Any = None, history: Path | None = None,
-                      listener: Listener = ignore) -> Verifier:
+                      listener: Listener = ignore) -> Verifier | VerifierV2:
         """A verifier on the configured network (or the local devnet), signing with the wallet
-        (or, on a devnet, anvil's public test account ``dev_account``).
+        (or, on a devnet, anvil's public test account ``dev_account``): a :class:`VerifierV2`
+        where the market on chain is TaskMarket v2 (``open_market`` decides by the deployed code).
 
         ``history`` defaults to the user's history; a dev account is a test actor (the devnet's
         demo verifier is one), so its jobs go to ``<data>/devnet/dev-account-N-history.sqlite3``
         and never mix with the user's (jobs are keyed by task and role, not by account)."""
         from engine.chain.devnet import devnet_dir
-        from engine.chain.market import open_market, require_v1
+        from engine.chain.market import open_market
         from engine.storage import open_store
 
         network = _network(devnet)
-        market = require_v1(open_market(network, _signer(network.chain_id, dev_account, passphrase)), "the verifier")
+        market = open_market(network, _signer(network.chain_id, dev_account, passphrase))
         store = open_store(network.blob_url or str(paths().blobs_dir), cache=paths().cache_dir / "blobs")
         if history is None and dev_account is not None:
             history = devnet_dir() / f"dev-account-{dev_account}-history.sqlite3"
+        if isinstance(market, TaskMarketV2):
+            return VerifierV2(market, store, History.open(history), config=config, listener=listener)
         return cls(market, store, History.open(history), config=config, listener=listener)
 
     # ------------------------------------------------------------ the loop
-
-    def run(self, stop: threading.Event) -> None:
-        """Work until ``stop`` is set; transient trouble (node, blob store, replay) is reported
-        and retried after ``poll_interval_s``."""
-        self._emit(Kind.STATE, f"verifier {self.address} on market {self.market.address}",
-                   data={"state": EngineState.STARTING.value, "reason": "starting"})
-        while not stop.is_set():
-            try:
-                busy = self.step()
-            except UsageError:
-                raise  # the user must fix an option or a setting
-            except IdlegridError as e:  # the node, the blob store, a replay, the disk: try again
-                self._emit(Kind.LOG, f"will retry: {e.message}", data={"hint": e.hint or ""})
-                busy = False
-            if not busy:
-                stop.wait(self.config.poll_interval_s)
-        self._emit(Kind.STATE, "verifier stopped", data={"state": EngineState.STOPPED.value, "reason": "stopped"})
 
     def step(self) -> bool:
         """One turn (see the module docstring); False when there was nothing to do."""
@@ -116,22 +103,6 @@ class Verifier(Jury):
         return busy
 
     # ------------------------------------------------------------ events
-
-    def _read_events(self) -> bool:
-        poller = self.market.poller()
-        if self._cursor.next_block is None:
-            start = self.config.start_block
-            if start is None:
-                start = max(0, poller.safe_head() - self.config.lookback_blocks)
-            self._cursor.next_block = start
-        events, cursor = poller.poll(EventCursor(self._cursor.next_block))
-        for event in events:
-            self._on_event(event)
-        changed = cursor.next_block != self._cursor.next_block
-        self._cursor.next_block = cursor.next_block
-        if changed:
-            self._cursor.save()
-        return bool(events)
 
     def _on_event(self, event: MarketEvent) -> None:
         if isinstance(event, ResultSubmitted):

@@ -23,8 +23,8 @@ from engine.chain.market import (
     Withdrawn,
 )
 from engine.chain.market_v2 import TaskMarketV2
-from engine.chain.records_v2 import DataFault, DisputeStatus, TaskV2
 from engine.chain.records_v2 import DisputeResolved as DisputeResolvedV2
+from engine.chain.records_v2 import DisputeStatus, TaskV2
 from engine.chain.records_v2 import ResultSubmitted as ResultSubmittedV2
 from engine.chain.records_v2 import TaskClaimed as TaskClaimedV2
 from engine.events import Kind
@@ -123,14 +123,9 @@ class Settlement(Uploads):
 
     def _recover(self, task_id: int, action: str) -> None:
         """Book a claim or commit of ours that was mined while the worker was down (found by its event)."""
-        v2 = isinstance(self.market, TaskMarketV2)
-        events: list[TaskClaimed] | list[ResultSubmitted] | list[TaskClaimedV2] | list[ResultSubmittedV2]
-        if action == "claim":
-            events = self._task_events(TaskClaimedV2, task_id, 0) if v2 else self._task_events(TaskClaimed, task_id, 0)
-        else:
-            events = (self._task_events(ResultSubmittedV2, task_id, 0) if v2
-                      else self._task_events(ResultSubmitted, task_id, 0))
-        ours = [e for e in events if e.worker == self.account]
+        name = "TaskClaimed" if action == "claim" else "ResultSubmitted"
+        ours = [e for e in self._task_events(self.market.EVENT_TYPES[name], task_id, 0)
+                if isinstance(e, _BY_WORKER) and e.worker == self.account]
         if not ours:
             return
         receipt = self.market.receipt(ours[-1].tx_hash)
@@ -182,14 +177,14 @@ class Settlement(Uploads):
         return True
 
     def _slash_events(self, task_id: int, start: int) -> list[MarketEvent]:
-        """What took our stake, oldest first: v1's DisputeResolved; v2's dispute the challenger won,
-        or a data demand left unanswered (DataFault)."""
-        if not isinstance(self.market, TaskMarketV2):
-            return [*self._task_events(DisputeResolved, task_id, start)]
-        lost = [e for e in self._task_events(DisputeResolvedV2, task_id, start)
-                if e.outcome == DisputeStatus.CHALLENGER_WON]
-        events: list[MarketEvent] = [*lost, *self._task_events(DataFault, task_id, start)]
-        return sorted(events, key=lambda e: (e.block_number, e.log_index))
+        """What took our stake, oldest first: a dispute the challenger won, or (v2) a data demand
+        left unanswered (DataFault)."""
+        resolved = self._task_events(self.market.EVENT_TYPES["DisputeResolved"], task_id, start)
+        lost: list[MarketEvent] = [e for e in resolved if _challenger_won(e)]
+        fault = self.market.EVENT_TYPES.get("DataFault")
+        if fault is not None:
+            lost.extend(self._task_events(fault, task_id, start))
+        return sorted(lost, key=lambda e: (e.block_number, e.log_index))
 
     def _dispute_won(self, record: JobRecord, task: Task | TaskV2) -> None:
         """Credit what winning the dispute paid us: the challenger's bond less the jurors' cut."""
@@ -206,3 +201,14 @@ class Settlement(Uploads):
         self._emit(Kind.NOTICE,
                    f"task {record.task_id}: the jury upheld our result; won {format_eth(won, digits=6)} ETH",
                    record.task_id)
+
+
+# the events that name the worker, in either version (a claim, a commit)
+_BY_WORKER = (TaskClaimed, TaskClaimedV2, ResultSubmitted, ResultSubmittedV2)
+
+
+def _challenger_won(event: MarketEvent) -> bool:
+    """A DisputeResolved, of either version, that the challenger won (the worker's stake went)."""
+    if isinstance(event, DisputeResolvedV2):
+        return event.outcome == DisputeStatus.CHALLENGER_WON
+    return isinstance(event, DisputeResolved) and not event.worker_won

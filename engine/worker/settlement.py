@@ -162,9 +162,11 @@ class Settlement(Uploads):
         (WorkerState.SLASHED): the stake is lost."""
         stake = int(record.stake or 0)
         start = int((record.detail or {}).get("commit_block", 0))
-        proof = (self._slash_events(record.task_id, start) if state == WorkerState.SLASHED
-                 else self._task_events(ClaimExpired, record.task_id, start))
-        self._add_ledger(record.task_id, "slashed", stake, proof[-1].tx_hash if proof else None)
+        # a slash: the first after our commit (nothing later can take the stake of a result already
+        # replaced); an expiry: the latest (the task may have expired under earlier workers)
+        proof = (self._slash_events(record.task_id, start)[:1] if state == WorkerState.SLASHED
+                 else self._task_events(ClaimExpired, record.task_id, start)[-1:])
+        self._add_ledger(record.task_id, "slashed", stake, proof[0].tx_hash if proof else None)
         self._update(record.task_id, state=state, outcome=state, finished_at=time.time())
         if state == WorkerState.SLASHED:
             message = (f"task {record.task_id}: the jury ruled against our result; "

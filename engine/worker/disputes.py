@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from engine.chain.market import MarketEvent, TaskReopened
 from engine.chain.records_v2 import DisputeResolved, DisputeStatus, JurorPenalized, TaskStatusV2, TaskV2
 from engine.events import Kind
+from engine.history.ledger import LedgerKind
 from engine.history.records import JobRecord
 from engine.units import format_eth
 from engine.worker.settlement import Settlement
@@ -51,7 +52,8 @@ class Disputes(Settlement):
         # a ledger row per (task, kind, tx): disputes settled in one transaction add up
         new = [self._won(e) for e in resolved if e.tx_hash in txs]
         for tx_hash in txs:
-            self._add_ledger(record.task_id, "reward", sum(w.amount for w in new if w.tx_hash == tx_hash), tx_hash)
+            paid = sum(w.amount for w in new if w.tx_hash == tx_hash)
+            self._add_ledger(record.task_id, LedgerKind.REWARD, paid, tx_hash)
         new = [w for w in new if str(w.dispute_id) not in booked]
         booked.update({str(w.dispute_id): str(w.amount) for w in new})
         ours_open = task.worker == self.account and task.status == TaskStatusV2.SUBMITTED
@@ -103,7 +105,7 @@ class Disputes(Settlement):
         """No jury decided (``maxDraws`` spent): the stake locked at the claim is credited back
         (returned, not earned) and the task reopened; there is no reward."""
         stake = int(record.stake or 0)
-        self._add_ledger(record.task_id, "stake_returned", stake, resolved.tx_hash)
+        self._add_ledger(record.task_id, LedgerKind.STAKE_RETURNED, stake, resolved.tx_hash)
         self._update(record.task_id, state=WorkerState.VOID, outcome=WorkerState.VOID, finished_at=time.time())
         message = (f"task {record.task_id}: dispute {resolved.dispute_id} was void (no jury reached a verdict); "
                    f"stake of {format_eth(stake, digits=6)} ETH returned, no reward, the task reopened")

@@ -28,6 +28,7 @@ from engine.chain.records_v2 import DisputeStatus, TaskV2
 from engine.chain.records_v2 import ResultSubmitted as ResultSubmittedV2
 from engine.chain.records_v2 import TaskClaimed as TaskClaimedV2
 from engine.events import Kind
+from engine.history.ledger import LedgerKind
 from engine.history.records import JobRecord
 from engine.roles.txjournal import Sent, sent
 from engine.units import format_eth
@@ -77,8 +78,8 @@ class Settlement(Uploads):
         events = self.market.events_in(done.receipt)
         if action == "withdraw":
             amount = sum(e.amount for e in events if isinstance(e, Withdrawn))
-            self._add_ledger(None, "gas", done.gas_paid, done.tx_hash)
-            self._add_ledger(None, "withdrawn", amount, done.tx_hash)
+            self._add_ledger(None, LedgerKind.GAS, done.gas_paid, done.tx_hash)
+            self._add_ledger(None, LedgerKind.WITHDRAWN, amount, done.tx_hash)
             self._emit(Kind.NOTICE, f"withdrew {format_eth(amount, digits=6)} ETH", None,
                        tx_hash=done.tx_hash, amount=str(amount))
             self._earnings_changed()
@@ -89,7 +90,7 @@ class Settlement(Uploads):
         self._record_tx(task_id, action, done)
         if action == "claim":
             record = self._record(task_id)
-            self._add_ledger(task_id, "stake", int(record.stake or 0) if record else 0, done.tx_hash)
+            self._add_ledger(task_id, LedgerKind.STAKE, int(record.stake or 0) if record else 0, done.tx_hash)
             self._update(task_id, state=WorkerState.CLAIMED, started_at=time.time())
             self._job_event(task_id, WorkerState.CLAIMED, f"claimed task {task_id}", tx_hash=done.tx_hash)
             self._handled.add(task_id)
@@ -144,8 +145,8 @@ class Settlement(Uploads):
                 if receipt["from"] == self.account:  # ours, mined while the worker was down
                     self._record_tx(task_id, "finalize", sent(receipt))
         reward, stake = int(record.reward or 0), int(record.stake or 0)
-        self._add_ledger(task_id, "reward", reward, tx_hash)
-        self._add_ledger(task_id, "stake_returned", stake, tx_hash)
+        self._add_ledger(task_id, LedgerKind.REWARD, reward, tx_hash)
+        self._add_ledger(task_id, LedgerKind.STAKE_RETURNED, stake, tx_hash)
         self._update(task_id, state=WorkerState.PAID, outcome="paid", finished_at=time.time())
         total = payout if payout is not None else reward + stake
         self._job_event(task_id, WorkerState.PAID, f"task {task_id} paid", tx_hash=tx_hash)
@@ -166,7 +167,7 @@ class Settlement(Uploads):
         # replaced); an expiry: the latest (the task may have expired under earlier workers)
         proof = (self._slash_events(record.task_id, start)[:1] if state == WorkerState.SLASHED
                  else self._task_events(ClaimExpired, record.task_id, start)[-1:])
-        self._add_ledger(record.task_id, "slashed", stake, proof[0].tx_hash if proof else None)
+        self._add_ledger(record.task_id, LedgerKind.SLASHED, stake, proof[0].tx_hash if proof else None)
         self._update(record.task_id, state=state, outcome=state, finished_at=time.time())
         if state == WorkerState.SLASHED:
             message = (f"task {record.task_id}: the jury ruled against our result; "
@@ -198,7 +199,7 @@ class Settlement(Uploads):
         penalties = sum(e.amount for e in self._task_events(JurorPenalized, record.task_id, start)
                         if e.tx_hash == last.tx_hash)
         won = last.slashed + penalties - last.juror_share * last.honest_votes
-        self._add_ledger(record.task_id, "reward", won, last.tx_hash)
+        self._add_ledger(record.task_id, LedgerKind.REWARD, won, last.tx_hash)
         self._update(record.task_id, state=WorkerState.ACCEPTED, detail={"dispute_won": str(won)})
         self._emit(Kind.NOTICE,
                    f"task {record.task_id}: the jury upheld our result; won {format_eth(won, digits=6)} ETH",

@@ -2,7 +2,9 @@
 
 Amounts are signed ints stored as decimal text and summed in Python (SQLite's SUM would go
 through int64 or float). A ledger entry with a tx hash is recorded once per (task, kind, tx),
-so crash recovery can replay its bookkeeping without counting twice.
+so crash recovery can replay its bookkeeping without counting twice. Each kind has a flow
+(earned, returned, lost, locked, spent, withdrawn) that decides which total it joins: a stake
+coming back is never earnings, a fine is a loss (docs/ledger.md lists them).
 """
 
 from __future__ import annotations

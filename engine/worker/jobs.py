@@ -11,10 +11,8 @@ from engine.chain.records_v2 import DataDemanded, TaskV2
 from engine.commit.merkle import MerkleTree
 from engine.errors import RunnerError
 from engine.events import Kind
-from engine.history.ledger import LedgerKind
 from engine.history.records import JobRecord
 from engine.roles.results import ResultManifest, blob_uri
-from engine.units import format_eth
 from engine.worker.disputes import Disputes
 from engine.worker.states import (
     BEFORE_COMMIT,
@@ -111,14 +109,12 @@ class JobMachine(Disputes):
         start = int((record.detail or {}).get("commit_block", 0))
         did = False
         for demanded in self._task_events(DataDemanded, record.task_id, start):
-            demand = market.get_demand(demanded.demand_id)
-            if demand is None:
+            if market.get_demand(demanded.demand_id) is None:
                 continue  # answered, or its fault claimed
             sha = str((record.detail or {}).get("manifest_sha256", ""))
             manifest = ResultManifest.from_bytes(self.store.get_bytes(sha, max_size=MANIFEST_MAX_BYTES))
             leaves = [bytes.fromhex(leaf.leaf_hash) for leaf in manifest.leaves]
             i = demanded.index
-            bond = demand.bond
             call = market.answer_data(demanded.demand_id, leaves[i], bytes.fromhex(manifest.leaves[i].blob),
                                       MerkleTree(leaves).proof(i))
             key = self.journal.key(f"{record.task_id}-demand-{demanded.demand_id}", "answer")
@@ -128,11 +124,8 @@ class JobMachine(Disputes):
                 self._on_revert("answer", record.task_id, e)
                 continue
             self._on_mined("answer", record.task_id, done)
-            self._add_ledger(record.task_id, LedgerKind.DEMAND_BOND, bond, done.tx_hash)  # answerData credits it
             self._emit(Kind.NOTICE, f"task {record.task_id}: answered a data demand for checkpoint {i}; "
-                                    f"its bond of {format_eth(bond, digits=6)} ETH is ours",
-                       record.task_id, tx_hash=done.tx_hash)
-            self._earnings_changed()
+                                    "its bond is ours", record.task_id, tx_hash=done.tx_hash)
             did = True
         return did
 

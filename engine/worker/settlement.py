@@ -23,8 +23,8 @@ from engine.chain.market import (
     Withdrawn,
 )
 from engine.chain.market_v2 import TaskMarketV2
+from engine.chain.records_v2 import DataAnswered, DisputeStatus, TaskV2
 from engine.chain.records_v2 import DisputeResolved as DisputeResolvedV2
-from engine.chain.records_v2 import DisputeStatus, TaskV2
 from engine.chain.records_v2 import ResultSubmitted as ResultSubmittedV2
 from engine.chain.records_v2 import TaskClaimed as TaskClaimedV2
 from engine.events import Kind
@@ -105,6 +105,11 @@ class Settlement(Uploads):
         elif action == "finalize":
             finalized = next((e for e in events if isinstance(e, TaskFinalized)), None)
             self._paid(task_id, done.tx_hash, finalized.payout if finalized else None)
+        elif action == "answer" and any(isinstance(e, DataAnswered) for e in events):
+            # v2's answerData credits us the demander's bond, which is always minChallengeBond
+            bond = self.market.params().min_challenge_bond
+            self._add_ledger(task_id, LedgerKind.DEMAND_BOND, bond, done.tx_hash)
+            self._earnings_changed()
 
     def _on_revert(self, action: str, task_id: int | None, e: ContractRevert) -> None:
         if action == "claim" and task_id is not None:

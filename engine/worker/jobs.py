@@ -26,8 +26,9 @@ from engine.worker.states import (
 )
 
 MANIFEST_MAX_BYTES = 4 * 1024 * 1024  # our own manifest, read back to answer a data demand
-# a committed result in its window, and (v2) one a jury upheld that stays open to challenges
-WAITING = frozenset({WorkerState.COMMITTED, WorkerState.ACCEPTED})
+# a result waiting out its window with nothing open on it: committed, (v2) challenged and no
+# longer contested (a demand answered), or upheld by a jury and still open to challenges
+WAITING = frozenset({WorkerState.COMMITTED, WorkerState.CHALLENGED, WorkerState.ACCEPTED})
 RECHECK_S = 60.0  # a committed job is re-read at least this often, events or not (a missed log, a reorg)
 
 

@@ -42,6 +42,7 @@ NOTICE_TITLES = {
     "stake lost": ("Stake lost", Severity.ERROR),
     "challenged": ("Your result was challenged", Severity.WARNING),
     "upheld": ("Dispute won", Severity.INFO),
+    "void": ("Dispute void: stake returned", Severity.WARNING),
     "paid": ("Paid", Severity.INFO),
     "withdrew": ("Withdrawn", Severity.INFO),
     "finished": ("Task finished", Severity.INFO),

@@ -1,7 +1,9 @@
 """What the user nets: reward minus gas minus electricity (pure arithmetic, no Qt).
 
-- **Reward**: the ledger's earned kinds (task rewards, juror rewards). The stake a worker gets
-  back after an honest result was the user's own money: it is never counted.
+- **Reward**: the ledger's earned kinds (``engine.history.EARNED``: task rewards and disputes
+  won, juror rewards, audit fees, stakes won on data faults, demand bonds, stakes forfeited to a
+  requester). Stakes and bonds credited back (after an honest result, or a void dispute) were
+  the user's own money: they are never counted.
 - **Gas**: every fee this machine paid (claim, commit, finalize, withdraw).
 - **Electricity**: the seconds spent training times the power drawn, times the user's price
   per kWh. The power is the GPU's own reading (NVML, averaged over the samples taken while

@@ -3,7 +3,9 @@ the estimate per hour and per day from the last hour's actual pay, and Withdraw.
 
 The arithmetic is :mod:`app.profit`'s. Withdraw asks first (destination, amount, fee) and then
 shows a receipt with the full, copyable transaction hash. The returned stake is never earnings:
-"Paid" figures are rewards only. The per-day chart sits in a box the user can collapse.
+"Paid" figures are the ledger's earned kinds only (rewards, disputes won, juror rewards, audit
+fees, stakes won on data faults, demand bonds); a box lists every ledger kind's total under its
+label (engine.history's ``KIND_INFO``). The per-day chart sits in a box the user can collapse.
 """
 
 from __future__ import annotations
@@ -41,12 +43,20 @@ from app.profit import (
 )
 from engine.errors import IdlegridError
 from engine.events import EngineEvent
+from engine.history import KIND_INFO, Flow
 from engine.network.price import Quote
 from engine.units import WEI_PER_ETH
 
-ROWS = ("pending", "claimable", "withdrawn", "slashed", "gas_paid")
+ROWS = ("pending", "claimable", "withdrawn", "slashed", "gas_paid", "returned", "fined")
 TITLES = {"pending": "Pending (in the challenge window)", "claimable": "Ready to withdraw", "withdrawn": "Withdrawn",
-          "slashed": "Lost to disputes", "gas_paid": "Fees paid (gas)"}
+          "slashed": "Lost to disputes", "gas_paid": "Fees paid (gas)",
+          "returned": "Stakes and bonds returned (not earnings)", "fined": "Jury fines"}
+# the breakdown by ledger kind: what each kind of entry added up to, earned first (locked money is
+# not shown: it comes back as "returned" or goes as "slashed")
+FLOW_ORDER = (Flow.EARNED, Flow.RETURNED, Flow.LOST, Flow.SPENT, Flow.WITHDRAWN)
+BREAKDOWN = tuple(kind for flow in FLOW_ORDER for kind, info in KIND_INFO.items() if info.flow is flow)
+FLOW_WORDS = {Flow.EARNED: "earned", Flow.RETURNED: "returned", Flow.LOST: "lost", Flow.SPENT: "spent",
+              Flow.WITHDRAWN: "withdrawn"}
 PERIODS = ("today", "week", "all")
 PERIOD_TITLES = {"today": "Today", "week": "This week", "all": "All time"}
 
@@ -152,6 +162,24 @@ class EarningsPanel(QWidget):
             self.labels[name].setAccessibleName(TITLES[name])
             totals.addWidget(QLabel(TITLES[name]), i // 2, 2 * (i % 2))
             totals.addWidget(self.labels[name], i // 2, 2 * (i % 2) + 1)
+        self.kind_values: dict[str, QLabel] = {}
+        self.kind_titles: dict[str, QLabel] = {}
+        self.kind_flows: dict[str, QLabel] = {}
+        self.breakdown = QGroupBox("By kind (all time)")
+        self.breakdown.setObjectName("earningsByKind")
+        kinds = QGridLayout(self.breakdown)
+        for i, kind in enumerate(BREAKDOWN):
+            info = KIND_INFO[kind]
+            cells = (QLabel(info.label), QLabel(FLOW_WORDS[info.flow]), QLabel("–"))
+            cells[0].setToolTip(info.what)
+            cells[2].setObjectName(f"kind_{kind.value}")
+            cells[2].setAccessibleName(info.label)
+            cells[2].setAlignment(Qt.AlignmentFlag.AlignRight)
+            self.kind_titles[kind.value], self.kind_flows[kind.value], self.kind_values[kind.value] = cells
+            for col, cell in enumerate(cells):
+                kinds.addWidget(cell, i, col)
+                cell.setVisible(False)
+        self.by_kind: dict[str, int] = {}
         self.withdraw_button = QPushButton("Withdraw")
         self.withdraw_button.setObjectName("withdrawButton")
         self.withdraw_button.setAccessibleName("Withdraw your earnings to your wallet")
@@ -176,6 +204,7 @@ class EarningsPanel(QWidget):
         layout.addWidget(self.price_note)
         layout.addWidget(self.power_note)
         layout.addLayout(totals)
+        layout.addWidget(self.breakdown)
         layout.addWidget(self.withdraw_button)
         layout.addWidget(self.status)
         layout.addWidget(self.chart_box, 1)
@@ -188,6 +217,18 @@ class EarningsPanel(QWidget):
     def set_earnings(self, earnings: Any) -> None:
         """From engine.history's Earnings."""
         self.set_totals({row: int(getattr(earnings, row)) for row in ROWS if getattr(earnings, row, None) is not None})
+        self.set_by_kind(dict(getattr(earnings, "by_kind", {}) or {}))
+
+    def set_by_kind(self, by_kind: dict[str, int]) -> None:
+        """Each ledger kind with a total, under its label; the kinds with none are hidden."""
+        self.by_kind = {kind: int(wei) for kind, wei in by_kind.items() if int(wei) and kind in self.kind_values}
+        for kind, value in self.kind_values.items():
+            shown = kind in self.by_kind
+            value.setText(self._money(self.by_kind[kind]) if shown else "–")
+            value.setVisible(shown)
+            self.kind_titles[kind].setVisible(shown)
+            self.kind_flows[kind].setVisible(shown)
+        self.breakdown.setVisible(bool(self.by_kind))
 
     def set_totals(self, totals: dict[str, int]) -> None:
         before = self.values.get("claimable")

@@ -25,12 +25,13 @@ from app.state import Job
 OUTCOME_WORDS = {
     "paid": "Paid", "slashed": "Lost: a jury ruled against the result (stake slashed)",
     "expired": "Lost: the deadline passed before the result was committed", "upheld": "Paid: won a dispute",
+    "void": "Stake returned, no reward: no jury reached a verdict on a dispute (the task reopened)",
 }
 STATE_WORDS = {
     "claiming": "Claiming the task", "claimed": "Claimed, about to train", "training": "Training",
     "uploaded": "Trained, uploading the checkpoints", "submitted": "Result sent",
     "committed": "Waiting for the challenge window to close", "challenged": "Challenged: a jury will re-run it",
-    "disputed": "In dispute", "accepted": "Accepted, waiting to be paid", "paid": "Paid", "checked": "Checked",
+    "disputed": "In dispute", "accepted": "Upheld by a jury, waiting to be paid", "paid": "Paid", "checked": "Checked",
 }
 
 

@@ -52,10 +52,11 @@ from app.state import AppState, Now
 from app.window_fit import fit_to_screen
 from engine.events import Kind
 from engine.gpu.monitor import GpuBackend
+from engine.history import EARNED
 from engine.network.price_feed import PriceFeed
 
 EARNINGS_DAYS = 30
-EARNED_KINDS = ("reward", "juror_reward")
+EARNED_KINDS = EARNED  # the ledger's earned kinds: what "Earned" and the profit count
 WANTED_W, WANTED_H = 960, 700
 EVENTS_FOR_WORK_TIME = 5000
 

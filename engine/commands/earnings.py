@@ -1,4 +1,5 @@
-"""``idlegrid earnings``: pending, claimable, withdrawn, slashed, gas, and what was earned per day.
+"""``idlegrid earnings``: pending, claimable, withdrawn, slashed, fined, gas, earned, returned, the
+totals of each ledger kind, and what was earned per day.
 
 Offline and instant: it reads the local ledger, not the chain (the worker records credits as
 they happen; the chain stays the final word on what ``withdraw`` pays). The network is the
@@ -83,6 +84,7 @@ def _show(blocks: list[tuple[Earnings, list[tuple[str, int]]]], args: argparse.N
 
 
 def _block(e: Earnings, days: list[tuple[str, int]], span: int) -> list[str]:
+    from engine.history import KIND_INFO, LedgerKind
     from engine.history.report import eth, table
 
     source = "the chain's credits" if e.claimable_source == "chain" else "from the local ledger"
@@ -90,11 +92,18 @@ def _block(e: Earnings, days: list[tuple[str, int]], span: int) -> list[str]:
         ("pending", f"{eth(e.pending)} ETH", "reward + stake of committed jobs still in their challenge window"),
         ("claimable", f"{eth(e.claimable)} ETH", f"{source}; a withdraw sends it to your wallet"),
         ("withdrawn", f"{eth(e.withdrawn)} ETH", ""),
-        ("slashed", f"{eth(e.slashed)} ETH", ""),
+        ("slashed", f"{eth(e.slashed)} ETH", "stakes and bonds lost to disputes and data faults"),
         ("gas paid", f"{eth(e.gas_paid)} ETH", ""),
-        ("earned", f"{eth(e.earned)} ETH", "rewards and juror rewards, all time"),
+        ("earned", f"{eth(e.earned)} ETH", "rewards, disputes won, juror rewards, audit fees, stakes won, all time"),
+        ("fined", f"{eth(e.fined)} ETH", "a juror's fines: votes not revealed or against the outcome"),
+        ("returned", f"{eth(e.returned)} ETH", "your own stakes, bonds and payments credited back (not earnings)"),
     ]
     lines = [f"chain {e.chain_id}, market {e.market}", *("  " + line for line in table(rows))]
+    if e.by_kind:
+        lines.append("  by kind (all time):")
+        by_kind = [(KIND_INFO[LedgerKind(k)].label, f"{eth(wei)} ETH", KIND_INFO[LedgerKind(k)].flow.value)
+                   for k, wei in e.by_kind.items()]
+        lines.extend("    " + line for line in table(by_kind))
     earned_days = [(day, wei) for day, wei in days if wei]
     if not earned_days:
         lines.append(f"  nothing earned in the last {span} days")

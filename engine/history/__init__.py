@@ -14,15 +14,18 @@ from engine.history.errors import (
     InvalidRecord,
     JournalError,
 )
+from engine.history.ledger import EARNED, KIND_INFO, PENDING_STATES, Flow, LedgerKind
 from engine.history.ledger import KINDS as LEDGER_KINDS
-from engine.history.ledger import PENDING_STATES
 from engine.history.records import Earnings, JobRecord, JournalEntry
 from engine.history.store import History, default_path
 
 __all__ = [
+    "EARNED",
+    "KIND_INFO",
     "LEDGER_KINDS",
     "PENDING_STATES",
     "Earnings",
+    "Flow",
     "History",
     "HistoryBusy",
     "HistoryClosed",
@@ -34,5 +37,6 @@ __all__ = [
     "JobRecord",
     "JournalEntry",
     "JournalError",
+    "LedgerKind",
     "default_path",
 ]

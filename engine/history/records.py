@@ -80,7 +80,12 @@ class Earnings:
 
     ``pending``: reward + stake of worker jobs committed but not finalized (still in a challenge
     window or a dispute). ``claimable``: credits waiting for ``withdraw`` (the chain's figure when
-    it was given, else the ledger's). ``earned``: rewards and juror rewards ever credited.
+    it was given, else the ledger's). ``earned``: new money ever credited (rewards, dispute wins,
+    juror rewards, audit fees, stakes won on data faults, demand bonds, stakes forfeited to a
+    requester); ``returned``: the account's own stakes, bonds and payments credited back (never
+    earnings); ``slashed`` and ``fined``: its own money lost to disputes and as a juror's fines.
+    ``by_kind``: wei per ledger kind (:class:`engine.history.ledger.LedgerKind` values), the
+    kinds with none left out.
     """
 
     chain_id: int
@@ -92,9 +97,13 @@ class Earnings:
     gas_paid: int
     earned: int
     claimable_source: str  # "chain" or "ledger"
+    returned: int = 0
+    fined: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
-        for name in ("pending", "claimable", "withdrawn", "slashed", "gas_paid", "earned"):
+        for name in ("pending", "claimable", "withdrawn", "slashed", "gas_paid", "earned", "returned", "fined"):
             data[name] = str(data[name])
+        data["by_kind"] = {kind: str(wei) for kind, wei in self.by_kind.items()}
         return data

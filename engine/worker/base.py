@@ -22,6 +22,7 @@ from engine.events import EngineState, Listener, ignore
 from engine.gpu.monitor import GpuBackend
 from engine.gpu.policy import IdlePolicy
 from engine.gpu.settings import PolicySettings
+from engine.history.ledger import LedgerKind
 from engine.history.records import JobRecord
 from engine.roles.txjournal import Sent, TxJournal
 from engine.runner.client import RunnerProcess
@@ -140,7 +141,7 @@ class WorkerBase:
         """The tx on the job row and its gas in the ledger; recording it again changes nothing."""
         self.history.record_tx(self.chain_id, self.market.address, task_id, ROLE, action, done.tx_hash, done.gas_paid)
 
-    def _add_ledger(self, task_id: int | None, kind: str, amount: int, tx_hash: str | None) -> None:
+    def _add_ledger(self, task_id: int | None, kind: LedgerKind, amount: int, tx_hash: str | None) -> None:
         if amount:
             self.history.add_ledger(self.chain_id, self.market.address, task_id, kind, amount, tx_hash=tx_hash)
 

@@ -7,7 +7,6 @@ import functools
 from engine.chain.errors import ChainError, ContractRevert, NonceConsumed, RpcUnreachable, TransactionTimeout
 from engine.chain.events import EventCursor
 from engine.chain.market import Challenged, MarketEvent, Task, TaskPosted, TaskReopened, TaskStatus
-from engine.chain.market_v2 import TaskMarketV2
 from engine.chain.records_v2 import TaskPosted as TaskPostedV2
 from engine.chain.records_v2 import TaskV2
 from engine.errors import SpecError
@@ -167,9 +166,8 @@ class Discovery(JobMachine):
         return job
 
     def _last_posted(self, task_id: int) -> TaskPosted | TaskPostedV2 | None:
-        events: list[TaskPosted] | list[TaskPostedV2] = (
-            self._task_events(TaskPostedV2, task_id, 0) if isinstance(self.market, TaskMarketV2)
-            else self._task_events(TaskPosted, task_id, 0))
+        events = [e for e in self._task_events(self.market.EVENT_TYPES["TaskPosted"], task_id, 0)
+                  if isinstance(e, TaskPosted | TaskPostedV2)]
         return events[-1] if events else None
 
     def _skip(self, task_id: int, reason: str) -> None:

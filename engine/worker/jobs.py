@@ -13,7 +13,7 @@ from engine.errors import RunnerError
 from engine.events import Kind
 from engine.history.records import JobRecord
 from engine.roles.results import ResultManifest, blob_uri
-from engine.worker.settlement import Settlement
+from engine.worker.disputes import Disputes
 from engine.worker.states import (
     BEFORE_COMMIT,
     ENDED,
@@ -26,10 +26,13 @@ from engine.worker.states import (
 )
 
 MANIFEST_MAX_BYTES = 4 * 1024 * 1024  # our own manifest, read back to answer a data demand
+# a result waiting out its window with nothing open on it: committed, (v2) challenged and no
+# longer contested (a demand answered), or upheld by a jury and still open to challenges
+WAITING = frozenset({WorkerState.COMMITTED, WorkerState.CHALLENGED, WorkerState.ACCEPTED})
 RECHECK_S = 60.0  # a committed job is re-read at least this often, events or not (a missed log, a reorg)
 
 
-class JobMachine(Settlement):
+class JobMachine(Disputes):
     """One job at a time: train, upload, commit, wait out the window, finalize."""
 
     def _active_records(self) -> list[JobRecord]:
@@ -68,7 +71,15 @@ class JobMachine(Settlement):
                 return True
             return self._ended_unpaid(record, task, WorkerState.EXPIRED)
         if not mine or task.status in (TaskStatus.OPEN, TaskStatus.CANCELLED, TaskStatus.CLAIMED):
-            return self._ended_unpaid(record, task, WorkerState.SLASHED)
+            if isinstance(task, TaskV2):  # what earlier disputes paid, then what ended the result
+                self._book_disputes(record, task)
+                void = self._void_refund(record)
+                if void is not None:
+                    return self._ended_void(self._row(record.task_id), void)
+            return self._ended_unpaid(self._row(record.task_id), task, WorkerState.SLASHED)
+        if (isinstance(task, TaskV2) and (state != WorkerState.COMMITTED or _contested(task) or
+                                          self._now() > task.deadline) and self._book_disputes(record, task)):
+            return True
         if task.status == TaskStatus.CHALLENGED or _contested(task):
             if isinstance(task, TaskV2) and self._answer_demands(record):
                 return True
@@ -84,7 +95,7 @@ class JobMachine(Settlement):
             return True
         if task.status == TaskStatus.ACCEPTED or self._now() > task.deadline:
             return self._finalize(record, task)
-        if state == WorkerState.COMMITTED:
+        if state in WAITING:
             self._waiting[record.task_id] = (task.deadline, time.monotonic())
         return False
 
@@ -114,8 +125,8 @@ class JobMachine(Settlement):
                 self._on_revert("answer", record.task_id, e)
                 continue
             self._on_mined("answer", record.task_id, done)
-            self._emit(Kind.NOTICE, f"task {record.task_id}: answered a data demand for checkpoint {i}",
-                       record.task_id, tx_hash=done.tx_hash)
+            self._emit(Kind.NOTICE, f"task {record.task_id}: answered a data demand for checkpoint {i}; "
+                                    "its bond is ours", record.task_id, tx_hash=done.tx_hash)
             did = True
         return did
 
@@ -126,7 +137,7 @@ class JobMachine(Settlement):
         such job, one ``getTask`` each: a worker with many results in their windows spent most
         of its CPU asking about them."""
         seen = self._waiting.get(record.task_id)
-        if record.state != WorkerState.COMMITTED or seen is None:
+        if record.state not in WAITING or seen is None:
             return False
         deadline, read_at = seen
         if time.monotonic() - read_at >= RECHECK_S or self._chain_now() > deadline:

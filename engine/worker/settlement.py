@@ -23,11 +23,12 @@ from engine.chain.market import (
     Withdrawn,
 )
 from engine.chain.market_v2 import TaskMarketV2
-from engine.chain.records_v2 import DataFault, DisputeStatus, TaskV2
+from engine.chain.records_v2 import DataAnswered, DisputeStatus, TaskV2
 from engine.chain.records_v2 import DisputeResolved as DisputeResolvedV2
 from engine.chain.records_v2 import ResultSubmitted as ResultSubmittedV2
 from engine.chain.records_v2 import TaskClaimed as TaskClaimedV2
 from engine.events import Kind
+from engine.history.ledger import LedgerKind
 from engine.history.records import JobRecord
 from engine.roles.txjournal import Sent, sent
 from engine.units import format_eth
@@ -77,8 +78,8 @@ class Settlement(Uploads):
         events = self.market.events_in(done.receipt)
         if action == "withdraw":
             amount = sum(e.amount for e in events if isinstance(e, Withdrawn))
-            self._add_ledger(None, "gas", done.gas_paid, done.tx_hash)
-            self._add_ledger(None, "withdrawn", amount, done.tx_hash)
+            self._add_ledger(None, LedgerKind.GAS, done.gas_paid, done.tx_hash)
+            self._add_ledger(None, LedgerKind.WITHDRAWN, amount, done.tx_hash)
             self._emit(Kind.NOTICE, f"withdrew {format_eth(amount, digits=6)} ETH", None,
                        tx_hash=done.tx_hash, amount=str(amount))
             self._earnings_changed()
@@ -89,7 +90,7 @@ class Settlement(Uploads):
         self._record_tx(task_id, action, done)
         if action == "claim":
             record = self._record(task_id)
-            self._add_ledger(task_id, "stake", int(record.stake or 0) if record else 0, done.tx_hash)
+            self._add_ledger(task_id, LedgerKind.STAKE, int(record.stake or 0) if record else 0, done.tx_hash)
             self._update(task_id, state=WorkerState.CLAIMED, started_at=time.time())
             self._job_event(task_id, WorkerState.CLAIMED, f"claimed task {task_id}", tx_hash=done.tx_hash)
             self._handled.add(task_id)
@@ -104,6 +105,11 @@ class Settlement(Uploads):
         elif action == "finalize":
             finalized = next((e for e in events if isinstance(e, TaskFinalized)), None)
             self._paid(task_id, done.tx_hash, finalized.payout if finalized else None)
+        elif action == "answer" and any(isinstance(e, DataAnswered) for e in events):
+            # v2's answerData credits us the demander's bond, which is always minChallengeBond
+            bond = self.market.params().min_challenge_bond
+            self._add_ledger(task_id, LedgerKind.DEMAND_BOND, bond, done.tx_hash)
+            self._earnings_changed()
 
     def _on_revert(self, action: str, task_id: int | None, e: ContractRevert) -> None:
         if action == "claim" and task_id is not None:
@@ -123,14 +129,9 @@ class Settlement(Uploads):
 
     def _recover(self, task_id: int, action: str) -> None:
         """Book a claim or commit of ours that was mined while the worker was down (found by its event)."""
-        v2 = isinstance(self.market, TaskMarketV2)
-        events: list[TaskClaimed] | list[ResultSubmitted] | list[TaskClaimedV2] | list[ResultSubmittedV2]
-        if action == "claim":
-            events = self._task_events(TaskClaimedV2, task_id, 0) if v2 else self._task_events(TaskClaimed, task_id, 0)
-        else:
-            events = (self._task_events(ResultSubmittedV2, task_id, 0) if v2
-                      else self._task_events(ResultSubmitted, task_id, 0))
-        ours = [e for e in events if e.worker == self.account]
+        name = "TaskClaimed" if action == "claim" else "ResultSubmitted"
+        ours = [e for e in self._task_events(self.market.EVENT_TYPES[name], task_id, 0)
+                if isinstance(e, _BY_WORKER) and e.worker == self.account]
         if not ours:
             return
         receipt = self.market.receipt(ours[-1].tx_hash)
@@ -149,8 +150,8 @@ class Settlement(Uploads):
                 if receipt["from"] == self.account:  # ours, mined while the worker was down
                     self._record_tx(task_id, "finalize", sent(receipt))
         reward, stake = int(record.reward or 0), int(record.stake or 0)
-        self._add_ledger(task_id, "reward", reward, tx_hash)
-        self._add_ledger(task_id, "stake_returned", stake, tx_hash)
+        self._add_ledger(task_id, LedgerKind.REWARD, reward, tx_hash)
+        self._add_ledger(task_id, LedgerKind.STAKE_RETURNED, stake, tx_hash)
         self._update(task_id, state=WorkerState.PAID, outcome="paid", finished_at=time.time())
         total = payout if payout is not None else reward + stake
         self._job_event(task_id, WorkerState.PAID, f"task {task_id} paid", tx_hash=tx_hash)
@@ -167,9 +168,11 @@ class Settlement(Uploads):
         (WorkerState.SLASHED): the stake is lost."""
         stake = int(record.stake or 0)
         start = int((record.detail or {}).get("commit_block", 0))
-        proof = (self._slash_events(record.task_id, start) if state == WorkerState.SLASHED
-                 else self._task_events(ClaimExpired, record.task_id, start))
-        self._add_ledger(record.task_id, "slashed", stake, proof[-1].tx_hash if proof else None)
+        # a slash: the first after our commit (nothing later can take the stake of a result already
+        # replaced); an expiry: the latest (the task may have expired under earlier workers)
+        proof = (self._slash_events(record.task_id, start)[:1] if state == WorkerState.SLASHED
+                 else self._task_events(ClaimExpired, record.task_id, start)[-1:])
+        self._add_ledger(record.task_id, LedgerKind.SLASHED, stake, proof[0].tx_hash if proof else None)
         self._update(record.task_id, state=state, outcome=state, finished_at=time.time())
         if state == WorkerState.SLASHED:
             message = (f"task {record.task_id}: the jury ruled against our result; "
@@ -182,14 +185,14 @@ class Settlement(Uploads):
         return True
 
     def _slash_events(self, task_id: int, start: int) -> list[MarketEvent]:
-        """What took our stake, oldest first: v1's DisputeResolved; v2's dispute the challenger won,
-        or a data demand left unanswered (DataFault)."""
-        if not isinstance(self.market, TaskMarketV2):
-            return [*self._task_events(DisputeResolved, task_id, start)]
-        lost = [e for e in self._task_events(DisputeResolvedV2, task_id, start)
-                if e.outcome == DisputeStatus.CHALLENGER_WON]
-        events: list[MarketEvent] = [*lost, *self._task_events(DataFault, task_id, start)]
-        return sorted(events, key=lambda e: (e.block_number, e.log_index))
+        """What took our stake, oldest first: a dispute the challenger won, or (v2) a data demand
+        left unanswered (DataFault)."""
+        resolved = self._task_events(self.market.EVENT_TYPES["DisputeResolved"], task_id, start)
+        lost: list[MarketEvent] = [e for e in resolved if _challenger_won(e)]
+        fault = self.market.EVENT_TYPES.get("DataFault")
+        if fault is not None:
+            lost.extend(self._task_events(fault, task_id, start))
+        return sorted(lost, key=lambda e: (e.block_number, e.log_index))
 
     def _dispute_won(self, record: JobRecord, task: Task | TaskV2) -> None:
         """Credit what winning the dispute paid us: the challenger's bond less the jurors' cut."""
@@ -201,8 +204,19 @@ class Settlement(Uploads):
         penalties = sum(e.amount for e in self._task_events(JurorPenalized, record.task_id, start)
                         if e.tx_hash == last.tx_hash)
         won = last.slashed + penalties - last.juror_share * last.honest_votes
-        self._add_ledger(record.task_id, "reward", won, last.tx_hash)
+        self._add_ledger(record.task_id, LedgerKind.REWARD, won, last.tx_hash)
         self._update(record.task_id, state=WorkerState.ACCEPTED, detail={"dispute_won": str(won)})
         self._emit(Kind.NOTICE,
                    f"task {record.task_id}: the jury upheld our result; won {format_eth(won, digits=6)} ETH",
                    record.task_id)
+
+
+# the events that name the worker, in either version (a claim, a commit)
+_BY_WORKER = (TaskClaimed, TaskClaimedV2, ResultSubmitted, ResultSubmittedV2)
+
+
+def _challenger_won(event: MarketEvent) -> bool:
+    """A DisputeResolved, of either version, that the challenger won (the worker's stake went)."""
+    if isinstance(event, DisputeResolvedV2):
+        return event.outcome == DisputeStatus.CHALLENGER_WON
+    return isinstance(event, DisputeResolved) and not event.worker_won

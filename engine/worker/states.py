@@ -36,12 +36,13 @@ class WorkerState(StrEnum):
     PAID = "paid"
     SLASHED = "slashed"
     EXPIRED = "expired"
+    VOID = "void"  # v2: no jury decided a dispute; the stake came back, the task reopened
     LOST = "lost"
     UNCLAIMED = "unclaimed"
     FAILED = "failed"
 
 
-ENDED = frozenset({WorkerState.PAID, WorkerState.SLASHED, WorkerState.EXPIRED, WorkerState.LOST,
+ENDED = frozenset({WorkerState.PAID, WorkerState.SLASHED, WorkerState.EXPIRED, WorkerState.VOID, WorkerState.LOST,
                    WorkerState.UNCLAIMED, WorkerState.FAILED})
 BEFORE_COMMIT = frozenset({WorkerState.CLAIMING, WorkerState.CLAIMED, WorkerState.TRAINING, WorkerState.TRAINED,
                            WorkerState.UPLOADING, WorkerState.UPLOADED, WorkerState.COMMITTING})

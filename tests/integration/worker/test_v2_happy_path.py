@@ -101,10 +101,14 @@ def test_the_worker_answers_a_data_demand_on_its_v2_result_and_is_paid_with_the_
     assert (answered.leaf.hex(), answered.blob.hex()) == (leaf.leaf_hash, leaf.blob)  # checkpoint 2 and its blob
     assert chain.eth.get_block(answered.block_number)["timestamp"] <= demanded.deadline
     assert market.credits(accounts[1].address) == bond
+    earnings = history.earnings(worker.chain_id, market.address)   # the ledger's own figures
+    assert (earnings.claimable, earnings.by_kind["demand_bond"]) == (bond, bond)
 
     time_travel(chain, WINDOW + 1)
     drive(worker, lambda: history.job(worker.chain_id, market.address, task_id, ROLE).state == PAID)
     assert market.credits(accounts[1].address) == bond + REWARD + STAKE
+    earnings = history.earnings(worker.chain_id, market.address)
+    assert (earnings.claimable, earnings.earned, earnings.returned) == (bond + REWARD + STAKE, bond + REWARD, STAKE)
 
 
 def test_a_demand_left_unanswered_is_booked_as_slashed_with_the_fault_that_took_the_stake(

@@ -172,3 +172,23 @@ def test_the_commands_run_as_a_real_process(home_history: History) -> None:
                           capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[3])
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[1].split()[:2] == ["3", "verifier"]
+
+
+def test_earnings_show_returned_fined_and_each_kind_under_its_label(home_history: History,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    home_history.add_ledger(CHAIN, MARKET, 4, "audit_fee", ETH // 50, tx_hash="0x11")
+    home_history.add_ledger(CHAIN, MARKET, 5, "fine", ETH // 100, tx_hash="0x12")
+    home_history.add_ledger(CHAIN, MARKET, 6, "stake_returned", ETH // 20, tx_hash="0x13")
+    home_history.add_ledger(CHAIN, MARKET, 6, "data_fault", ETH // 20, tx_hash="0x14")
+    save_network(NetworkSettings(chain_id=CHAIN, market_address=MARKET))
+    out = _run(capsys, "earnings")[1]
+    values = {line.split()[0]: line.split()[1] for line in out.splitlines()[1:9]}
+    assert (values["earned"], values["fined"], values["returned"], values["claimable"]) == ("0.07", "0.01", "0.05",
+                                                                                             "0.12")
+    assert "Audit fees                 0.02 ETH  earned" in out
+    assert "Jury fines                 0.01 ETH  lost" in out
+    assert "Stakes won on data faults  0.05 ETH  earned" in out
+    assert "Stakes returned            0.05 ETH  returned" in out
+    data = json.loads(_run(capsys, "earnings", "--json")[1])["networks"][0]
+    assert data["by_kind"] == {"audit_fee": str(ETH // 50), "data_fault": str(ETH // 20), "stake_returned":
+                               str(ETH // 20), "fine": str(ETH // 100)}

@@ -113,3 +113,37 @@ def test_ledger_time_defaults_to_now(history: History) -> None:
     history.add_ledger(CHAIN, MARKET, 1, "reward", 1)
     assert history.earnings_per_day(CHAIN, MARKET, 1)[0][1] == 1
     assert time.time() - before < 60
+
+
+def test_each_kind_counts_by_its_flow_earned_returned_or_lost(history: History) -> None:
+    """v2's kinds: an audit fee, a stake won on a data fault and a demand bond are earned; a void
+    dispute's refunds (stake, bond) are returned, never earned; jury fines are lost, apart from
+    stakes slashed. Each total is checked against the sum a user would make by hand."""
+    rows = [("reward", ETH // 2), ("reward", ETH // 25), ("juror_reward", 3 * ETH // 1000),
+            ("audit_fee", ETH // 50), ("data_fault", ETH // 20), ("demand_bond", ETH // 100),
+            ("stake_forfeited", ETH // 20), ("stake_returned", ETH // 20), ("bond_returned", ETH // 20),
+            ("refund", ETH // 10), ("fine", ETH // 100), ("fine", ETH // 100), ("slashed", ETH // 20),
+            ("stake", ETH // 20), ("bond", ETH // 10), ("escrow", ETH), ("gas", 77), ("withdrawn", ETH // 4)]
+    for i, (kind, amount) in enumerate(rows):
+        history.add_ledger(CHAIN, MARKET, 1, kind, amount, tx_hash=f"0x{i:02x}")
+    e = history.earnings(CHAIN, MARKET)
+    earned = ETH // 2 + ETH // 25 + 3 * ETH // 1000 + ETH // 50 + ETH // 20 + ETH // 100 + ETH // 20
+    returned = ETH // 20 + ETH // 20 + ETH // 10
+    assert (e.earned, e.returned, e.fined, e.slashed, e.gas_paid) == (earned, returned, ETH // 50, ETH // 20, 77)
+    assert e.claimable == earned + returned - ETH // 4   # what was credited, less what was withdrawn
+    assert e.by_kind["audit_fee"] == ETH // 50 and e.by_kind["fine"] == ETH // 50 and "refund" in e.by_kind
+    assert e.to_json()["by_kind"]["data_fault"] == str(ETH // 20) and e.to_json()["fined"] == str(ETH // 50)
+    assert history.earnings_per_day(CHAIN, MARKET, days=1) == [(date.today().isoformat(), earned)]
+
+
+def test_kinds_are_an_enum_every_kind_has_a_flow_and_a_label_and_unknown_ones_are_refused(history: History) -> None:
+    from engine.history import KIND_INFO, LEDGER_KINDS, Flow, LedgerKind
+
+    assert set(KIND_INFO) == set(LedgerKind) and set(LEDGER_KINDS) == {k.value for k in LedgerKind}
+    assert {KIND_INFO[k].flow for k in (LedgerKind.AUDIT_FEE, LedgerKind.DATA_FAULT)} == {Flow.EARNED}
+    assert KIND_INFO[LedgerKind.FINE].flow is Flow.LOST and KIND_INFO[LedgerKind.BOND_RETURNED].flow is Flow.RETURNED
+    history.add_ledger(CHAIN, MARKET, 1, LedgerKind.AUDIT_FEE, ETH, tx_hash="0x01")
+    assert history.earnings(CHAIN, MARKET).earned == ETH
+    with pytest.raises(InvalidRecord) as caught:
+        history.add_ledger(CHAIN, MARKET, 1, "audit_fees", ETH)
+    assert "unknown ledger kind 'audit_fees'" in caught.value.message and "audit_fee" in (caught.value.hint or "")

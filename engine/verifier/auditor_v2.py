@@ -35,6 +35,7 @@ from engine.chain.records_v2 import (
     TaskV2,
 )
 from engine.events import Kind
+from engine.history import LedgerKind
 from engine.storage.errors import StorageError
 from engine.units import format_eth
 from engine.verifier.base import BlockNotYet
@@ -209,7 +210,7 @@ class AuditorV2(ChallengerV2):
             if e.reason != "no commit" or found is None:  # else revealed before a restart
                 return self._missed(task_id, audit, f"audit reveal refused: {e.reason}")
             revealed = found
-        self.history.add_ledger(self.chain_id, self.market.address, task_id, "reward", revealed.fee,
+        self.history.add_ledger(self.chain_id, self.market.address, task_id, LedgerKind.AUDIT_FEE, revealed.fee,
                                 tx_hash=revealed.tx_hash)
         audit["phase"], audit["fee"] = AuditPhase.DONE, revealed.fee
         fee = format_eth(revealed.fee, digits=6)

@@ -24,6 +24,7 @@ from engine.chain.errors import ContractRevert
 from engine.chain.records import Challenged, MarketEvent
 from engine.chain.records_v2 import ChallengeCommitted, ChallengeExpired, DataAnswered, DataDemanded, DataFault
 from engine.events import Kind
+from engine.history import LedgerKind
 from engine.units import format_eth
 from engine.verifier.base import BlockNotYet
 from engine.verifier.evidence import SegmentCheck
@@ -140,8 +141,8 @@ class ChallengerV2(StakeV2):
         answer = self._mine(DataAnswered, task_id, audit["round"], lambda e: e.demand_id == demand["demand_id"])
         if answer is None:
             return False
-        # the bond was paid to the worker with its answer
-        self.history.add_ledger(self.chain_id, self.market.address, task_id, "slashed", demand["bond"],
+        # the bond was paid to the worker with its answer (its ``demand_bond``): lost to us
+        self.history.add_ledger(self.chain_id, self.market.address, task_id, LedgerKind.SLASHED, demand["bond"],
                                 tx_hash=answer.tx_hash)
         demand["answered"] = answer.blob.hex()
         audit["phase"] = AuditPhase.REPLAY
@@ -173,7 +174,7 @@ class ChallengerV2(StakeV2):
         self.history.add_ledger(self.chain_id, self.market.address, task_id, "bond_returned", demand["bond"],
                                 tx_hash=fault.tx_hash)
         if fault.slashed:
-            self.history.add_ledger(self.chain_id, self.market.address, task_id, "reward", fault.slashed,
+            self.history.add_ledger(self.chain_id, self.market.address, task_id, LedgerKind.DATA_FAULT, fault.slashed,
                                     tx_hash=fault.tx_hash)
         audit["phase"] = AuditPhase.DONE
         won = format_eth(fault.slashed, digits=6)

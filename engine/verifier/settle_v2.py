@@ -6,7 +6,7 @@ time or a result replaced meanwhile (``DisputeResolved``, void). What each juror
 in those events, so it is read back from the chain:
 
 - fines are that transaction's ``JurorPenalized`` events (not revealing: nonRevealPenalty; a
-  vote against a verdict: wrongVotePenalty), booked as ``slashed`` with the transaction's hash;
+  vote against a verdict: wrongVotePenalty), booked as ``fine`` with the transaction's hash;
 - a verdict pays ``jurorShare`` (in the event) to each juror who voted with it (``juror_reward``);
 - without a verdict, the draw's fines are shared by the jurors who revealed, ``fines // reveals``
   each (the contract sends the dust to the treasury), also ``juror_reward``. The reveals are the
@@ -34,6 +34,7 @@ from engine.chain.records_v2 import (
     VoteRevealed,
 )
 from engine.events import Kind
+from engine.history import LedgerKind
 from engine.units import format_eth
 from engine.verifier.ballot import Ballot
 from engine.verifier.base import VerifierBase
@@ -88,7 +89,7 @@ class JurySettlementV2(VerifierBase[TaskMarketV2]):
         if duty is None or duty.get("settled") or duty["drawn_block"] > event.block_number:
             return
         end = self._draw_end(event, duty)
-        for kind, amount in (("slashed", end.fine), ("juror_reward", end.reward)):
+        for kind, amount in ((LedgerKind.FINE, end.fine), (LedgerKind.JUROR_REWARD, end.reward)):
             if amount:
                 self.history.add_ledger(self.chain_id, self.market.address, event.task_id, kind, amount,
                                         tx_hash=event.tx_hash)

@@ -55,7 +55,7 @@ def test_a_juror_that_cannot_compute_the_arithmetic_abstains_once_and_books_its_
     assert (resolved.outcome, resolved.honest_votes, resolved.cheat_votes, resolved.juror_share) \
         == (DisputeStatus.CHALLENGER_WON, 0, 4, share)
     assert other.said("abstaining") == 1 and other.said("retrying") == 0 and other.said("committed a vote") == 0
-    assert other.ledger("slashed") == [(params.non_reveal_penalty, resolved.tx_hash)]
+    assert other.ledger("fine") == [(params.non_reveal_penalty, resolved.tx_hash)]
     assert other.said("fined 0.01 ETH for not revealing a vote") == 1
     for j in able:
         assert j.ledger("juror_reward") == [(share, resolved.tx_hash)]

@@ -20,7 +20,7 @@ def _books_match_the_chain(c, stakes: dict[str, int]) -> None:
     its stake is short by exactly its fines."""
     for j in c.jurors:
         assert j.booked("juror_reward") == c.requester.credits(j.address), j.address
-        assert j.booked("slashed") == stakes[j.address] - c.requester.verifier_stake(j.address), j.address
+        assert j.booked("fine") == stakes[j.address] - c.requester.verifier_stake(j.address), j.address
         assert j.errors() == []
 
 
@@ -51,7 +51,7 @@ def test_too_few_reveals_fine_the_silent_pay_the_revealers_and_a_new_jury_serves
         fines = [(params.non_reveal_penalty, redrawn.tx_hash)] if j in silent else []
         rewards = ([(pool // 2, redrawn.tx_hash)] if j in awake else []) + \
                   ([(share, resolved.tx_hash)] if j in second else [])
-        assert j.ledger("slashed") == fines, j.address
+        assert j.ledger("fine") == fines, j.address
         assert j.ledger("juror_reward") == rewards, j.address
     _books_match_the_chain(c, stakes)
     for j in silent:
@@ -92,7 +92,7 @@ def test_max_draws_without_a_decision_leave_the_dispute_void_and_every_book_exac
     for j in c.jurors:
         fines = [(params.non_reveal_penalty, tx) for jury, tx in zip(juries, ends) if j in jury[1:]]
         rewards = [(pool, tx) for jury, tx in zip(juries, ends) if j is jury[0]]
-        assert j.ledger("slashed") == fines, j.address
+        assert j.ledger("fine") == fines, j.address
         assert j.ledger("juror_reward") == rewards, j.address
     _books_match_the_chain(c, stakes)
     for j in juries[-1]:

@@ -52,7 +52,7 @@ def test_five_jurors_replay_convict_a_faked_result_and_book_their_share_to_the_w
     for j in jury:
         assert c.requester.vote_of(dispute_id, j.address).reveal is Reveal.CHEAT
         assert j.ledger("juror_reward") == [(share, resolved.tx_hash)]
-        assert j.ledger("slashed") == []
+        assert j.ledger("fine") == []
         assert c.requester.credits(j.address) == share
         job = j.job(result.task_id)
         assert (job.state, job.outcome) == (VerifierState.RESOLVED, "jury: worker cheated (0 honest, 5 cheated)")
@@ -92,7 +92,7 @@ def test_a_juror_whose_vote_lost_is_fined_and_books_the_fine(court, store, train
     assert (resolved.outcome, resolved.honest_votes, resolved.cheat_votes, resolved.juror_share) \
         == (DisputeStatus.WORKER_WON, 4, 1, share)
     assert (fine.juror, fine.amount, fine.tx_hash) == (dissenter.address, params.wrong_vote_penalty, resolved.tx_hash)
-    assert dissenter.ledger("slashed") == [(params.wrong_vote_penalty, resolved.tx_hash)]
+    assert dissenter.ledger("fine") == [(params.wrong_vote_penalty, resolved.tx_hash)]
     assert dissenter.ledger("juror_reward") == []
     assert stake == params.min_verifier_stake - params.wrong_vote_penalty  # what the ledger says, on chain
     job = dissenter.job(result.task_id)
@@ -100,7 +100,7 @@ def test_a_juror_whose_vote_lost_is_fined_and_books_the_fine(court, store, train
     assert dissenter.said("fined 0.01 ETH for a vote against the outcome") == 1
     for j in honest:
         assert j.duty(result.task_id, dispute_id)["vote"] is True
-        assert j.ledger("juror_reward") == [(share, resolved.tx_hash)] and j.ledger("slashed") == []
+        assert j.ledger("juror_reward") == [(share, resolved.tx_hash)] and j.ledger("fine") == []
         assert c.requester.credits(j.address) == share
     assert c.requester.get_task(result.task_id).status is TaskStatusV2.SUBMITTED  # the window goes on
     # what VerifierV2 still hands to its challenge side: the verdict and the fines, not the jury's own events
@@ -150,7 +150,7 @@ def test_two_disputes_of_one_result_the_verdict_on_one_voids_the_other(court, st
     share = resolved[first_id].juror_share
     for j in c.jurors:
         rewards = [(share, resolved[first_id].tx_hash)] if j in c.drawn(first_id) else []
-        assert j.ledger("juror_reward") == rewards and j.ledger("slashed") == []
+        assert j.ledger("juror_reward") == rewards and j.ledger("fine") == []
         assert c.requester.credits(j.address) == share * len(rewards)
     for j in both:
         assert j.duty(result.task_id, first_id)["outcome"] == "jury: worker cheated (0 honest, 5 cheated)"
@@ -180,5 +180,5 @@ def test_a_juror_whose_history_lost_its_salt_says_so_once_and_books_the_non_reve
     assert lost.said("cannot reveal: the vote and salt kept in the history do not open the committed vote") == 1
     resolved = _resolved(c.requester, result.task_id)
     assert (resolved.outcome, resolved.cheat_votes) == (DisputeStatus.CHALLENGER_WON, 4)
-    assert lost.ledger("slashed") == [(params.non_reveal_penalty, resolved.tx_hash)]
+    assert lost.ledger("fine") == [(params.non_reveal_penalty, resolved.tx_hash)]
     assert lost.ledger("juror_reward") == []

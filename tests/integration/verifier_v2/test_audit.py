@@ -49,7 +49,7 @@ def test_the_assigned_auditor_commits_its_replay_reveals_after_the_window_and_is
     assert me.market.get_audit(posted.task_id).paid == fee
     job = me.job(posted.task_id)
     assert (job.state, job.detail["audit"]["phase"], job.detail["audit"]["fee"]) == (PASSED, AuditPhase.DONE, fee)
-    assert me.ledger()["reward"] == fee
+    assert me.ledger()["audit_fee"] == fee
     assert me.said(f"revealed the audit of segment {segment}: paid {format_eth(fee, digits=6)} ETH")
 
     balance = me.market.balance(me.address)
@@ -92,5 +92,5 @@ def test_a_verifier_restarted_after_committing_its_audit_still_reveals_and_is_pa
     me.start()
     me.settle()
     fee = me.market.get_task(posted.task_id).verification_fee
-    assert me.market.credits(me.address) == fee and me.ledger()["reward"] == fee
+    assert me.market.credits(me.address) == fee and me.ledger()["audit_fee"] == fee
     assert me.job(posted.task_id).state == PASSED

@@ -39,7 +39,7 @@ def test_a_withheld_checkpoint_is_demanded_and_unanswered_its_fault_pays_the_wor
     (fault,) = me.market.task_events(DataFault, posted.task_id)
     assert (fault.demander, fault.slashed) == (me.address, STAKE)
     assert me.market.credits(me.address) == bond + STAKE
-    assert (me.ledger()["bond_returned"], me.ledger()["reward"]) == (bond, STAKE)
+    assert (me.ledger()["bond_returned"], me.ledger()["data_fault"]) == (bond, STAKE)
     job = me.job(posted.task_id)
     assert job.state == RESOLVED and "data fault" in job.outcome and "claimDataFault" in job.txs
     assert me.market.get_task(posted.task_id).status == TaskStatusV2.OPEN

@@ -9,6 +9,10 @@ network profile with a keystore wallet (``tests/e2e/test_real_chain_cheater.py``
 a local anvil.
 
     python -m tests.e2e.cheater --strategy stale --segment 0 --devnet --dev-account 9 --max-tasks 1
+
+``--strategy withhold`` trains honestly but never uploads checkpoint ``segment + 1`` (the end of
+the segment: its manifest names a blob nobody can fetch) and never answers a data demand
+(TaskMarket v2): the data-availability attack of issue 15.
 """
 
 from __future__ import annotations
@@ -23,10 +27,30 @@ from engine.commands import worker as worker_command
 from engine.commands.options import account_options
 from engine.errors import IdlegridError, UsageError
 from engine.events import Kind
+from engine.history.records import JobRecord
+from engine.storage.address import sha256_file
+from engine.storage.store import BlobStore
 from engine.worker import Job, Worker
 from tests.e2e.cheats import STRATEGIES, tamper
 
 FAKED_MARK = "faked-by-cheater.txt"
+WITHHOLD = "withhold"
+
+
+class WithholdingStore:
+    """The worker's blob store, except that one checkpoint file is never uploaded: its address
+    is computed and returned as if it had been."""
+
+    def __init__(self, store: BlobStore, withheld: str) -> None:
+        self.store, self.withheld = store, withheld
+
+    def put_file(self, path: Path) -> str:
+        if path.name == self.withheld:
+            return sha256_file(path)[0]
+        return self.store.put_file(path)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
 
 
 class CheatingWorker(Worker):
@@ -37,6 +61,8 @@ class CheatingWorker(Worker):
 
     def train(self, job: Job) -> Path:
         folder = super().train(job)
+        if self.strategy == WITHHOLD:
+            return folder  # honest bits; the cheat is in what is uploaded and answered
         mark = folder / FAKED_MARK
         if not mark.exists():  # a restart after a crash finds the fake already in place
             faked = tamper(self.strategy, job.checked, folder, self.segment)
@@ -50,10 +76,17 @@ class CheatingWorker(Worker):
         """The worker ``idlegrid worker`` would build, on the devnet or a network profile, but
         only on a local anvil: a cheat is never sent to a chain where it costs real funds."""
         worker = super().from_settings(**kwargs)
+        if cls.strategy == WITHHOLD:
+            worker.store = WithholdingStore(worker.store, f"ckpt-{cls.segment + 1:05d}.safetensors")  # type: ignore[assignment]
         if worker.chain_id != DEV_CHAIN_ID:
             raise UsageError(f"the cheater runs only on a local anvil (chain {DEV_CHAIN_ID}), "
                              f"not on chain {worker.chain_id}", hint="use --devnet or a profile of a local anvil")
         return worker
+
+    def _answer_demands(self, record: JobRecord) -> bool:
+        if self.strategy == WITHHOLD:
+            return False  # the withheld checkpoint is never produced, on chain or off
+        return super()._answer_demands(record)
 
     def _record_device(self, job: Job, device: str, arithmetic: str) -> None:
         if self.strategy == "bogus_manifest":  # what the result manifest declares: nobody checks it but verifiers
@@ -65,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tests.e2e.cheater", parents=[account_options()],
                                 description="A worker that fakes one segment of each job it takes (for the "
                                             "end-to-end tests; only on a local anvil, never with real funds).")
-    p.add_argument("--strategy", required=True, choices=sorted(STRATEGIES), help="how to fake the segment")
+    p.add_argument("--strategy", required=True, choices=sorted([*STRATEGIES, WITHHOLD]),
+                   help="how to fake the segment (withhold: never upload its last checkpoint, never answer for it)")
     p.add_argument("--segment", type=int, default=0, help="which segment to fake (default 0)")
     worker_command.add_arguments(p)
     args = p.parse_args(argv)

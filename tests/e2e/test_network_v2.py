@@ -48,6 +48,7 @@ from engine.chain.records_v2 import (
 )
 from engine.chain.records_v2 import TaskStatusV2 as TaskStatus
 from engine.chain.version import MarketVersion
+from engine.history import History
 from tests.e2e import roles
 from tests.e2e.actors import CHEATERS, HONEST, REQUESTER, VERIFIERS, Actor
 from tests.e2e.chainwatch import wait_status
@@ -282,6 +283,27 @@ def test_verifiers_gain_the_cheaters_stakes_and_the_fees(run: Run) -> None:
     verifiers = [f"verifier{i}" for i in range(len(VERIFIERS))]
     gained = sum(run.report.gained(v) for v in verifiers)
     assert gained == len(run.cheated) * STAKE + sum(e.fee for e in run.of(AuditRevealed))
+
+
+def own_books(run: Run, name: str) -> int:
+    """What ``name``'s own history says it gained: earned less slashed and fined (stakes and bonds
+    locked and returned cancel out; gas is not in the chain's ``gained`` either)."""
+    actor = run.actors[name]
+    path = (actor.data_dir / "devnet" / f"dev-account-{actor.index}-history.sqlite3" if name.startswith("verifier")
+            else actor.data_dir / "history.sqlite3")  # where `idlegrid verifier|worker --dev-account N` keep it
+    history = History.open(path)
+    try:
+        e = history.earnings(run.net.w3.eth.chain_id, run.net.deployment.market_address)
+    finally:
+        history.close()
+    return e.earned - e.slashed - e.fined
+
+
+@pytest.mark.parametrize("name", ["honest", *ROUND_ONE, "wrong_data", *(f"verifier{i}" for i in range(len(VERIFIERS)))])
+def test_each_actors_own_ledger_matches_the_chain_to_the_wei(run: Run, name: str) -> None:
+    """The books every client keeps (its history's ledger: audit fees, juror shares, challenge
+    payouts, void disputes' refunds, slashes) say what the chain says it gained."""
+    assert own_books(run, name) == run.report.gained(name)
 
 
 def test_not_one_wei_appears_or_vanishes(run: Run) -> None:

@@ -118,7 +118,8 @@ def test_the_verifier_demands_the_withheld_checkpoint(run: Run) -> None:
 
 
 def test_an_answer_after_the_deadline_is_refused(run: Run) -> None:
-    assert run.late_answer, "the late answer went through"
+    # "too late", or "no demand" where the verifier claimed the fault first: refused either way
+    assert run.late_answer in ("too late", "no demand")
 
 
 def test_the_unanswered_demand_costs_the_worker_its_stake(run: Run) -> None:

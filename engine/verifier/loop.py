@@ -13,13 +13,44 @@ from engine.verifier.base import M, VerifierBase
 
 
 class Loop(VerifierBase[M]):
-    """``run`` calls ``step`` (each version's turn); events go to ``_on_event``."""
+    """``run`` calls ``step``; each version supplies its duties, its audits and ``_on_event``
+    (the stake calls come from :class:`~engine.verifier.stake.StakeBase`, earlier in the MRO)."""
 
     def step(self) -> bool:
-        """One turn; False when there was nothing to do."""
+        """One turn; False when there was nothing to do. In order: settle what a crash left
+        journaled (once), register (once), read new events, jury duties (they have deadlines),
+        then one audit step if nothing else was done, then pull credits with ``auto_withdraw``."""
+        busy = False
+        if not self._reconciled:
+            busy |= self._reconcile()
+            self._reconciled = True
+        if not self._registered_checked:
+            busy |= self._ensure_registered()
+            self._registered_checked = True
+        busy |= self._read_events()
+        busy |= self._jury_work()
+        if not busy:
+            busy |= self._audit()
+        if self.config.auto_withdraw and self.market.credits(self.address) > 0:
+            self.withdraw()
+            busy = True
+        return busy
+
+    def _jury_work(self) -> bool:
+        """Jury work whose deadlines cannot wait for an audit; True when something was done."""
+        raise NotImplementedError
+
+    def _audit(self) -> bool:
+        """One step of one audit (the slow part: a replay); True when something was done."""
         raise NotImplementedError
 
     def _on_event(self, event: MarketEvent) -> None:
+        raise NotImplementedError
+
+    def _ensure_registered(self) -> bool:
+        raise NotImplementedError
+
+    def withdraw(self) -> str | None:
         raise NotImplementedError
 
     def run(self, stop: threading.Event) -> None:

@@ -82,25 +82,11 @@ class Verifier(Jury, Loop[TaskMarket]):
 
     # ------------------------------------------------------------ the loop
 
-    def step(self) -> bool:
-        """One turn (see the module docstring); False when there was nothing to do."""
-        busy = False
-        if not self._reconciled:
-            busy |= self._reconcile()
-            self._reconciled = True
-        if not self._registered_checked:
-            busy |= self._ensure_registered()
-            self._registered_checked = True
-        busy |= self._read_events()
-        busy |= self._draw_juries()
-        busy |= self._jury_duties()
-        busy |= self._resolve_due()
-        if not busy:
-            busy |= self._audit_one()
-        if self.config.auto_withdraw and self.market.credits(self.address) > 0:
-            self.withdraw()
-            busy = True
-        return busy
+    def _jury_work(self) -> bool:
+        return self._draw_juries() | self._jury_duties() | self._resolve_due()
+
+    def _audit(self) -> bool:
+        return self._audit_one()
 
     # ------------------------------------------------------------ events
 

@@ -30,23 +30,11 @@ class VerifierV2(JuryV2, AuditorV2, Loop[TaskMarketV2]):
 
     ``Verifier.from_settings`` gives one where the market on chain is v2."""
 
-    def step(self) -> bool:
-        """One turn (see the module docstring); False when there was nothing to do."""
-        busy = False
-        if not self._reconciled:
-            busy |= self._reconcile()
-            self._reconciled = True
-        if not self._registered_checked:
-            busy |= self._ensure_registered()
-            self._registered_checked = True
-        busy |= self._read_events()
-        busy |= self._jury_turn()
-        if not busy:
-            busy |= self._audit_one_v2()
-        if self.config.auto_withdraw and self.market.credits(self.address) > 0:
-            self.withdraw()
-            busy = True
-        return busy
+    def _jury_work(self) -> bool:
+        return self._jury_turn()
+
+    def _audit(self) -> bool:
+        return self._audit_one_v2()
 
     def _on_event(self, event: MarketEvent) -> None:
         """Every event goes to jury duty first; what concerns our audits and challenges is

@@ -106,7 +106,7 @@ def _recorded(d: Deployed, rpc_url: str) -> Deployment:
 
 
 def ensure_market(w3: Web3, deployer: Signer, *, rpc_url: str, path: Path,
-                  version: MarketVersion = MarketVersion.V1) -> tuple[Deployment, bool]:
+                  version: MarketVersion = MarketVersion.V2) -> tuple[Deployment, bool]:
     """The recorded deployment if its code is on chain and the contract (of ``version``) did not
     change since, else a fresh one; True when deployed now. Switching versions deploys afresh."""
     known = Deployment.load(path)
@@ -163,7 +163,7 @@ class Devnet:
 
 def start_devnet(
     *, port: int = 8545, host: str = "127.0.0.1", block_time: int | None = None,
-    fund_addresses: Sequence[str] = (), reset: bool = False, market: MarketVersion = MarketVersion.V1,
+    fund_addresses: Sequence[str] = (), reset: bool = False, market: MarketVersion = MarketVersion.V2,
 ) -> Devnet:
     """Start anvil on the persisted state, deploy TaskMarket (``market``: v1 or v2) if needed, fund the accounts."""
     if reset:

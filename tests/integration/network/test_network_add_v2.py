@@ -24,9 +24,9 @@ def test_adding_a_v2_market_records_and_prints_v2s_parameters(anvil_node: Anvil,
     rc, out, err = add(anvil_node.url, deployment_v2, "two")
     assert rc == 0, err
     params = vars(TaskMarketV2(chain, deployment_v2.market_address).params())
+    assert load_profile("two").params == params
     assert f"TaskMarket v2 at {deployment_v2.market_address}: " in out
     assert f"audit_fee_bps {DEVNET_PARAMS_V2['auditFeeBps']}" in out and "auditors_per_task" in out
-    assert load_profile("two").params == params
     market = open_market(load_network())             # the profile's code hash matches v2's code
     assert isinstance(market, TaskMarketV2) and market.deploy_block == deployment_v2.deploy_block
 

@@ -43,8 +43,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--no-demo", action="store_true",
                    help="do not run the demo requester and verifier (no tasks are posted)")
     p.add_argument("--market", choices=["v1", "v2"], default="v1",
-                   help="which TaskMarket to deploy (default v1; v2 runs without the demo: "
-                        "docs/contract.md, 'Porting the clients')")
+                   help="which TaskMarket to deploy (default v1; docs/contract.md, 'Porting the clients')")
     p.add_argument("--demo-interval", type=float, default=20.0, help=argparse.SUPPRESS)  # tests: faster pace
     p.set_defaults(func=run)
 
@@ -72,10 +71,7 @@ def run(args: argparse.Namespace) -> int:
             _report(devnet)
             server = _start_blob_server(args.host, args.blob_port)
             stack.callback(_stop_blob_server, server)
-            demo = not args.no_demo and market is MarketVersion.V1
-            if not args.no_demo and not demo:
-                say("the demo requester and verifier run on v1 only: none on this v2 market")
-            check_demo = _start_demo(devnet, server.url, args, stack) if demo else (lambda: None)
+            check_demo = _start_demo(devnet, server.url, args, stack) if not args.no_demo else (lambda: None)
             say(f"ready at {devnet.deployment.rpc_url}; press Ctrl-C to stop (the state is saved)")
             clock = _BlockClock(devnet, args.block_time)
             while devnet.anvil.running():
@@ -156,11 +152,11 @@ def _stop_blob_server(server: BlobServer) -> None:
 
 
 def _start_demo(devnet: Devnet, blob_url: str, args: argparse.Namespace, stack: ExitStack) -> Callable[[], None]:
-    from engine.chain.market import TaskMarket
+    from engine.network.client import market_at
     from engine.requester.demo import DemoActors, DemoConfig
     from engine.storage import open_store
 
-    market = TaskMarket(devnet.w3, devnet.deployment.market_address)
+    market = market_at(devnet.w3, devnet.deployment.market_address)     # either version: the demo runs on both
     actors = DemoActors(market, open_store(blob_url), config=DemoConfig(interval_s=args.demo_interval),
                         say=lambda line: say(line)).start()
     stack.callback(actors.stop)

@@ -25,6 +25,7 @@ from typing import IO
 from engine.chain.devkeys import dev_signer
 from engine.chain.devnet import devnet_dir
 from engine.chain.market import ETHER, TaskMarket
+from engine.chain.market_v2 import TaskMarketV2
 from engine.config import resources_dir
 from engine.errors import IdlegridError
 from engine.history import History
@@ -60,7 +61,7 @@ def demo_history() -> History:
 class DemoRequester:
     """Posts digits-mlp tasks with fresh seeds until its open tasks number ``open_tasks``."""
 
-    def __init__(self, market: TaskMarket, store: BlobStore, history: History, *,
+    def __init__(self, market: TaskMarket | TaskMarketV2, store: BlobStore, history: History, *,
                  config: DemoConfig = DemoConfig(), say: Say = print) -> None:
         self.requester = Requester(market, store, history)
         self.market = market
@@ -107,7 +108,7 @@ class DemoRequester:
         return path
 
 
-def demo_requester_market(market: TaskMarket) -> TaskMarket:
+def demo_requester_market(market: TaskMarket | TaskMarketV2) -> TaskMarket | TaskMarketV2:
     """The same market, signing as the demo requester's dev account."""
     return market.with_signer(dev_signer(DEMO_REQUESTER_ACCOUNT, devnet=True))
 
@@ -165,7 +166,7 @@ def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
 class DemoActors:
     """Both demo actors, started and stopped together by ``idlegrid devnet``."""
 
-    def __init__(self, market: TaskMarket, store: BlobStore, *, config: DemoConfig = DemoConfig(),
+    def __init__(self, market: TaskMarket | TaskMarketV2, store: BlobStore, *, config: DemoConfig = DemoConfig(),
                  say: Say = print, verifier: bool = True) -> None:
         self.history = demo_history()
         self.requester = DemoRequester(demo_requester_market(market), store, self.history, config=config, say=say)

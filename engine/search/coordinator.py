@@ -243,6 +243,10 @@ class Coordinator:
             self.state.set_task(task_id, TaskState.CLAIMED, submit_deadline=event.deadline)
             self._deadline[task_id] = event.deadline
         elif event.step is Step.REOPENED:
+            if self.state.candidate(cid).state == CandidateState.DONE:
+                # the market dropped the result its value came from without a slash of ours
+                # (v2: a data fault, a void dispute): forget it as a slashed one, the task runs again
+                self._on_slashed(cid, task_id)
             self.state.set_task(task_id, TaskState.OPEN, claim_deadline=event.deadline)
             self._deadline[task_id] = event.deadline
         elif event.step is Step.SUBMITTED:

@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 from eth_account.signers.local import LocalAccount
 
+from engine.chain.anvil import time_travel
+from engine.chain.devnet import Deployment
 from engine.chain.market import TaskMarket
 from engine.chain.market_v2 import TaskMarketV2, payment_for
+from engine.chain.records_v2 import DataDemanded, TaskStatusV2
 from engine.history import History
 from engine.requester import Requester
 from engine.search.chainport import ChainMarket
@@ -34,8 +37,10 @@ Market = TaskMarket | TaskMarketV2
 
 
 @pytest.fixture(params=["v1", "v2"])
-def market_of(request: pytest.FixtureRequest) -> Callable[[LocalAccount], Market]:
-    """A client factory for a fresh market of each version (the chain fixtures' own deployments)."""
+def market_of(request: pytest.FixtureRequest, deployment: Deployment,
+              deployment_v2: Deployment) -> Callable[[LocalAccount], Market]:
+    """A client factory for a market of each version (the chain fixtures' own deployments, both
+    named here so that they are deployed before ``chain`` takes the snapshot it reverts to)."""
     name = "market_for" if request.param == "v1" else "v2_for"
     factory: Callable[[LocalAccount], Market] = request.getfixturevalue(name)
     return factory
@@ -53,6 +58,10 @@ def tiny_space(root: Path) -> SearchSpace:
 def run_search(c: Coordinator, worker: Worker, timeout: float = 300.0) -> None:
     """Coordinator and worker turn by turn in this thread until the search is over."""
     c.resume()
+    finish(c, worker, timeout)
+
+
+def finish(c: Coordinator, worker: Worker, timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
     while not c.finished():
         assert time.monotonic() < deadline, f"search not finished: {c.progress()}; worker: {worker.status()}"
@@ -87,4 +96,40 @@ def test_a_search_runs_its_candidates_to_completion_with_a_real_worker(
               else payment_for(TERMS.reward, market.params().audit_fee_bps))
     assert all(t.reward == escrow for t in tasks)
     assert c.progress().spent_wei == sum(t.reward + t.gas for t in tasks)
+    state.close()
+
+
+def test_a_result_the_v2_market_drops_for_a_data_fault_is_forgotten_and_evaluated_again(
+        v2_for: Callable[[LocalAccount], TaskMarketV2], accounts: list[LocalAccount], blob_server: BlobServer,
+        history: History, chain, tmp_path: Path) -> None:
+    """A verifier demands a checkpoint of a finished candidate's result; its worker never answers,
+    the fault reopens the task (no DisputeResolved on v2: a TaskReopened alone). The search must
+    not keep the dropped result's value: the candidate goes back on the market and is trained
+    again by another worker."""
+    market = v2_for(accounts[1])
+    store = HttpStore(blob_server.url)
+    requester = Requester(market, store, history, local=LocalStore(tmp_path / "local-blobs"))
+    state = SearchState(tmp_path / "search" / "search.sqlite3")
+    c = Coordinator(tiny_space(tmp_path), state, ChainMarket(requester, tmp_path / "search"),
+                    SearchConfig(budget=BUDGET, parallel=2, population=2, sample=1, poll_s=0.0),
+                    Terms(reward=10**16, window=3600))
+    run_search(c, cpu_worker(v2_for(accounts[2]), store, history, tmp_path / "worker"))
+    faulted = state.tasks()[0]
+
+    demander = v2_for(accounts[3])
+    receipt = demander.demand_data(faulted.task_id, 1).send()
+    (demanded,) = [e for e in demander.events_in(receipt) if isinstance(e, DataDemanded)]
+    time_travel(chain, demander.params().response_period + 1)
+    demander.claim_data_fault(demanded.demand_id).send()
+    assert market.get_task(faulted.task_id).status == TaskStatusV2.OPEN
+
+    c.turn()
+    row = state.candidate(faulted.candidate_id)
+    assert row.state == CandidateState.POSTED and row.value is None
+    assert not c.finished() and c.progress().done == BUDGET - 1
+    with History.open(tmp_path / "worker-2.sqlite3") as other:      # another machine: its own history
+        finish(c, cpu_worker(v2_for(accounts[4]), store, other, tmp_path / "worker-2"))
+    row = state.candidate(faulted.candidate_id)
+    assert row.state == CandidateState.DONE and row.worker is not None
+    assert row.worker.lower() == accounts[4].address.lower()
     state.close()

@@ -73,10 +73,10 @@ def read_balance(address: str, *, timeout: float = 5.0) -> Balance:
         chain_id = w3.eth.chain_id
     credits = None
     if network.market_address is not None:
-        from engine.chain.market import TaskMarket
+        from engine.network.client import market_at
 
         try:
-            credits = TaskMarket(w3, network.market_address).credits(address)
+            credits = market_at(w3, network.market_address).credits(address)
         except IdlegridError:
             credits = None  # no market there (yet): the balance alone is still right
     return Balance(chain_id, wei, credits)

@@ -2,8 +2,9 @@
 
 Each failure is the specific error of what is wrong (unreachable node, wrong chain, no contract
 at the address, a contract that is not a TaskMarket, a blob server that does not answer), so
-the dialog can say exactly which field to fix. Fast by design: one retry, a few seconds per
-request, since a person is waiting.
+the dialog can say exactly which field to fix. The market may be either shipped version
+(TaskMarket v1 or v2, told apart by the code on chain); the report says which. Fast by
+design: one retry, a few seconds per request, since a person is waiting.
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ from typing import TYPE_CHECKING, cast
 
 from app.settings.errors import NotATaskMarket, SettingsInputError
 from engine.chain.errors import ChainError, NotDeployed
-from engine.chain.market import TaskMarket
 from engine.chain.rpc import RetryPolicy, connect, translated
 from engine.chain.settings import NetworkSettings
+from engine.chain.version import MarketVersion, market_version
+from engine.network.client import market_at
 from engine.storage.http import HttpStore
 
 if TYPE_CHECKING:
     from eth_typing import ChecksumAddress
 
 SECTION = "Network"
-CODE_PROBE = 2048  # bytes of runtime code compared with the shipped contract (immutables come after)
 
 
 @dataclass(frozen=True)
@@ -33,9 +34,10 @@ class NetworkReport:
     block_number: int
     task_count: int
     blob_health: dict[str, object]
+    version: MarketVersion
 
     def summary(self) -> str:
-        return (f"chain id {self.chain_id}, block {self.block_number:,}, "
+        return (f"chain id {self.chain_id}, block {self.block_number:,}, TaskMarket {self.version.value}, "
                 f"{self.task_count:,} tasks on the market, blob server ok")
 
 
@@ -55,20 +57,14 @@ def check_network(network: NetworkSettings, *, timeout: float = 5.0) -> NetworkR
         chain_id = w3.eth.chain_id
     if len(code) == 0:
         raise NotDeployed(network.market_address, network.rpc_url)
-    market = TaskMarket(w3, network.market_address)
-    if not _is_taskmarket_code(bytes(code), market.artifact.bytecode):
+    version = market_version(w3, network.market_address)
+    if version is None:
         raise NotATaskMarket(network.market_address, network.rpc_url,
-                             "its code differs from the TaskMarket this version of idlegrid speaks")
+                             "its code is neither TaskMarket v1 nor v2, the versions this idlegrid speaks")
+    market = market_at(w3, network.market_address, version)
     try:
         tasks = market.task_count()
     except ChainError as e:
         raise NotATaskMarket(network.market_address, network.rpc_url, e.message) from None
     health = HttpStore(network.blob_url, timeout=timeout, retries=1, backoff=0.1).health()
-    return NetworkReport(chain_id, block, tasks, health)
-
-
-def _is_taskmarket_code(code: bytes, init_bytecode: str) -> bool:
-    """Whether deployed ``code`` is the shipped TaskMarket: its runtime code (before the
-    immutables appended at deployment) is carried inside the init bytecode."""
-    init = bytes.fromhex(init_bytecode.removeprefix("0x"))
-    return len(code) >= CODE_PROBE and code[:CODE_PROBE] in init
+    return NetworkReport(chain_id, block, tasks, health, version)

@@ -103,8 +103,10 @@ def _deploy(args: argparse.Namespace) -> int:
 
 def _add(args: argparse.Namespace) -> int:
     from engine.chain.errors import NotDeployed
-    from engine.chain.market import TaskMarket, has_code
+    from engine.chain.market import has_code
     from engine.chain.rpc import connect
+    from engine.chain.version import market_version
+    from engine.network.client import market_at
     from engine.network.deploy import code_hash
 
     _check_name(args.name)
@@ -113,7 +115,10 @@ def _add(args: argparse.Namespace) -> int:
     market = _address(args.market)
     if not has_code(w3, market):
         raise NotDeployed(market, args.rpc[0])
-    params = vars(TaskMarket(w3, market).params())
+    version = market_version(w3, market)
+    params = vars(market_at(w3, market, version).params())      # each version's own parameters
+    words = "code of neither shipped version, read as v1" if version is None else version.value
+    print(f"TaskMarket {words} at {market}: " + ", ".join(f"{k} {v}" for k, v in params.items()))
     profile = _profile(args, chain_id=int(w3.eth.chain_id), market=market, deploy_block=args.deploy_block,
                        params=params, code_hash=code_hash(w3, market), source_sha256=None)
     return _save(profile, args)

@@ -1,5 +1,11 @@
 """The real market behind :class:`~engine.search.port.SearchMarket`: the requester's public API
-(post, results, cancel, recover) on the TaskMarket, and one event-log scan per turn."""
+(post, results, cancel, recover) on the TaskMarket, and one event-log scan per turn.
+
+v1 and v2 log a task's steps as different classes (v2's TaskClaimed carries no deadline, its
+DisputeResolved an outcome instead of ``worker_won``): :meth:`ChainMarket.poll` turns either into
+the search's :class:`~engine.search.port.TaskEvent`. The deadlines v2's events leave out are read
+(:meth:`TaskMarketV2.event_deadline`) only for this requester's own tasks, once per claim: a quiet
+turn still asks the node for the head and nothing else."""
 
 from __future__ import annotations
 
@@ -8,11 +14,17 @@ import time
 from pathlib import Path
 
 from engine.chain.events import EventCursor
-from engine.chain.market import MarketEvent, TaskPosted
+from engine.chain.market import DisputeResolved, MarketEvent, ResultSubmitted, TaskClaimed, TaskPosted, TaskReopened
+from engine.chain.market_v2 import TaskMarketV2
+from engine.chain.records_v2 import DisputeResolved as DisputeResolvedV2
+from engine.chain.records_v2 import DisputeStatus
+from engine.chain.records_v2 import ResultSubmitted as ResultSubmittedV2
+from engine.chain.records_v2 import TaskClaimed as TaskClaimedV2
+from engine.chain.records_v2 import TaskPosted as TaskPostedV2
 from engine.history.records import JobRecord
 from engine.requester import Requester
 from engine.requester.terms import ROLE
-from engine.search.port import Posted, Result, Terms
+from engine.search.port import Posted, Result, SeenPost, Step, TaskEvent, Terms
 from engine.tasks.load import CheckedSpec, canonical_json
 
 
@@ -43,16 +55,43 @@ class ChainMarket:
         job = self._job(task_id)
         detail = job.detail if job else {}
         return Posted(task_id, int(detail.get("posted_block", 0)), int(detail.get("claim_deadline", 0)),
-                      terms.reward, job.gas_paid if job else 0)
+                      job.reward if job and job.reward is not None else terms.reward, job.gas_paid if job else 0)
 
-    def posts(self, from_block: int) -> list[TaskPosted]:
+    def posts(self, from_block: int) -> list[SeenPost]:
         events, _ = self._poller.poll(EventCursor(from_block))
         me = self.address.lower()
-        return [e for e in events if isinstance(e, TaskPosted) and e.requester.lower() == me]
+        return [SeenPost(e.task_id, e.spec_hash, e.block_number, self._claim_deadline(e), e.reward)
+                for e in events if isinstance(e, TaskPosted | TaskPostedV2) and e.requester.lower() == me]
 
-    def poll(self, cursor: int) -> tuple[list[MarketEvent], int]:
+    def poll(self, cursor: int) -> tuple[list[TaskEvent], int]:
         events, after = self._poller.poll(EventCursor(cursor))
-        return events, after.next_block
+        steps = [step for step in map(self._step, events) if step is not None]
+        return steps, after.next_block
+
+    def _step(self, e: MarketEvent) -> TaskEvent | None:
+        """``e`` as a search step, or None where the search does not act on it."""
+        if isinstance(e, TaskClaimed):
+            return TaskEvent(Step.CLAIMED, e.task_id, e.submit_deadline)
+        market = self.requester.market
+        if isinstance(e, TaskClaimedV2) and isinstance(market, TaskMarketV2):
+            if self._job(e.task_id) is None:        # its deadline costs reads: only for this requester's tasks
+                return None
+            return TaskEvent(Step.CLAIMED, e.task_id, market.event_deadline(e))
+        if isinstance(e, TaskReopened):
+            return TaskEvent(Step.REOPENED, e.task_id, e.claim_deadline)
+        if isinstance(e, ResultSubmitted | ResultSubmittedV2):
+            return TaskEvent(Step.SUBMITTED, e.task_id)
+        if isinstance(e, DisputeResolved) and not e.worker_won:
+            return TaskEvent(Step.SLASHED, e.task_id)
+        if isinstance(e, DisputeResolvedV2) and e.outcome == DisputeStatus.CHALLENGER_WON:
+            return TaskEvent(Step.SLASHED, e.task_id)
+        return None
+
+    def _claim_deadline(self, e: TaskPosted | TaskPostedV2) -> int:
+        market = self.requester.market
+        if isinstance(e, TaskPostedV2) and isinstance(market, TaskMarketV2):
+            return market.event_deadline(e)                # v2's event has none: its block's time + claim timeout
+        return e.claim_deadline if isinstance(e, TaskPosted) else 0
 
     def result(self, task_id: int) -> Result:
         out = self.requester.results(task_id, self.folder / "results" / str(task_id))

@@ -18,15 +18,8 @@ from dataclasses import dataclass
 import optuna
 from optuna.trial import Trial, TrialState, create_trial
 
-from engine.chain.market import (
-    DisputeResolved,
-    MarketEvent,
-    ResultSubmitted,
-    TaskClaimed,
-    TaskReopened,
-)
 from engine.errors import IdlegridError, SpecError
-from engine.search.port import Posted, SearchMarket, Terms
+from engine.search.port import Posted, SearchMarket, Step, TaskEvent, Terms
 from engine.search.sampler import (
     RegularizedEvolutionSampler,
     SamplerKind,
@@ -154,7 +147,7 @@ class Coordinator:
                     self._post(row.id, self.space.build(row.params))
                     continue
                 sent.remove(match)
-                self._posted(row.id, Posted(match.task_id, match.block_number, match.claim_deadline, match.reward,
+                self._posted(row.id, Posted(match.task_id, match.block, match.claim_deadline, match.reward,
                                             self.market.gas(match.task_id)))
         for row in cancelling:
             live = self.state.live_task(row.id)
@@ -241,21 +234,25 @@ class Coordinator:
 
     # ------------------------------------------------------------ events
 
-    def _on_event(self, event: MarketEvent) -> None:
-        task_id = getattr(event, "task_id", None)
-        cid = self._task_of.get(task_id) if task_id is not None else None
-        if cid is None or task_id is None:
+    def _on_event(self, event: TaskEvent) -> None:
+        task_id = event.task_id
+        cid = self._task_of.get(task_id)
+        if cid is None:
             return
-        if isinstance(event, TaskClaimed):
-            self.state.set_task(task_id, TaskState.CLAIMED, submit_deadline=event.submit_deadline)
-            self._deadline[task_id] = event.submit_deadline
-        elif isinstance(event, TaskReopened):
-            self.state.set_task(task_id, TaskState.OPEN, claim_deadline=event.claim_deadline)
-            self._deadline[task_id] = event.claim_deadline
-        elif isinstance(event, ResultSubmitted):
+        if event.step is Step.CLAIMED:
+            self.state.set_task(task_id, TaskState.CLAIMED, submit_deadline=event.deadline)
+            self._deadline[task_id] = event.deadline
+        elif event.step is Step.REOPENED:
+            if self.state.candidate(cid).state == CandidateState.DONE:
+                # the market dropped the result its value came from without a slash of ours
+                # (v2: a data fault, a void dispute): forget it as a slashed one, the task runs again
+                self._on_slashed(cid, task_id)
+            self.state.set_task(task_id, TaskState.OPEN, claim_deadline=event.deadline)
+            self._deadline[task_id] = event.deadline
+        elif event.step is Step.SUBMITTED:
             self._deadline.pop(task_id, None)
             self._on_result(cid, task_id)
-        elif isinstance(event, DisputeResolved) and not event.worker_won:
+        elif event.step is Step.SLASHED:
             self._on_slashed(cid, task_id)
 
     def _on_result(self, cid: int, task_id: int) -> None:

@@ -1,13 +1,15 @@
 """What the coordinator needs of a market, as a protocol: the real one (:mod:`.chainport`, the
 requester's public API on the TaskMarket) and a simulated one (:mod:`.simulated`, for scale
-tests) implement it. Events are the chain client's own typed events."""
+tests) implement it. Events are the search's own (:class:`TaskEvent`, :class:`SeenPost`), not a
+chain client's: TaskMarket v1 and v2 log the same steps as different classes with different
+fields, and the real market translates them, so the coordinator is the same on either."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol
 
-from engine.chain.market import MarketEvent, TaskPosted
 from engine.tasks.load import CheckedSpec
 
 
@@ -29,6 +31,38 @@ class Posted:
     claim_deadline: int
     reward: int
     gas: int
+
+
+class Step(Enum):
+    """What happened to a posted task, as far as the coordinator acts on it."""
+
+    CLAIMED = "claimed"          # a worker took it: ``deadline`` is when its result is due
+    REOPENED = "reopened"        # open again (claim expired, result slashed): ``deadline`` to claim by
+    SUBMITTED = "submitted"      # a result is on chain
+    SLASHED = "slashed"          # a jury found the result false; the market reopens the task
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    """One step of one task, read from the market's log (``deadline``: unix seconds, 0 where
+    the step has none)."""
+
+    step: Step
+    task_id: int
+    deadline: int = 0
+
+
+@dataclass(frozen=True)
+class SeenPost:
+    """A post of this requester found in the market's log: what a crash-interrupted post is
+    matched against (by ``spec_hash``) on restart. ``reward``: the wei escrowed (on v2 the
+    verification fee included)."""
+
+    task_id: int
+    spec_hash: bytes
+    block: int
+    claim_deadline: int
+    reward: int
 
 
 @dataclass(frozen=True)
@@ -53,9 +87,9 @@ class SearchMarket(Protocol):
 
     def post(self, checked: CheckedSpec, terms: Terms) -> Posted: ...
 
-    def posts(self, from_block: int) -> list[TaskPosted]: ...
+    def posts(self, from_block: int) -> list[SeenPost]: ...
 
-    def poll(self, cursor: int) -> tuple[list[MarketEvent], int]: ...
+    def poll(self, cursor: int) -> tuple[list[TaskEvent], int]: ...
 
     def result(self, task_id: int) -> Result: ...
 

@@ -6,7 +6,8 @@ workers claim open tasks (oldest first), train each for ``train_s`` seconds and 
 ``lose_every``-th claim is abandoned (a worker that disappears), so expiry is exercised, and every
 ``cheat_every``-th result is a cheat (a perfect score) that a jury slashes one tick later, after
 which the task reopens for another worker. It
-emits the chain client's own event types into one log, read from a cursor like the chain's.
+writes the search's own events (:class:`~engine.search.port.TaskEvent`) into one log, read from a
+cursor like the chain's.
 """
 
 from __future__ import annotations
@@ -15,16 +16,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from engine.chain.market import (
-    DisputeResolved,
-    MarketEvent,
-    ResultSubmitted,
-    TaskClaimed,
-    TaskPosted,
-    TaskReopened,
-)
 from engine.errors import UsageError
-from engine.search.port import Posted, Result, Terms
+from engine.search.port import Posted, Result, SeenPost, Step, TaskEvent, Terms
 from engine.tasks.load import CheckedSpec
 
 GAS_PER_POST = 150_000 * 10**9       # 150k gas at 1 gwei
@@ -61,7 +54,8 @@ class SimulatedMarket:
         self.fitness = fitness
         self.clock = 0.0
         self.tasks: dict[int, _Task] = {}
-        self.log: list[MarketEvent] = []
+        self.log: list[TaskEvent] = []
+        self._posts: list[SeenPost] = []
         self._open: deque[int] = deque()
         self._busy: dict[int, int] = {}                   # worker -> task id
         self._claims = 0
@@ -82,18 +76,14 @@ class SimulatedMarket:
         self.tasks[task_id] = task
         self._open.append(task_id)
         self.posts_made += 1
-        event = TaskPosted(block_number=len(self.log), log_index=0, tx_hash="0x", task_id=task_id,
-                           requester=self.address, spec_hash=bytes.fromhex(checked.sha256), spec_uri="",
-                           reward=terms.reward, worker_stake=terms.stake or 0, claim_timeout=terms.claim_timeout,
-                           train_timeout=terms.train_timeout or 0, challenge_window=terms.window,
-                           claim_deadline=int(task.claim_deadline))
-        self.log.append(event)
-        return Posted(task_id, event.block_number, int(task.claim_deadline), terms.reward, GAS_PER_POST)
+        seen = SeenPost(task_id, bytes.fromhex(checked.sha256), len(self.log), int(task.claim_deadline), terms.reward)
+        self._posts.append(seen)
+        return Posted(task_id, seen.block, seen.claim_deadline, terms.reward, GAS_PER_POST)
 
-    def posts(self, from_block: int) -> list[TaskPosted]:
-        return [e for e in self.log[from_block:] if isinstance(e, TaskPosted)]
+    def posts(self, from_block: int) -> list[SeenPost]:
+        return [p for p in self._posts if p.block >= from_block]
 
-    def poll(self, cursor: int) -> tuple[list[MarketEvent], int]:
+    def poll(self, cursor: int) -> tuple[list[TaskEvent], int]:
         self._step()
         return self.log[cursor:], len(self.log)
 
@@ -120,9 +110,8 @@ class SimulatedMarket:
         for task_id in self._to_slash:
             task = self.tasks[task_id]
             task.state, task.cheat = "open", False
-            self._emit(DisputeResolved, task_id=task_id, dispute_id=task_id, worker_won=False, honest_votes=0,
-                       cheat_votes=3, slashed=0, juror_share=0)
-            self._emit(TaskReopened, task_id=task_id, claim_deadline=int(task.claim_deadline))
+            self.log.append(TaskEvent(Step.SLASHED, task_id))
+            self.log.append(TaskEvent(Step.REOPENED, task_id, int(task.claim_deadline)))
             self._open.append(task_id)
         self._to_slash.clear()
         for worker, task_id in list(self._busy.items()):
@@ -134,8 +123,7 @@ class SimulatedMarket:
                 if self.cheat_every and self._submissions % self.cheat_every == 0:
                     task.cheat = True
                     self._to_slash.append(task_id)
-                self._emit(ResultSubmitted, task_id=task_id, worker=str(worker), merkle_root=b"\x01" * 32,
-                           num_leaves=2, result_uri="", challenge_deadline=int(self.clock + task.terms.window))
+                self.log.append(TaskEvent(Step.SUBMITTED, task_id))
         for worker in range(self.workers):
             if worker in self._busy:
                 continue
@@ -157,11 +145,6 @@ class SimulatedMarket:
         task.state, task.worker = "claimed", worker
         task.submit_deadline = self.clock + (task.terms.train_timeout or 3 * self.train_s)
         task.finish_at = self.clock + self.train_s
-        self._emit(
-            TaskClaimed, task_id=task.task_id, worker=str(worker), stake=0, submit_deadline=int(task.submit_deadline)
-        )
+        self.log.append(TaskEvent(Step.CLAIMED, task.task_id, int(task.submit_deadline)))
         if not lost:                     # a lost claim never submits; its worker is free again at once
             self._busy[worker] = task.task_id
-
-    def _emit(self, cls: type[MarketEvent], **fields: object) -> None:
-        self.log.append(cls(block_number=len(self.log), log_index=0, tx_hash=f"0x{len(self.log):064x}", **fields))

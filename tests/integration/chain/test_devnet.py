@@ -17,11 +17,11 @@ from eth_account import Account
 from engine.chain.anvil import Anvil, AnvilConfig, free_port
 from engine.chain.devnet import DEV_KEYS, deployment_file, state_file
 from engine.chain.errors import DevnetError
-from engine.chain.market import TaskMarket
+from engine.chain.market_v2 import TaskMarketV2
 from engine.chain.rpc import connect
 from engine.chain.sender import Sender
 from engine.cli import main
-from tests.integration.chain.actions import REWARD, post
+from tests.integration.chain_v2.steps import PAYMENT, post
 
 REPO = Path(__file__).resolve().parents[3]
 FUNDED = Account.create().address
@@ -105,7 +105,7 @@ def test_devnet_deploys_once_funds_and_keeps_its_state_across_restarts() -> None
     assert deployment["chain_id"] == 31337 and deployment["rpc_url"] == f"http://127.0.0.1:{port}"
     w3 = connect(f"http://127.0.0.1:{port}")
     Sender(w3, Account.from_key(DEV_KEYS[5])).send({"to": FUNDED, "value": 10**18}, function="transfer")
-    requester = TaskMarket(w3, deployment["market_address"], Account.from_key(DEV_KEYS[1]))
+    requester = TaskMarketV2(w3, deployment["market_address"], Account.from_key(DEV_KEYS[1]))
     task_id = post(requester)
     head = w3.eth.block_number
     assert "state saved" in stop_cli(proc)
@@ -117,7 +117,7 @@ def test_devnet_deploys_once_funds_and_keeps_its_state_across_restarts() -> None
         w3 = connect(f"http://127.0.0.1:{port}")
         assert w3.eth.get_balance(FUNDED) == 101 * 10**18
         assert w3.eth.block_number >= head
-        assert TaskMarket(w3, deployment["market_address"]).get_task(task_id).reward == REWARD
+        assert TaskMarketV2(w3, deployment["market_address"]).get_task(task_id).reward == PAYMENT
     finally:
         stop_cli(proc)
 

@@ -57,7 +57,13 @@ def test_a_role_not_ported_refuses_a_v2_market_with_one_clear_message(anvil_node
 
 
 def test_the_devnet_deploys_the_chosen_version_and_redeploys_on_a_switch() -> None:
-    devnet = start_devnet(port=free_port(), market=MarketVersion.V2)
+    devnet = start_devnet(port=free_port(), market=MarketVersion.V1)
+    try:
+        assert devnet.deployed_now
+        assert type(open_market(network_settings(devnet=True))) is TaskMarket
+    finally:
+        devnet.stop()
+    devnet = start_devnet(port=free_port())  # the default, v2: a fresh deployment
     try:
         assert devnet.deployed_now
         assert isinstance(open_market(network_settings(devnet=True)), TaskMarketV2)
@@ -67,12 +73,6 @@ def test_the_devnet_deploys_the_chosen_version_and_redeploys_on_a_switch() -> No
     devnet = start_devnet(port=free_port(), market=MarketVersion.V2)
     try:
         assert not devnet.deployed_now and devnet.deployment.market_address == first
-    finally:
-        devnet.stop()
-    devnet = start_devnet(port=free_port())  # back to the default, v1: a fresh deployment
-    try:
-        assert devnet.deployed_now
-        assert type(open_market(network_settings(devnet=True))) is TaskMarket
     finally:
         devnet.stop()
 

@@ -93,7 +93,7 @@ def deploy_market_v2(
     w3: Web3, deployer: Signer, *, rpc_url: str, constructor: dict[str, Any] | None = None,
 ) -> Deployment:
     """Deploy TaskMarketV2 with DEVNET_PARAMS_V2 (``constructor`` overrides some), as the devnet
-    records it. `idlegrid devnet --market v2` deploys it; v1 stays the default until the roles are ported."""
+    records it (what `idlegrid devnet` deploys by default)."""
     d = deploy(w3, deployer, artifact=load_artifact_v2(), constructor=constructor, arguments=constructor_args_v2)
     return _recorded(d, rpc_url)
 

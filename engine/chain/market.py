@@ -225,15 +225,6 @@ def open_market(network: NetworkSettings, signer: Signer | None = None, *,
                log_range=network.log_range, confirmations=network.confirmations if network.profile is not None else 0)
 
 
-def require_v1(market: TaskMarket | TaskMarketV2, role: str) -> TaskMarket:
-    """``market`` as v1's client, for a role not yet ported to v2: a clear refusal on a v2 market."""
-    if not isinstance(market, TaskMarket):
-        raise ChainError(f"the market at {market.address} is TaskMarket v2, which {role} does not support yet",
-                         hint="use a v1 market (`idlegrid devnet --market v1`, the default); "
-                              "docs/contract.md, 'Porting the clients', lists what runs on v2")
-    return market
-
-
 def check_code(w3: Web3, address: str, expected: str) -> None:
     """Refuse a market whose runtime code is not the one the profile was made for."""
     with translated("eth_getCode"):

@@ -11,8 +11,7 @@ import pytest
 from engine.chain.anvil import free_port
 from engine.chain.artifact import Artifact
 from engine.chain.devnet import deploy_market_v2, deployment_file, network_settings, start_devnet
-from engine.chain.errors import ChainError
-from engine.chain.market import TaskMarket, open_market, require_v1
+from engine.chain.market import TaskMarket, open_market
 from engine.chain.market_v2 import TaskMarketV2, constructor_args_v2, load_artifact_v2
 from engine.chain.settings import NetworkSettings
 from engine.chain.version import MarketVersion, market_version, runtime_layout
@@ -46,14 +45,6 @@ def test_other_parameters_are_still_v2_and_other_code_is_neither(anvil_node, cha
     assert market_version(chain, other.market_address) is None
     assert type(open_market(NetworkSettings(rpc_url=anvil_node.url, market_address=other.market_address))) \
         is TaskMarket
-
-
-def test_a_role_not_ported_refuses_a_v2_market_with_one_clear_message(anvil_node, chain, accounts) -> None:
-    v2 = deploy_market_v2(chain, accounts[0], rpc_url=anvil_node.url)
-    market = open_market(NetworkSettings(rpc_url=anvil_node.url, market_address=v2.market_address))
-    with pytest.raises(ChainError, match="TaskMarket v2, which the verifier does not support yet") as e:
-        require_v1(market, "the verifier")
-    assert "--market v1" in (e.value.hint or "")
 
 
 def test_the_devnet_deploys_the_chosen_version_and_redeploys_on_a_switch() -> None:

@@ -26,25 +26,13 @@ from engine.storage import LocalStore
 from engine.verifier.states import VerifierConfig
 from tests.integration.chain_v2 import steps
 from tests.integration.jury_v2.juror import Actor
-from tests.integration.verifier.commitments import TrainedJob, train_quick
+from tests.integration.verifier import replay_fixtures
 
-PLUGIN = "tests.integration.chain.fixtures"
 VERIFIERS = 6  # a jury of five, and one left out
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if not config.pluginmanager.has_plugin(PLUGIN):
-        config.pluginmanager.import_plugin(PLUGIN)
-
-
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> TrainedJob:
-    return train_quick(tmp_path_factory.mktemp("trained"))
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> LocalStore:
-    return LocalStore(tmp_path / "blobs")
+    replay_fixtures.load(config)
 
 
 @dataclass

@@ -19,25 +19,13 @@ from engine.events import EngineEvent
 from engine.history import History
 from engine.storage import LocalStore
 from engine.verifier import VerifierConfig, VerifierV2
-from tests.integration.verifier.commitments import TrainedJob, train_quick
+from tests.integration.verifier import replay_fixtures
 
-PLUGIN = "tests.integration.chain.fixtures"
 JURORS = 6  # a 5-juror jury besides the worker and the challenger
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if not config.pluginmanager.has_plugin(PLUGIN):
-        config.pluginmanager.import_plugin(PLUGIN)
-
-
-@pytest.fixture(scope="session")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> TrainedJob:
-    return train_quick(tmp_path_factory.mktemp("trained"))
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> LocalStore:
-    return LocalStore(tmp_path / "blobs")
+    replay_fixtures.load(config)
 
 
 class Actor:

@@ -4,6 +4,7 @@ store per test. Each folder's conftest calls :func:`load` from ``pytest_configur
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,14 +12,18 @@ import pytest
 from engine.storage import LocalStore
 from tests.integration.verifier.commitments import TrainedJob, train_quick
 
-PLUGINS = ("tests.integration.chain.fixtures", "tests.integration.verifier.replay_fixtures")
+CHAIN_FIXTURES = "tests.integration.chain.fixtures"
 
 
 def load(config: pytest.Config) -> None:
-    """Register the chain fixtures and these (once, whichever folder's conftest asks first)."""
-    for plugin in PLUGINS:
-        if not config.pluginmanager.has_plugin(plugin):
-            config.pluginmanager.import_plugin(plugin)
+    """Register the chain fixtures and these (once, whichever folder's conftest asks first).
+    This module is registered as the object the conftest already imported: importing it again
+    as a plugin would come too late for pytest's assertion rewriting."""
+    manager = config.pluginmanager
+    if not manager.has_plugin(CHAIN_FIXTURES):
+        manager.import_plugin(CHAIN_FIXTURES)
+    if not manager.has_plugin(__name__):
+        manager.register(sys.modules[__name__], __name__)
 
 
 @pytest.fixture(scope="session")

@@ -100,14 +100,15 @@ def salt_of(juror: TaskMarketV2) -> bytes:
 def vote(jurors: dict[TaskMarketV2, bool | None], dispute_id: int) -> None:
     """Each juror commits its vote (None: stays silent), the commit period passes, each reveals,
     the reveal period passes."""
-    params = next(iter(jurors)).params()
+    first = next(iter(jurors))
+    params = first.params()
     voting = {j: v for j, v in jurors.items() if v is not None}
     for j, honest in voting.items():
         j.commit_vote(dispute_id, vote_commitment(honest, salt_of(j), j.sender_or_fail().address)).send()
-    time_travel(j.w3, params.commit_period + 1)
+    time_travel(first.w3, params.commit_period + 1)  # every juror silent: the periods still pass
     for j, honest in voting.items():
         j.reveal_vote(dispute_id, honest, salt_of(j)).send()
-    time_travel(j.w3, params.reveal_period + 1)
+    time_travel(first.w3, params.reveal_period + 1)
 
 
 def demand(demander: TaskMarketV2, task_id: int, index: int) -> int:

@@ -107,8 +107,15 @@ def play(net: TestNet, procs: Procs, root: Path) -> Run:
     cheated = round_one(net, procs, actors, tasks)
     cheated["wrong_data"] = round_two(net, procs, actors, tasks)
     pay_out(net, procs, actors, tasks)
+    books_settled(net, procs, actors["wrong_data"], -STAKE)
     procs.stop_all()
     return Run(net, actors, tasks, ledger.report(), roles.market_events(net, ledger.first_block), cheated)
+
+
+def books_settled(net: TestNet, procs: Procs, actor: Actor, gained: int) -> None:
+    """Wait until ``actor``'s own ledger says it gained ``gained`` (a worker books a verdict when it
+    reads the market's event, a moment after the verdict is mined)."""
+    wait_until(lambda: own_books(net, actor) == gained, 60, f"{actor.name} to book what it gained", procs=procs)
 
 
 def challenged(market: TaskMarketV2, task_id: int) -> bool:
@@ -126,6 +133,8 @@ def round_one(net: TestNet, procs: Procs, actors: dict[str, Actor], tasks: list[
     settle_disputes(net, procs, list(cheated.values()))
     for task_id in cheated.values():
         wait_status(net, procs, task_id, TaskStatus.OPEN, TaskStatus.CLAIMED, timeout=60, why=" (reopened)")
+    for strategy in ROUND_ONE:  # stopped before it read the verdict, a worker could not book it
+        books_settled(net, procs, actors[strategy], -STAKE)
     for proc in cheaters:
         proc.stop()
     return cheated
@@ -285,15 +294,17 @@ def test_verifiers_gain_the_cheaters_stakes_and_the_fees(run: Run) -> None:
     assert gained == len(run.cheated) * STAKE + sum(e.fee for e in run.of(AuditRevealed))
 
 
-def own_books(run: Run, name: str) -> int:
-    """What ``name``'s own history says it gained: earned less slashed and fined (stakes and bonds
-    locked and returned cancel out; gas is not in the chain's ``gained`` either)."""
-    actor = run.actors[name]
-    path = (actor.data_dir / "devnet" / f"dev-account-{actor.index}-history.sqlite3" if name.startswith("verifier")
+def own_books(net: TestNet, actor: Actor) -> int:
+    """What ``actor``'s own history says it gained: earned less slashed and fined (stakes and bonds
+    locked and returned cancel out; gas is not in the chain's ``gained`` either); 0 before it has one."""
+    path = (actor.data_dir / "devnet" / f"dev-account-{actor.index}-history.sqlite3"
+            if actor.name.startswith("verifier")
             else actor.data_dir / "history.sqlite3")  # where `idlegrid verifier|worker --dev-account N` keep it
+    if not path.exists():
+        return 0
     history = History.open(path)
     try:
-        e = history.earnings(run.net.w3.eth.chain_id, run.net.deployment.market_address)
+        e = history.earnings(net.w3.eth.chain_id, net.deployment.market_address)
     finally:
         history.close()
     return e.earned - e.slashed - e.fined
@@ -303,7 +314,7 @@ def own_books(run: Run, name: str) -> int:
 def test_each_actors_own_ledger_matches_the_chain_to_the_wei(run: Run, name: str) -> None:
     """The books every client keeps (its history's ledger: audit fees, juror shares, challenge
     payouts, void disputes' refunds, slashes) say what the chain says it gained."""
-    assert own_books(run, name) == run.report.gained(name)
+    assert own_books(run.net, run.actors[name]) == run.report.gained(name)
 
 
 def test_not_one_wei_appears_or_vanishes(run: Run) -> None:

@@ -119,7 +119,11 @@ def books_settled(net: TestNet, procs: Procs, actor: Actor, gained: int) -> None
 
 
 def challenged(market: TaskMarketV2, task_id: int) -> bool:
-    return bool(market.task_events(Challenged, task_id, from_block=market.deploy_block))
+    """Whether the task's current result has been challenged (a task reopened by an earlier
+    verdict has that result's challenges too: they do not count)."""
+    t = market.get_task(task_id)
+    return t.status == TaskStatus.SUBMITTED and any(
+        e.block_number > t.submit_block for e in market.task_events(Challenged, task_id, from_block=t.submit_block))
 
 
 def round_one(net: TestNet, procs: Procs, actors: dict[str, Actor], tasks: list[int]) -> dict[str, int]:

@@ -114,7 +114,10 @@ def test_a_killed_app_leaves_one_service_and_the_next_app_adopts_it(
     first = App(env, cfg)
     everything_stopped.append(first)
     service_pid = _wait(first.service_pid, "connection of the first app to a service", first)
-    _wait(lambda: _status().get("devnet_child"), "devnet started by the service", first)
+    # "devnet_child" is true from the moment the child starts; "network" once its anvil answers
+    # and the market is deployed, so the kill below cannot come while anvil is still starting.
+    _wait(lambda: (status := _status()).get("devnet_child") and status.get("network"),
+          "devnet started by the service and ready", first)
 
     first.kill9()
     assert _status().get("pid") == service_pid  # the service outlived its app

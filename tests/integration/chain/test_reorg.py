@@ -39,8 +39,11 @@ def reorg_after_mined(chain: Web3, address: str, nonce: int, depth: int, thread:
     ``depth`` (anvil_reorg), then keep mining until the sender is done."""
     wait_until(lambda: chain.eth.get_transaction_count(address) > nonce, 30, "the transaction to be mined")
     mine(chain, depth - 1)
+    tip = chain.eth.block_number
     rpc(chain, "anvil_reorg", depth, [])
-    assert chain.eth.get_transaction_count(address) == nonce  # the reorg took it away
+    # The reorg took it away: the new blocks up to the old tip lack it. (Asked at that height,
+    # not at "latest": the sender may already have sent it again and had it mined after them.)
+    assert chain.eth.get_transaction_count(address, tip) == nonce
     while thread.is_alive():
         mine(chain)
         thread.join(0.2)

@@ -23,11 +23,14 @@ from engine.chain.contract import ContractCall, MarketClient
 from engine.chain.errors import ArtifactError
 from engine.chain.market import DEVNET_PARAMS, ETHER
 from engine.chain.market import vote_commitment as vote_commitment  # v2 commits votes the same way
+from engine.chain.records import MarketEvent
 from engine.chain.records_v2 import (
     EVENT_TYPES_V2,
     Audit,
     Demand,
+    DisputeResolved,
     DisputeV2,
+    JurorPenalized,
     MarketParamsV2,
     ResultSubmitted,
     TaskClaimed,
@@ -70,6 +73,24 @@ def payment_for(worker_reward: int, audit_fee_bps: int) -> int:
     while payment - 1 - verification_fee(payment - 1, audit_fee_bps) >= worker_reward:  # less may do
         payment -= 1
     return payment
+
+
+def fines_in(events: Sequence[MarketEvent], dispute_id: int) -> dict[str, int]:
+    """The fines among ``events`` (one transaction's) levied on jurors of ``dispute_id``, by
+    juror: a juror who did not reveal, or voted against the majority (``JurorPenalized``). A
+    jury's members are distinct, so no juror is fined twice in one transaction."""
+    return {e.juror: e.amount for e in events if isinstance(e, JurorPenalized) and e.dispute_id == dispute_id}
+
+
+def winner_payout(market: MarketClient, event: DisputeResolved) -> int:
+    """What a decided dispute paid its winner besides their own bond or stake back. ``resolve``
+    credits the loser's bond or stake less ``jurorRewardBps`` of it (``slashed``), plus the fines
+    of that resolve (read from its receipt), less what the majority's jurors got: ``slashed +
+    fines - juror_share * majority``, the division's dust included, so the ledger matches the
+    chain to the wei."""
+    fines = fines_in(market.events_in(market.receipt(event.tx_hash)), event.dispute_id)
+    majority = event.honest_votes if event.outcome == DisputeStatus.WORKER_WON else event.cheat_votes
+    return event.slashed + sum(fines.values()) - event.juror_share * majority
 
 
 def arithmetic_id(name: str | None) -> int:

@@ -24,12 +24,11 @@ import time
 from typing import Any
 
 from engine.chain.errors import ContractRevert
-from engine.chain.market_v2 import audit_segment
+from engine.chain.market_v2 import audit_segment, winner_payout
 from engine.chain.records_v2 import (
     AuditRevealed,
     DisputeResolved,
     DisputeStatus,
-    JurorPenalized,
     ResultSubmitted,
     TaskStatusV2,
     TaskV2,
@@ -241,9 +240,7 @@ class AuditorV2(ChallengerV2):
             ledger(self.chain_id, self.market.address, event.task_id, "slashed", bond, tx_hash=event.tx_hash)
             outcome = f"challenge lost ({votes}): bond of {format_eth(bond, digits=6)} ETH slashed"
         elif event.outcome == DisputeStatus.CHALLENGER_WON:
-            fines = sum(e.amount for e in self.market.events_in(self.market.receipt(event.tx_hash))
-                        if isinstance(e, JurorPenalized) and e.dispute_id == event.dispute_id)
-            payout = event.slashed + fines - event.juror_share * event.cheat_votes
+            payout = winner_payout(self.market, event)
             ledger(self.chain_id, self.market.address, event.task_id, "bond_returned", bond, tx_hash=event.tx_hash)
             ledger(self.chain_id, self.market.address, event.task_id, "reward", payout, tx_hash=event.tx_hash)
             outcome = f"challenge won ({votes}): bond back and {format_eth(payout, digits=6)} ETH of the worker's stake"

@@ -24,12 +24,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from engine.chain.market_v2 import TaskMarketV2
+from engine.chain.market_v2 import TaskMarketV2, fines_in
 from engine.chain.records import TaskReopened
 from engine.chain.records_v2 import (
     DisputeResolved,
     DisputeStatus,
-    JurorPenalized,
     JuryRedrawn,
     VoteRevealed,
 )
@@ -107,7 +106,7 @@ class JurySettlementV2(VerifierBase[TaskMarketV2]):
 
     def _draw_end(self, event: JuryRedrawn | DisputeResolved, duty: Ballot) -> DrawEnd:
         done = self.market.events_in(self.market.receipt(event.tx_hash))
-        fines = {e.juror: e.amount for e in done if isinstance(e, JurorPenalized) and e.dispute_id == event.dispute_id}
+        fines = fines_in(done, event.dispute_id)
         reveals = [e for e in self.market.task_events(VoteRevealed, event.dispute_id, from_block=duty["drawn_block"])
                    if e.block_number <= event.block_number]
         vote = next((e.worker_honest for e in reveals if e.juror == self.address), None)

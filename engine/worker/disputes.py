@@ -19,7 +19,8 @@ import time
 from dataclasses import dataclass
 
 from engine.chain.market import MarketEvent, TaskReopened
-from engine.chain.records_v2 import DisputeResolved, DisputeStatus, JurorPenalized, TaskStatusV2, TaskV2
+from engine.chain.market_v2 import winner_payout
+from engine.chain.records_v2 import DisputeResolved, DisputeStatus, TaskStatusV2, TaskV2
 from engine.events import Kind
 from engine.history.ledger import LedgerKind
 from engine.history.records import JobRecord
@@ -78,13 +79,9 @@ class Disputes(Settlement):
                 if e.outcome == DisputeStatus.WORKER_WON and (end is None or not _after(e, end))]
 
     def _won(self, event: DisputeResolved) -> DisputeWon:
-        """What a dispute decided for us paid. ``resolve`` credits the winner the loser's bond less
-        ``jurorRewardBps`` of it, plus the fines of that resolve, less what the majority's jurors
-        got: ``slashed + fines - juror_share * honest_votes`` (the division's dust included)."""
-        fines = sum(e.amount for e in self.market.events_in(self.market.receipt(event.tx_hash))
-                    if isinstance(e, JurorPenalized) and e.dispute_id == event.dispute_id)
-        return DisputeWon(event.dispute_id, event.slashed + fines - event.juror_share * event.honest_votes,
-                          event.tx_hash)
+        """What a dispute decided for us paid (the challenger's bond, less the jurors' shares,
+        plus that resolve's fines: :func:`engine.chain.market_v2.winner_payout`)."""
+        return DisputeWon(event.dispute_id, winner_payout(self.market, event), event.tx_hash)
 
     def _result_end(self, task_id: int, start: int) -> TaskReopened | None:
         """The reopening that ended our result (the first after its commit), if any."""

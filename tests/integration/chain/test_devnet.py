@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -69,11 +70,13 @@ def test_a_bad_fund_address_is_refused(capsys: pytest.CaptureFixture[str]) -> No
 
 
 def start_cli(port: int, *extra: str) -> tuple[subprocess.Popen[str], list[str]]:
-    """`idlegrid devnet` in a subprocess, once it printed that it is ready."""
+    """`idlegrid devnet` in a subprocess (its own process group, so that :func:`kill_cli` ends
+    its anvil and blob server too), once it printed that it is ready."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "engine", "devnet", "--port", str(port),
          "--no-demo", "--blob-port", str(free_port()), *extra],
         cwd=REPO, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
     )
     lines = []
     deadline = time.monotonic() + 60
@@ -84,13 +87,25 @@ def start_cli(port: int, *extra: str) -> tuple[subprocess.Popen[str], list[str]]
         lines.append(line.rstrip())
         if "ready at" in line:
             return proc, lines
-    proc.kill()
+    kill_cli(proc)
     pytest.fail("devnet did not become ready:\n" + "\n".join(lines))
 
 
+def kill_cli(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL the devnet and everything it started (a test that failed half-way leaves nothing)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=30)
+
+
 def stop_cli(proc: subprocess.Popen[str]) -> str:
+    """Ctrl-C, as a user stops it (it saves anvil's state); killed when it does not stop in time."""
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=30)
+    try:
+        out, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        kill_cli(proc)
+        raise
     assert proc.returncode == 0, out
     return out
 
@@ -99,15 +114,19 @@ def stop_cli(proc: subprocess.Popen[str]) -> str:
 def test_devnet_deploys_once_funds_and_keeps_its_state_across_restarts() -> None:
     port = free_port()
     proc, lines = start_cli(port, "--fund", FUNDED)
-    text = "\n".join(lines)
-    assert "TaskMarket deployed at" in text and f"funded {FUNDED} (100 ETH)" in text
-    deployment = json.loads(deployment_file().read_text())
-    assert deployment["chain_id"] == 31337 and deployment["rpc_url"] == f"http://127.0.0.1:{port}"
-    w3 = connect(f"http://127.0.0.1:{port}")
-    Sender(w3, Account.from_key(DEV_KEYS[5])).send({"to": FUNDED, "value": 10**18}, function="transfer")
-    requester = TaskMarketV2(w3, deployment["market_address"], Account.from_key(DEV_KEYS[1]))
-    task_id = post(requester)
-    head = w3.eth.block_number
+    try:
+        text = "\n".join(lines)
+        assert "TaskMarket deployed at" in text and f"funded {FUNDED} (100 ETH)" in text
+        deployment = json.loads(deployment_file().read_text())
+        assert deployment["chain_id"] == 31337 and deployment["rpc_url"] == f"http://127.0.0.1:{port}"
+        w3 = connect(f"http://127.0.0.1:{port}")
+        Sender(w3, Account.from_key(DEV_KEYS[5])).send({"to": FUNDED, "value": 10**18}, function="transfer")
+        requester = TaskMarketV2(w3, deployment["market_address"], Account.from_key(DEV_KEYS[1]))
+        task_id = post(requester)
+        head = w3.eth.block_number
+    except BaseException:
+        kill_cli(proc)
+        raise
     assert "state saved" in stop_cli(proc)
     assert state_file().is_file()
 

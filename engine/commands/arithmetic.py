@@ -2,7 +2,7 @@
 
 An exact-mode spec names the arithmetic it must be trained and judged with
 (``engine.tasks.judgement``); a worker asks this before claiming one, so its own process never
-imports torch (``engine.worker.arithmetic``).
+imports torch (``engine.roles.arithmetic``).
 """
 
 from __future__ import annotations

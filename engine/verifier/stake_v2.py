@@ -18,8 +18,8 @@ from __future__ import annotations
 from engine.chain.contract import ContractCall
 from engine.chain.market_v2 import TaskMarketV2, arithmetic_id
 from engine.events import Kind
+from engine.roles.arithmetic import ArithmeticHere
 from engine.verifier.stake import StakeBase
-from engine.worker.arithmetic import ArithmeticHere
 
 
 class StakeV2(StakeBase[TaskMarketV2]):

@@ -13,13 +13,13 @@ from engine.errors import SpecError
 from engine.events import EngineState, Kind
 from engine.gpu.policy import Action
 from engine.network.gas import gas_too_high
+from engine.roles.arithmetic import ArithmeticHere
 from engine.roles.results import ResultFormatError, parse_blob_uri
 from engine.storage.errors import BlobCorrupt, BlobNotFound, BlobTooLarge
 from engine.tasks.judgement import Mode, judgement_for
 from engine.tasks.posted import BadPostedSpec, evaluate_posted_spec
 from engine.units import format_eth
 from engine.worker import fit
-from engine.worker.arithmetic import ArithmeticHere
 from engine.worker.base import worker_pay
 from engine.worker.jobs import JobMachine
 from engine.worker.states import BEFORE_COMMIT, ENDED, LOG_RANGE, ROLE, Job, WorkerError, WorkerState

@@ -1,7 +1,9 @@
-"""This machine's arithmetic, asked of a child process so the worker's own never imports torch.
+"""This machine's arithmetic, asked of a child process so a role's own never imports torch.
 
-Only an exact-mode spec needs it (it names the arithmetic it must be trained with), so it is
-asked once, on the first such spec, and remembered.
+The worker needs it for an exact-mode spec (it names the arithmetic it must be trained with),
+so it asks once, on the first such spec, and remembers; the v2 verifier registers with it (it
+is drawn for exact-mode tasks of its own arithmetic). Shared here, as roles never import one
+another.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from engine.spawn import idlegrid_command
 
 
 class ArithmeticHere:
-    """``idlegrid arithmetic --device DEVICE``, run at most once per worker."""
+    """``idlegrid arithmetic --device DEVICE``, run at most once per role process."""
 
     def __init__(self, device: str, timeout_s: float = 300.0) -> None:
         self.device, self.timeout_s = device, timeout_s

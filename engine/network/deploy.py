@@ -21,8 +21,8 @@ from eth_utils.crypto import keccak
 from web3 import Web3
 
 from engine.chain.artifact import Artifact, load_artifact
-from engine.chain.market import DEVNET_PARAMS, constructor_args
-from engine.chain.market_v2 import DEVNET_PARAMS_V2, constructor_args_v2, load_artifact_v2
+from engine.chain.market import constructor_args
+from engine.chain.market_v2 import constructor_args_v2, load_artifact_v2
 from engine.chain.rpc import translated
 from engine.chain.sender import Sender, SendPolicy, Signer
 from engine.chain.version import MarketVersion
@@ -35,13 +35,12 @@ ConstructorArgs = Callable[[Artifact, dict[str, int]], dict[str, int]]
 
 @dataclass(frozen=True)
 class MarketContract:
-    """What deploying one shipped TaskMarket version takes: its artifact, how its constructor's
-    arguments are made from overrides, and the devnet's values the overrides replace."""
+    """What deploying one shipped TaskMarket version takes: its artifact, and how its
+    constructor's arguments are made (the devnet's values, with overrides)."""
 
     version: MarketVersion
     load: Callable[[], Artifact]
     arguments: ConstructorArgs
-    defaults: Mapping[str, int]
 
     @property
     def title(self) -> str:
@@ -49,8 +48,8 @@ class MarketContract:
 
 
 _CONTRACTS = {
-    MarketVersion.V1: MarketContract(MarketVersion.V1, load_artifact, constructor_args, DEVNET_PARAMS),
-    MarketVersion.V2: MarketContract(MarketVersion.V2, load_artifact_v2, constructor_args_v2, DEVNET_PARAMS_V2),
+    MarketVersion.V1: MarketContract(MarketVersion.V1, load_artifact, constructor_args),
+    MarketVersion.V2: MarketContract(MarketVersion.V2, load_artifact_v2, constructor_args_v2),
 }
 
 
@@ -75,14 +74,11 @@ def check_parameters(version: MarketVersion, overrides: Mapping[str, int], artif
     others = [(v, parameter_names(market_contract(v).load())) for v in MarketVersion if v is not version]
     elsewhere = {name: [v.value for v, names in others if name in names] for name in unknown}
     named = ", ".join(f"{name} (only {' and '.join(vs)} has it)" if vs else name for name, vs in elsewhere.items())
-    fixes = [f"drop {'them' if len(unknown) > 1 else 'it'}"]
-    if all(elsewhere.values()):
-        fixes.append(f"deploy {elsewhere[unknown[0]][0]} (--market {elsewhere[unknown[0]][0]})")
-    else:
-        fixes.append("check the spelling")
-    raise UsageError(f"TaskMarket {version.value} takes no constructor parameter{'s' if len(unknown) > 1 else ''} "
-                     f"{named}",
-                     hint=f"{' or '.join(fixes)}; its parameters are {', '.join(takes)}")
+    plural = len(unknown) > 1
+    other = elsewhere[unknown[0]][0] if all(elsewhere.values()) else None
+    fix = f"deploy {other} (--market {other})" if other else "check the spelling"
+    raise UsageError(f"TaskMarket {version.value} takes no constructor parameter{'s' if plural else ''} {named}",
+                     hint=f"drop {'them' if plural else 'it'} or {fix}; its parameters are {', '.join(takes)}")
 
 
 @dataclass(frozen=True)

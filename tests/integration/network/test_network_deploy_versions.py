@@ -21,6 +21,7 @@ from engine.chain.market import DEVNET_PARAMS, TaskMarket, open_market
 from engine.chain.market_v2 import DEVNET_PARAMS_V2, TaskMarketV2, load_artifact_v2
 from engine.chain.settings import load_network
 from engine.chain.version import MarketVersion, market_version
+from engine.commands.options import MARKET_VERSIONS
 from engine.network.client import market_at
 from engine.network.deploy import deploy_cost, parameter_names
 from engine.network.profiles import load_profile, profile_path
@@ -124,3 +125,9 @@ def test_v2_takes_every_v1_parameter() -> None:
     """Why no case above gives v2 a v1-only parameter: v2's constructor takes all of v1's (the
     check refuses any name the chosen version's constructor lacks, whichever version that is)."""
     assert set(parameter_names(load_artifact())) < set(parameter_names(load_artifact_v2()))
+
+
+def test_the_option_offers_every_shipped_version_v2_first() -> None:
+    """``--market``'s choices are spelled out (the enum's module imports web3, too slow for
+    ``--help``): they must stay the enum's values, the default first."""
+    assert sorted(MARKET_VERSIONS) == sorted(v.value for v in MarketVersion) and MARKET_VERSIONS[0] == "v2"

@@ -20,17 +20,16 @@ from eth_utils.address import is_address, to_checksum_address
 from web3 import Web3
 
 from engine.chain.anvil import DEV_CHAIN_ID, Anvil, AnvilConfig, rpc
-from engine.chain.artifact import Artifact, load_artifact
+from engine.chain.artifact import Artifact
 from engine.chain.devkeys import DEV_KEYS, DEV_MNEMONIC, FUND_ETH  # noqa: F401 (re-exported)
 from engine.chain.errors import DevnetError
 from engine.chain.market import has_code
-from engine.chain.market_v2 import constructor_args_v2, load_artifact_v2
 from engine.chain.rpc import connect
 from engine.chain.sender import Signer
 from engine.chain.settings import NetworkSettings, load_network
 from engine.chain.version import MarketVersion
 from engine.config import paths, read_settings
-from engine.network.deploy import Deployed
+from engine.network.deploy import Deployed, market_contract
 from engine.network.deploy import deploy_market as deploy
 
 
@@ -85,8 +84,9 @@ def deploy_market(
     w3: Web3, deployer: Signer, *, rpc_url: str, artifact: Artifact | None = None,
     constructor: dict[str, Any] | None = None,
 ) -> Deployment:
-    """Deploy TaskMarket from the shipped artifact (:mod:`engine.network.deploy`), as the devnet records it."""
-    return _recorded(deploy(w3, deployer, artifact=artifact, constructor=constructor), rpc_url)
+    """Deploy TaskMarket v1 from the shipped artifact (:mod:`engine.network.deploy`), as the devnet records it."""
+    return _recorded(deploy(w3, deployer, version=MarketVersion.V1, artifact=artifact, constructor=constructor),
+                     rpc_url)
 
 
 def deploy_market_v2(
@@ -94,8 +94,7 @@ def deploy_market_v2(
 ) -> Deployment:
     """Deploy TaskMarketV2 with DEVNET_PARAMS_V2 (``constructor`` overrides some), as the devnet
     records it (what `idlegrid devnet` deploys by default)."""
-    d = deploy(w3, deployer, artifact=load_artifact_v2(), constructor=constructor, arguments=constructor_args_v2)
-    return _recorded(d, rpc_url)
+    return _recorded(deploy(w3, deployer, version=MarketVersion.V2, constructor=constructor), rpc_url)
 
 
 def _recorded(d: Deployed, rpc_url: str) -> Deployment:
@@ -110,15 +109,14 @@ def ensure_market(w3: Web3, deployer: Signer, *, rpc_url: str, path: Path,
     """The recorded deployment if its code is on chain and the contract (of ``version``) did not
     change since, else a fresh one; True when deployed now. Switching versions deploys afresh."""
     known = Deployment.load(path)
-    artifact = load_artifact_v2() if version is MarketVersion.V2 else load_artifact()
+    artifact = market_contract(version).load()
     current = known is not None and known.source_sha256 == artifact.source_sha256
     if known is not None and current and known.chain_id == w3.eth.chain_id and has_code(w3, known.market_address):
         if known.rpc_url != rpc_url:
             known = Deployment(**{**asdict(known), "rpc_url": rpc_url})
             known.save(path)
         return known, False
-    deploy = deploy_market_v2 if version is MarketVersion.V2 else deploy_market
-    deployment = deploy(w3, deployer, rpc_url=rpc_url)
+    deployment = _recorded(deploy(w3, deployer, version=version), rpc_url)
     deployment.save(path)
     return deployment, True
 

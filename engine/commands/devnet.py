@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.chain.devkeys import DEV_MNEMONIC, FUND_ETH
 from engine.chain.errors import DevnetError
+from engine.commands.options import market_options, market_version
 from engine.storage import DEFAULT_PORT as DEFAULT_BLOB_PORT
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
-        "devnet",
+        "devnet", parents=[market_options(note="switching deploys afresh")],
         help="run a local chain (anvil) with TaskMarket deployed",
         description="Start anvil with its state kept in the data dir, deploy TaskMarket once, "
         "fund the wallet and --fund addresses, and run until Ctrl-C (the state is saved).",
@@ -42,16 +43,12 @@ def register(subparsers: Any) -> None:
                    help=f"port of the local blob server (default {DEFAULT_BLOB_PORT})")
     p.add_argument("--no-demo", action="store_true",
                    help="do not run the demo requester and verifier (no tasks are posted)")
-    p.add_argument("--market", choices=["v1", "v2"], default="v2",
-                   help="which TaskMarket to deploy: v2, the dispute game (default), or v1, the first "
-                        "contract, kept for old deployments (docs/contract.md); switching deploys afresh")
     p.add_argument("--demo-interval", type=float, default=20.0, help=argparse.SUPPRESS)  # tests: faster pace
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from engine.chain.devnet import parse_addresses, start_devnet, state_file  # web3: only when run
-    from engine.chain.version import MarketVersion
 
     for port, option in ((args.port, "--port"), (args.blob_port, "--blob-port")):
         if not 0 < port < 65536:
@@ -61,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     if args.demo_interval <= 0:
         raise DevnetError("--demo-interval must be positive")
     fund = parse_addresses(args.fund)
-    market = MarketVersion(args.market)
+    market = market_version(args)
     for signum in (signal.SIGINT, signal.SIGTERM):  # a background job starts with SIGINT ignored
         signal.signal(signum, _interrupt)
     with ExitStack() as stack:  # stops in reverse order: demo, blob server, anvil

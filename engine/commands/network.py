@@ -1,8 +1,9 @@
 """``idlegrid network``: deploy a TaskMarket and manage the network profiles.
 
-``deploy --rpc URL --name NAME`` deploys TaskMarket from the shipped artifact (signed by the
-wallet, or ``--dev-account N`` on a local anvil), after showing what it will cost and asking
-(``--yes`` skips the question), then writes the profile. ``add`` records a market someone else
+``deploy --rpc URL --name NAME`` deploys TaskMarket from the shipped artifact (v2 unless
+``--market v1``, chosen as ``idlegrid devnet`` chooses; signed by the wallet, or ``--dev-account N``
+on a local anvil), after showing what that version will cost and asking (``--yes`` skips the
+question), then writes the profile. ``add`` records a market someone else
 deployed (checked on its node), ``list`` shows the profiles and ``use`` picks the one every
 command and the app run on. See docs/network.md.
 """
@@ -14,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from engine.commands.options import market_options, market_version
 from engine.errors import UsageError
 
 GWEI = 10**9
@@ -26,10 +28,14 @@ def register(subparsers: Any) -> None:
     sub = p.add_subparsers(dest="network_command", metavar="ACTION")
     p.set_defaults(func=lambda args: _help(p))
 
-    deploy = sub.add_parser("deploy", help="deploy TaskMarket on a node and write a profile for it")
+    deploy = sub.add_parser("deploy", parents=[market_options()],
+                            help="deploy TaskMarket (v2 unless --market v1) on a node and write a profile for it",
+                            description="Deploy TaskMarket (v2 unless --market v1) and write a profile for it, "
+                                        "after showing what it costs (see docs/network.md).")
     _profile_options(deploy)
     deploy.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                        help="a constructor parameter (e.g. jurySize=5); the others keep the devnet's values")
+                        help="a constructor parameter of the chosen version (e.g. jurySize=5; v2 only: "
+                             "auditFeeBps=500); the others keep the devnet's values")
     deploy.add_argument("--dev-account", type=int, metavar="N",
                         help="sign with anvil's public test account N (only on a local anvil, chain 31337)")
     deploy.add_argument("--passphrase-file", type=Path, metavar="FILE",
@@ -79,25 +85,29 @@ def _help(parser: argparse.ArgumentParser) -> int:
 
 def _deploy(args: argparse.Namespace) -> int:
     from engine.chain.rpc import connect
-    from engine.network.deploy import deploy_cost, deploy_market
+    from engine.network.deploy import constructor_arguments, deploy_cost, deploy_market, market_contract
 
     _check_name(args.name)
     _price_feed(args)
+    version = market_version(args)
+    params = _params(args.param)
+    arguments = constructor_arguments(version, params)      # refuses a parameter the version lacks, offline
     w3 = connect(args.rpc[0])
     chain_id = int(w3.eth.chain_id)
     signer = _signer(args, chain_id)
-    params = _params(args.param)
-    gas, wei = deploy_cost(w3, signer, constructor=params)
-    print(f"deploy TaskMarket on chain {chain_id} via {args.rpc[0]}\n"
-          f"  from {signer.address}\n  about {gas:,} gas, {wei / 10**18:.6g} ETH at today's fees")
+    gas, wei = deploy_cost(w3, signer, version=version, constructor=params)
+    print(f"deploy {market_contract(version).title} on chain {chain_id} via {args.rpc[0]}\n"
+          f"  from {signer.address}\n  about {gas:,} gas, {wei / 10**18:.6g} ETH at today's fees\n"
+          "  parameters " + ", ".join(f"{k} {v}" for k, v in arguments.items()))
     if not args.yes and not _confirmed():
         print("not deployed")
         return 1
-    deployed = deploy_market(w3, signer, constructor=params)
+    deployed = deploy_market(w3, signer, version=version, constructor=params)
     profile = _profile(args, chain_id=chain_id, market=deployed.market_address, deploy_block=deployed.deploy_block,
                        params=deployed.constructor, code_hash=deployed.code_hash,
                        source_sha256=deployed.source_sha256)
-    print(f"deployed TaskMarket at {deployed.market_address} in block {deployed.deploy_block}")
+    print(f"deployed TaskMarket at {deployed.market_address} in block {deployed.deploy_block} "
+          f"({deployed.version.value})")
     return _save(profile, args)
 
 

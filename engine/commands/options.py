@@ -2,7 +2,8 @@
 
 ``account_options()`` is where a role command runs and who signs (worker, requester and its
 actions, verifier and its actions); ``history_db_options()`` picks the history database
-(history, earnings). A sub-command that repeats its parent's options passes
+(history, earnings); ``market_options()`` the TaskMarket version a command deploys (devnet,
+network deploy). A sub-command that repeats its parent's options passes
 ``suppress=True``, so an option given before the action is not reset to its default by the
 sub-command's copy (``idlegrid verifier --devnet withdraw``).
 """
@@ -11,7 +12,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.chain.version import MarketVersion
+
+# engine.chain.version.MarketVersion's values, newest first (that module imports web3: not at parse time)
+MARKET_VERSIONS = ("v2", "v1")
 
 
 def account_options(*, suppress: bool = False) -> argparse.ArgumentParser:
@@ -32,3 +39,19 @@ def history_db_options() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--db", type=Path, metavar="FILE", help="another history database (default: the data dir's)")
     return p
+
+
+def market_options(*, note: str = "") -> argparse.ArgumentParser:
+    """``--market v1|v2``: which TaskMarket to deploy, v2 unless told; ``note`` ends the help."""
+    p = argparse.ArgumentParser(add_help=False)
+    p.add_argument("--market", choices=MARKET_VERSIONS, default=MARKET_VERSIONS[0],
+                   help="which TaskMarket to deploy: v2, the dispute game (default), or v1, the first contract, "
+                        "kept for old deployments (docs/contract.md)" + (f"; {note}" if note else ""))
+    return p
+
+
+def market_version(args: argparse.Namespace) -> MarketVersion:
+    """The version ``--market`` chose."""
+    from engine.chain.version import MarketVersion
+
+    return MarketVersion(args.market)

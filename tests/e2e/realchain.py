@@ -64,11 +64,12 @@ def passphrase_file(actor: Actor) -> Path:
 
 
 def deploy(deployer: Actor, others: list[Actor], profile: list[str], *params: str) -> tuple[str, int]:
-    """``idlegrid network deploy`` as ``deployer`` (``--param NAME=VALUE`` each of ``params``),
-    then ``idlegrid network add`` of the same profile for each of ``others``: the market's
-    address and deploy block. ``profile`` holds the profile's options (``--rpc``, ``--name``, ...)."""
+    """``idlegrid network deploy --market v1`` as ``deployer`` (``--param NAME=VALUE`` each of
+    ``params``; these tests play v1's game), then ``idlegrid network add`` of the same profile for
+    each of ``others``: the market's address and deploy block. ``profile`` holds the profile's
+    options (``--rpc``, ``--name``, ...)."""
     out = cli(deployer, "network", "deploy", *profile, *(a for p in params for a in ("--param", p)),
-              "--dev-account", "0", "--yes")
+              "--market", "v1", "--dev-account", "0", "--yes")
     found = DEPLOYED.search(out)
     assert found, out
     address, block = found.group(1), found.group(2)
@@ -99,7 +100,7 @@ class ProfileChain:
         return TaskMarket(self.w3, self.address)
 
     def client(self) -> TaskMarket:
-        """The deployed market's client (profiles deploy v1)."""
+        """The deployed market's client (:func:`deploy` deploys v1)."""
         return self.market()
 
     def time_travel(self, seconds: int) -> None:

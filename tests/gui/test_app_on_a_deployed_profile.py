@@ -42,7 +42,8 @@ DEPLOYED = re.compile(r"deployed TaskMarket at (0x[0-9a-fA-F]{40}) in block (\d+
 def _deploy(rpc_url: str, blob_url: str) -> str:
     """``idlegrid network deploy ... --use`` as a user runs it: the market's address."""
     done = subprocess.run([sys.executable, "-m", "engine", "network", "deploy", "--rpc", rpc_url, "--name", "fresh",
-                           "--blob-url", blob_url, "--confirmations", "1", "--dev-account", "0", "--yes", "--use"],
+                           "--blob-url", blob_url, "--confirmations", "1", "--dev-account", "0", "--yes", "--use",
+                           "--market", "v1"],   # the v1 client below posts the task
                           cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True,
                           timeout=120, check=False, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr

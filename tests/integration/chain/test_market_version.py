@@ -12,7 +12,7 @@ from engine.chain.anvil import free_port
 from engine.chain.artifact import Artifact
 from engine.chain.devnet import deploy_market_v2, deployment_file, network_settings, start_devnet
 from engine.chain.market import TaskMarket, open_market
-from engine.chain.market_v2 import TaskMarketV2, constructor_args_v2, load_artifact_v2
+from engine.chain.market_v2 import TaskMarketV2, load_artifact_v2
 from engine.chain.settings import NetworkSettings
 from engine.chain.version import MarketVersion, market_version, runtime_layout
 from engine.network.deploy import deploy_market
@@ -40,7 +40,7 @@ def test_other_parameters_are_still_v2_and_other_code_is_neither(anvil_node, cha
     code = artifact.bytecode.removeprefix("0x")
     at = code.index(layout.runtime.hex()) + 2 * (len(layout.runtime) - 1)  # the runtime's last byte
     altered = code[:at] + format(int(code[at:at + 2], 16) ^ 0x01, "02x") + code[at + 2:]
-    other = deploy_market(chain, accounts[0], arguments=constructor_args_v2,
+    other = deploy_market(chain, accounts[0], version=MarketVersion.V2,
                           artifact=Artifact(artifact.abi, "0x" + altered, artifact.compiler, "altered"))
     assert market_version(chain, other.market_address) is None
     assert type(open_market(NetworkSettings(rpc_url=anvil_node.url, market_address=other.market_address))) \

@@ -14,7 +14,8 @@ import pytest
 
 from engine.chain.anvil import Anvil
 from engine.chain.errors import ChainError
-from engine.chain.market import DEVNET_PARAMS, open_market
+from engine.chain.market import open_market
+from engine.chain.market_v2 import DEVNET_PARAMS_V2
 from engine.chain.settings import load_network
 from engine.network.profiles import ProfileError, load_profile, profile_path
 
@@ -36,7 +37,7 @@ def test_deploy_writes_a_profile_that_the_settings_then_use(anvil_node: Anvil, c
     address, block = re.search(r"deployed TaskMarket at (0x[0-9a-fA-F]{40}) in block (\d+)", done.stdout).groups()
     profile = load_profile("local")
     assert (profile.market_address, profile.deploy_block, profile.chain_id) == (address, int(block), 31337)
-    assert profile.params == {**DEVNET_PARAMS, "jurySize": 5}
+    assert profile.params == {**DEVNET_PARAMS_V2, "jurySize": 5}     # v2 unless --market v1
     assert profile.max_fee_per_gas == 50 * 10**9 and profile.code_hash.startswith("0x")
     network = load_network()
     assert network.profile == "local" and network.market_address == address and network.deploy_block == int(block)

@@ -12,7 +12,9 @@ segment (:func:`engine.verifier.evidence.check_segment`), and then:
   that proves against the root); once the result is final (the verifier finalizes it when the
   window is over and nobody did), ``revealAudit`` with its proof, and the fee share is booked;
 - the segment holds up and we are not assigned: nothing to do (unpaid audits still catch cheats);
-- a checkpoint (or the manifest) cannot be had: a data demand (:mod:`.challenge_v2`);
+- a checkpoint (or the manifest) cannot be had: a data demand (:mod:`.challenge_v2`); once the
+  worker answered it, the checkpoint is fetched from the answer's blob address (:mod:`.answers`),
+  and missing or wrong there it is challenged as bad data;
 - the segment does not hold up: a challenge in two steps (:mod:`.challenge_v2`), settled by
   :meth:`AuditorV2._settle_challenge_v2` when its dispute is resolved.
 """
@@ -37,6 +39,7 @@ from engine.events import Kind
 from engine.history import LedgerKind
 from engine.storage.errors import StorageError
 from engine.units import format_eth
+from engine.verifier.answers import answered_blobs
 from engine.verifier.base import BlockNotYet
 from engine.verifier.challenge_v2 import ChallengerV2, _one
 from engine.verifier.evidence import (
@@ -140,12 +143,16 @@ class AuditorV2(ChallengerV2):
         spec = result.checked.spec
         self._update(task_id, spec_sha256=commitment.spec_hash.hex(), name=spec.name, steps=spec.steps,
                      reward=task.reward, stake=task.worker_stake)
+        answered = answered_blobs(self.market, task_id, audit["round"])
         check = check_segment(result, audit["segment"], self.store, self.work_dir, device=self.config.device,
-                              timeout_s=self.config.replay_timeout_s, in_process=self.config.replay_in_process)
+                              timeout_s=self.config.replay_timeout_s, in_process=self.config.replay_in_process,
+                              answered=answered)
         self._emit(Kind.JOB, f"segment {check.segment}: {check.verdict.value}: {check.detail}", task_id,
                    {"state": VerifierState.AUDITING, "segment": check.segment, "verdict": check.verdict.value})
-        if check.missing is not None and demand.get("index") != check.missing:
+        if check.missing is not None and check.missing not in answered:
             return self._start_demand(task_id, audit, check.missing, f"checkpoint {check.missing} cannot be had")
+        # an answered checkpoint still missing (or wrong) where its answer put it is the worker's
+        # fault like any bad data: challenged (the jurors fetch it from the same address)
         if not check.verdict.worker_honest:
             return self._start_challenge(task_id, audit, check)
         audit["leaf"], audit["proof"] = check.leaf_b.hex(), [p.hex() for p in check.proof_b]

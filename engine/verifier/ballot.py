@@ -10,7 +10,7 @@ A ballot is the ``dict`` kept in the job's history record (``vote``, ``why``, ``
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from web3.types import TxReceipt
@@ -49,8 +49,15 @@ class Ballots(VerifierBase[M]):
         if not 0 <= segment < result.segments:
             return False, f"segment {segment} is outside the result"
         check = check_segment(result, segment, self.store, self.work_dir, device=self.config.device,
-                              timeout_s=self.config.replay_timeout_s, in_process=self.config.replay_in_process)
+                              timeout_s=self.config.replay_timeout_s, in_process=self.config.replay_in_process,
+                              answered=self._answered(task_id))
         return check.verdict is Verdict.HONEST, f"{check.verdict.value}: {check.detail}"
+
+    def _answered(self, task_id: int) -> Mapping[int, str]:
+        """Checkpoints of the task's current result whose blob address the worker fixed on chain
+        by answering a data demand (index -> address): fetched from there. Empty on v1, which has
+        no demands; v2's jury reads them (:mod:`engine.verifier.answers`)."""
+        return {}
 
     def _seal(self, task_id: int, ballot: Ballot, segment: int, keep: Keep) -> bytes:
         """The commitment to the ballot's vote. The vote is judged once (a vote the ballot already

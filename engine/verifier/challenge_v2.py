@@ -4,8 +4,10 @@ A challenge is committed first (``commitChallenge``: the bond and a hash of the 
 private salt and our address) and revealed with both Merkle proofs from a later block, so a
 copied transaction wins nothing. A checkpoint (or the manifest) that cannot be downloaded is not
 challenged: it is demanded on chain (``demandData``), and the worker answers within
-``responsePeriod`` or loses its stake to us (``claimDataFault``); once it answered, the data is
-fetched again and judged on its content.
+``responsePeriod`` or loses its stake to us (``claimDataFault``); once it answered, the checkpoint
+is fetched from the blob address the answer fixed on chain (:mod:`.answers`) and judged on its
+content: missing or wrong there, it is challenged as bad data (a second demand would only pay the
+worker another bond for the same answer).
 
 Every salt and every proof is kept in the job's history detail before the transaction that uses
 it is sent, and each step first looks on chain for what a crash may have sent already, so a
@@ -148,7 +150,7 @@ class ChallengerV2(StakeV2):
         audit["phase"] = AuditPhase.REPLAY
         self._update(task_id, audit=audit)
         self._emit(Kind.LOG, f"the worker answered the demand for checkpoint {answer.index} (blob "
-                             f"{answer.blob.hex()[:12]}): fetching it again", task_id)
+                             f"{answer.blob.hex()[:12]}): fetching it from there", task_id)
         return True
 
     def _demand(self, task_id: int, audit: dict[str, Any], demand: dict[str, Any]) -> bool:

@@ -14,6 +14,10 @@ The rules (what a juror votes on, what a verifier challenges):
 - Checkpoints ``i`` and ``i + 1`` of a sampled segment must be downloadable, hash to their
   committed leaves and hold the step the spec puts there. A worker that withholds or corrupts
   one cannot show its work: verdict ``bad_data``, grounds to challenge (and to vote "cheated").
+- A checkpoint the worker answered a data demand for (v2's ``answerData``) is fetched from the
+  blob address that answer fixed on chain (``answered``), not from the manifest's: the answer is
+  the worker's word on where the data is. It is checked like any other (its leaf, its step), and
+  missing or wrong there it is ``bad_data`` whatever the manifest names.
 - Replaying segment ``i`` from checkpoint ``i`` must give checkpoint ``i + 1`` (bit for bit,
   or within the spec's tolerance): else ``mismatch``.
 - A replay that fails on checkpoints that hash to their committed leaves (an optimizer state
@@ -32,7 +36,7 @@ from __future__ import annotations
 import json
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -154,8 +158,11 @@ def fetch_result(store: BlobStore, commitment: Commitment) -> Result:
 
 def check_segment(result: Result, segment: int, store: BlobStore, work_dir: Path, *,
                   device: str = "cpu", timeout_s: float = 3600.0, max_checkpoint_bytes: int = 2 << 30,
-                  in_process: bool = False) -> SegmentCheck:
+                  in_process: bool = False, answered: Mapping[int, str] | None = None) -> SegmentCheck:
     """Verdict on ``segment`` (leaf ``segment`` -> ``segment + 1``) with the challenge's proofs.
+
+    ``answered``: checkpoint index -> the blob address (sha256 hex) a data demand's answer fixed
+    on chain; those checkpoints are fetched from there instead of the manifest's address.
 
     ``in_process`` replays here (torch is imported on first use: only for a process of its
     own, like ``idlegrid verifier``; it saves the subprocess's start-up, seconds per segment);
@@ -176,10 +183,12 @@ def check_segment(result: Result, segment: int, store: BlobStore, work_dir: Path
     with tempfile.TemporaryDirectory(dir=work_dir, prefix=f"task{result.commitment.task_id}-seg{segment}-") as tmp:
         job = Path(tmp)
         for index in (segment, segment + 1):
+            blob = (answered or {}).get(index)
+            where = "" if blob is None else f" (at blob {blob[:12]}, where the worker's answer to a data demand put it)"
             try:
-                problem = _fetch_checkpoint(result, index, store, job, max_checkpoint_bytes)
+                problem = _fetch_checkpoint(result, index, store, job, max_checkpoint_bytes, blob)
             except (BlobNotFound, BlobCorrupt, BlobTooLarge) as e:
-                return verdict(Verdict.BAD_DATA, f"checkpoint {index} is unavailable: {e.message}", index)
+                return verdict(Verdict.BAD_DATA, f"checkpoint {index}{where} is unavailable: {e.message}", index)
             if problem is not None:
                 return verdict(Verdict.BAD_DATA, problem)
         blobs = _fetch_dataset(spec, store, work_dir / "datasets")
@@ -201,12 +210,13 @@ def _checkpoint_name(index: int) -> str:
     return f"ckpt-{index:05d}.safetensors"  # engine.training.jobdir's layout
 
 
-def _fetch_checkpoint(result: Result, index: int, store: BlobStore, job: Path, max_size: int) -> str | None:
-    """Download checkpoint ``index`` into ``job``; what is wrong with it (the worker's fault), or None.
-    A blob that cannot be had raises (BlobNotFound, BlobCorrupt, BlobTooLarge): v2 demands it on chain."""
-    leaf = result.manifest.leaf(index)
+def _fetch_checkpoint(result: Result, index: int, store: BlobStore, job: Path, max_size: int,
+                      blob: str | None = None) -> str | None:
+    """Download checkpoint ``index`` into ``job`` (from ``blob``, else the manifest's address); what
+    is wrong with it (the worker's fault), or None. A blob that cannot be had raises (BlobNotFound,
+    BlobCorrupt, BlobTooLarge): v2 demands it on chain, unless it was answered already."""
     path = job / _checkpoint_name(index)
-    store.get_file(leaf.blob, path, max_size=max_size)
+    store.get_file(blob or result.manifest.leaf(index).blob, path, max_size=max_size)
     try:
         tensors = load_file(str(path))
     except (SafetensorError, OSError, ValueError) as e:

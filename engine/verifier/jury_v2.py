@@ -19,6 +19,7 @@ wrong-vote fines.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from functools import partial
 
 from web3.types import TxReceipt
@@ -40,6 +41,7 @@ from engine.events import Kind, Listener, ignore
 from engine.history import History
 from engine.storage.errors import StorageError
 from engine.storage.store import BlobStore
+from engine.verifier.answers import answered_blobs
 from engine.verifier.ballot import Ballot, Ballots
 from engine.verifier.evidence import CannotJudgeHere, ReplayFailed
 from engine.verifier.settle_v2 import JURY_MAY_TAKE, JurySettlementV2
@@ -161,6 +163,11 @@ class JuryV2(JurySettlementV2, Ballots[TaskMarketV2]):
         return True
 
     # ------------------------------------------------------------ the vote
+
+    def _answered(self, task_id: int) -> Mapping[int, str]:
+        """A checkpoint the worker answered a data demand for is judged from the answer's blob
+        address, as its demander judged it before challenging."""
+        return answered_blobs(self.market, task_id, self.market.get_task(task_id).submit_block)
 
     def _serve(self, dispute: DisputeV2, now: int) -> bool:
         duty = self._duty(dispute.task_id, dispute.dispute_id)

@@ -22,7 +22,8 @@ def register(subparsers: Any) -> None:
         "search", help="search a space of specs across the market (regularized evolution)",
         description="Run an architecture search: each candidate of SPACE is posted as a task with its own "
         "reward; verified results are its fitness. The search lives in --out (SQLite): run the same command "
-        "again to resume it after a crash, or to print the results of a finished one.")
+        "again to resume it after a crash, or to print the results of a finished one (on TaskMarket v2 it "
+        "also closes the audits that can close by then: the verification fee no auditor earned comes back).")
     p.add_argument("space", type=Path, metavar="SPACE", help="the search-space file (see docs/search.md)")
     p.add_argument("--budget", type=int, required=True, metavar="N", help="candidates to evaluate on the market")
     p.add_argument("--population", type=int, default=10, metavar="P", help="evolution: candidates kept (default 10)")

@@ -26,7 +26,7 @@ from web3.types import TxReceipt
 from engine.chain.errors import ContractRevert
 from engine.chain.market import ContractCall, E, ResultSubmitted, Task, TaskMarket, TaskPosted, TaskStatus
 from engine.chain.market_v2 import TaskMarketV2, arithmetic_id, payment_for
-from engine.chain.records_v2 import AuditClosed, TaskStatusV2, TaskV2
+from engine.chain.records_v2 import AuditClosed, MarketParamsV2, TaskStatusV2, TaskV2
 from engine.chain.records_v2 import ResultSubmitted as ResultSubmittedV2
 from engine.chain.records_v2 import TaskPosted as TaskPostedV2
 from engine.commit.merkle import MerkleTree
@@ -95,6 +95,7 @@ class Requester:
         self.chain_id = market.sender_or_fail().chain_id
         self.address = market.sender_or_fail().address
         self.journal = TxJournal(history, market, role=ROLE)
+        self._params_v2: MarketParamsV2 | None = None
 
     # ------------------------------------------------------------ post
 
@@ -119,7 +120,7 @@ class Requester:
         spec_hash, uri = bytes.fromhex(spec_sha), blob_uri(spec_sha)
         if isinstance(self.market, TaskMarketV2):
             # v2: the payment is the reward plus the verification fee; an exact-mode spec names its arithmetic
-            payment = payment_for(reward, self.market.params().audit_fee_bps)
+            payment = payment_for(reward, self._params().audit_fee_bps)
             verification = checked.spec.verification
             arithmetic = arithmetic_id(verification.arithmetic if isinstance(verification, s.ExactVerification)
                                        else None)
@@ -385,7 +386,7 @@ class Requester:
         task = self.task(task_id)
         if task.requester.lower() != self.address.lower():
             raise NotYourTask(task_id, task.requester, self.address)
-        reveal_period = market.params().reveal_period
+        reveal_period = self._params().reveal_period
         if task.status == TaskStatusV2.CANCELLED:
             raise RequesterError(f"task {task_id} was cancelled: its whole payment, the fee included, came back then",
                                  hint="nothing to close")
@@ -432,6 +433,13 @@ class Requester:
                                  "verification fee and no audits",
                                  hint="nothing to close: a v1 task's payment is all the worker's")
         return self.market
+
+    def _params(self) -> MarketParamsV2:
+        """v2's parameters, read once: the constructor sets them and nothing changes them (14
+        reads each time would be most of a post's or an audit close's requests)."""
+        if self._params_v2 is None:
+            self._params_v2 = self._v2().params()
+        return self._params_v2
 
     def credits(self) -> int:
         return self.market.credits(self.address)

@@ -134,6 +134,7 @@ def test_a_v2_search_closes_each_audit_and_reports_its_spend_net_of_the_fee(
     tasks = c.state.tasks()
     fee = verification_fee(tasks[0].reward, market.params().audit_fee_bps)
     assert fee > 0 and market.credits(market.sender_or_fail().address) == 0
+    assert sorted(task_id for task_id, _ in c.audits_open()) == [t.task_id for t in tasks]  # what the CLI says
 
     # the search keeps turning while the worker finalizes; each audit closes once it may
     until("the unearned fees credited back",

@@ -22,7 +22,8 @@ def register(subparsers: Any) -> None:
         "search", help="search a space of specs across the market (regularized evolution)",
         description="Run an architecture search: each candidate of SPACE is posted as a task with its own "
         "reward; verified results are its fitness. The search lives in --out (SQLite): run the same command "
-        "again to resume it after a crash, or to print the results of a finished one.")
+        "again to resume it after a crash, or to print the results of a finished one (on TaskMarket v2 it "
+        "also closes the audits that can close by then: the verification fee no auditor earned comes back).")
     p.add_argument("space", type=Path, metavar="SPACE", help="the search-space file (see docs/search.md)")
     p.add_argument("--budget", type=int, required=True, metavar="N", help="candidates to evaluate on the market")
     p.add_argument("--population", type=int, default=10, metavar="P", help="evolution: candidates kept (default 10)")
@@ -99,8 +100,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"search {space.name}: budget {args.budget}, {args.parallel} in flight, sampler {args.sampler}; "
                   f"state in {folder}", file=sys.stderr)
             coordinator.run()
+            audits = coordinator.audits_open()
         line.close()
-        _finish(space, state, folder)
+        _finish(space, state, folder, audits)
     finally:
         state.close()
     return 0
@@ -133,7 +135,7 @@ class ProgressLine:
             self.stream.write("\n")
 
 
-def _finish(space: Any, state: Any, folder: Path) -> None:
+def _finish(space: Any, state: Any, folder: Path, audits: list[tuple[int, float]]) -> None:
     from engine.requester import format_eth
     from engine.search.results import build_report, table, write_exports
 
@@ -145,6 +147,11 @@ def _finish(space: Any, state: Any, folder: Path) -> None:
     print(f"\ncost: rewards {format_eth(totals['reward_wei'])} ETH, fees {format_eth(totals['fees_wei'])} ETH, "
           f"gas {format_eth(totals['gas_wei'])} ETH; total {format_eth(totals['cost_wei'])} ETH "
           f"over {len(report.rows)} candidates")
+    if audits:
+        at = max(audits[0][1], time.time())
+        print(f"audits open: {len(audits)} tasks; the verification fee no auditor earns comes back as each "
+              f"closes (not yet counted above): run the same command again after "
+              f"{time.strftime('%H:%M', time.localtime(at))} to close them")
     if best is not None:
         spec = folder / "specs" / f"{best.spec_sha256}.json"
         print(f"best:  candidate {best.candidate} ({best.arch}), {report.metric} {best.value:.4f}, "

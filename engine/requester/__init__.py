@@ -10,6 +10,7 @@ The package re-exports the names the CLI, the devnet and the tests use, so
 
 from engine.requester.errors import (
     AmountError,
+    AuditOpen,
     DatasetMismatch,
     DatasetMissing,
     NoResultYet,
@@ -24,6 +25,6 @@ from engine.requester.terms import DEFAULT_WINDOW, parse_eth
 from engine.requester.views import DisputeView, TaskView
 from engine.units import format_eth
 
-__all__ = ["DEFAULT_WINDOW", "AmountError", "DatasetMismatch", "DatasetMissing", "DisputeView", "NoResultYet",
-           "NotCancellable", "NotYourTask", "Requester", "RequesterError", "ResultInvalid", "TaskView",
+__all__ = ["DEFAULT_WINDOW", "AmountError", "AuditOpen", "DatasetMismatch", "DatasetMissing", "DisputeView",
+           "NoResultYet", "NotCancellable", "NotYourTask", "Requester", "RequesterError", "ResultInvalid", "TaskView",
            "UnknownTask", "checkpoint_leaf_hash", "format_eth", "parse_eth"]

@@ -60,6 +60,16 @@ class NotCancellable(RequesterError):
         super().__init__(message, hint=hint)
 
 
+class AuditOpen(RequesterError):
+    """A v2 task's audit cannot close yet: its result is not final, or its auditors may still
+    reveal. ``closes_after``: the chain time after which it can (None where no result is in
+    sight: the task is open or claimed again)."""
+
+    def __init__(self, message: str, *, hint: str, closes_after: int | None) -> None:
+        super().__init__(message, hint=hint)
+        self.closes_after = closes_after
+
+
 class DatasetMissing(RequesterError):
     """The spec names a dataset blob that is neither given nor in the local store."""
 

@@ -26,11 +26,12 @@ from web3.types import TxReceipt
 from engine.chain.errors import ContractRevert
 from engine.chain.market import ContractCall, E, ResultSubmitted, Task, TaskMarket, TaskPosted, TaskStatus
 from engine.chain.market_v2 import TaskMarketV2, arithmetic_id, payment_for
-from engine.chain.records_v2 import AuditClosed, TaskStatusV2, TaskV2
+from engine.chain.records_v2 import AuditClosed, MarketParamsV2, TaskStatusV2, TaskV2
 from engine.chain.records_v2 import ResultSubmitted as ResultSubmittedV2
 from engine.chain.records_v2 import TaskPosted as TaskPostedV2
 from engine.commit.merkle import MerkleTree
 from engine.events import EngineEvent, Kind, Listener, ignore
+from engine.history.ledger import LedgerKind
 from engine.roles.results import ResultManifest, blob_uri, parse_blob_uri
 from engine.roles.txjournal import TxJournal, gas_paid
 from engine.tasks import spec as s
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
 from engine.history.records import JobRecord
 from engine.requester.errors import (
     AmountError,
+    AuditOpen,
     DatasetMismatch,
     DatasetMissing,
     NoResultYet,
@@ -93,6 +95,7 @@ class Requester:
         self.chain_id = market.sender_or_fail().chain_id
         self.address = market.sender_or_fail().address
         self.journal = TxJournal(history, market, role=ROLE)
+        self._params_v2: MarketParamsV2 | None = None
 
     # ------------------------------------------------------------ post
 
@@ -117,7 +120,7 @@ class Requester:
         spec_hash, uri = bytes.fromhex(spec_sha), blob_uri(spec_sha)
         if isinstance(self.market, TaskMarketV2):
             # v2: the payment is the reward plus the verification fee; an exact-mode spec names its arithmetic
-            payment = payment_for(reward, self.market.params().audit_fee_bps)
+            payment = payment_for(reward, self._params().audit_fee_bps)
             verification = checked.spec.verification
             arithmetic = arithmetic_id(verification.arithmetic if isinstance(verification, s.ExactVerification)
                                        else None)
@@ -374,26 +377,55 @@ class Requester:
 
     def close_audit(self, task_id: int) -> tuple[int, str]:
         """v2: once a final result's audit is over (revealPeriod after its window), the fee no
-        auditor earned comes back as a credit: (amount, tx hash). ``withdraw`` then pays it out."""
+        auditor earned comes back as a credit: (amount, tx hash). ``withdraw`` then pays it out.
+
+        Idempotent: an audit already closed (by this requester before a crash, or by anyone:
+        the call is open to all) is not closed again; its ``AuditClosed`` event is booked instead,
+        once (the ledger counts a transaction once). :class:`AuditOpen` while it cannot close."""
         market = self._v2()
         task = self.task(task_id)
         if task.requester.lower() != self.address.lower():
             raise NotYourTask(task_id, task.requester, self.address)
+        reveal_period = self._params().reveal_period
+        if task.status == TaskStatusV2.CANCELLED:
+            raise RequesterError(f"task {task_id} was cancelled: its whole payment, the fee included, came back then",
+                                 hint="nothing to close")
         if task.status != TaskStatusV2.FINALIZED:
-            raise RequesterError(f"task {task_id} is {task.status.name.lower()}: only a finalized task's audit closes",
-                                 hint=f"`idlegrid requester status {task_id}` shows where it stands")
-        closes_after = task.deadline + market.params().reveal_period
-        if self._now() <= closes_after:
-            raise RequesterError(f"task {task_id}'s auditors may reveal until {format_utc(closes_after)} "
-                                 f"({closes_after - self._now()} s from now)",
-                                 hint="close the audit after that: the fee they did not earn comes back then")
-        receipt = self._send(market.close_audit(task_id), str(task_id), "close-audit", task_id)
-        tx = _tx_hash(receipt)
-        refund = sum(e.refund for e in market.events_in(receipt) if isinstance(e, AuditClosed))
-        self.history.add_ledger(self.chain_id, self.market.address, task_id, "refund", refund, tx_hash=tx)
-        self._emit(Kind.JOB, f"closed the audit of task {task_id}; {format_eth(refund)} ETH of its fee credited back",
-                   task_id, tx_hash=tx)
-        return refund, tx
+            raise AuditOpen(f"task {task_id} is {task.status.name.lower()}: only a finalized task's audit closes",
+                            hint=f"`idlegrid requester status {task_id}` shows where it stands",
+                            closes_after=task.deadline + reveal_period
+                            if task.status == TaskStatusV2.SUBMITTED else None)
+        closes_after = task.deadline + reveal_period
+        now = self._now()        # the latest block's time: what the contract (and the gas estimate) reads
+        if now <= closes_after:
+            raise AuditOpen(f"task {task_id}'s auditors may reveal until {format_utc(closes_after)} "
+                            f"({closes_after - now} s from now)",
+                            hint="close the audit after that: the fee they did not earn comes back then",
+                            closes_after=closes_after)
+        if not market.get_audit(task_id).closed:
+            try:
+                receipt = self._send(market.close_audit(task_id), str(task_id), "close-audit", task_id)
+            except ContractRevert as e:
+                if e.reason != "audit closed":      # anyone may close it: someone just did
+                    raise
+            else:
+                (closed,) = [e for e in market.events_in(receipt) if isinstance(e, AuditClosed)]
+                self._book_audit_closed(closed)
+                return closed.refund, closed.tx_hash
+        job = self.history.job(self.chain_id, market.address, task_id, ROLE)
+        start = int((job.detail or {}).get("posted_block", 0)) if job else 0
+        (closed,) = self._events(AuditClosed, task_id, from_block=start)     # a task's audit closes once
+        self._book_audit_closed(closed)
+        return closed.refund, closed.tx_hash
+
+    def _book_audit_closed(self, closed: AuditClosed) -> None:
+        """The fee no auditor earned, back as a ``refund`` under the close's transaction (so
+        booking it again, after a crash or from the event, changes nothing)."""
+        self.history.add_ledger(self.chain_id, self.market.address, closed.task_id, LedgerKind.REFUND,
+                                closed.refund, tx_hash=closed.tx_hash)
+        self._emit(Kind.JOB, f"closed the audit of task {closed.task_id}; "
+                   f"{format_eth(closed.refund)} ETH of its fee credited back", closed.task_id,
+                   tx_hash=closed.tx_hash)
 
     def _v2(self) -> TaskMarketV2:
         if not isinstance(self.market, TaskMarketV2):
@@ -401,6 +433,13 @@ class Requester:
                                  "verification fee and no audits",
                                  hint="nothing to close: a v1 task's payment is all the worker's")
         return self.market
+
+    def _params(self) -> MarketParamsV2:
+        """v2's parameters, read once: the constructor sets them and nothing changes them (14
+        reads each time would be most of a post's or an audit close's requests)."""
+        if self._params_v2 is None:
+            self._params_v2 = self._v2().params()
+        return self._params_v2
 
     def credits(self) -> int:
         return self.market.credits(self.address)
@@ -426,7 +465,8 @@ class Requester:
         return receipt
 
     def recover(self) -> list[int]:
-        """Finish the transactions a crash left in the journal; the ids of tasks they posted."""
+        """Finish the transactions a crash left in the journal (a post's job and escrow, a
+        closed audit's refund are booked as if nothing had happened); the ids of tasks they posted."""
         posted = []
         for entry in self.journal.open_entries():
             done = self.journal.reconcile(entry)
@@ -436,6 +476,8 @@ class Requester:
             if task_id is not None:
                 self._record_tx(task_id, entry.action, done.receipt)
             for event in self.market.events_in(done.receipt):
+                if isinstance(event, AuditClosed):
+                    self._book_audit_closed(event)
                 if isinstance(event, TaskPosted | TaskPostedV2) and self.history.job(
                         self.chain_id, self.market.address, event.task_id, ROLE) is None:
                     self._record_post(event, done.receipt, None)

@@ -22,9 +22,9 @@ from engine.chain.records_v2 import ResultSubmitted as ResultSubmittedV2
 from engine.chain.records_v2 import TaskClaimed as TaskClaimedV2
 from engine.chain.records_v2 import TaskPosted as TaskPostedV2
 from engine.history.records import JobRecord
-from engine.requester import Requester
+from engine.requester import AuditOpen, Requester
 from engine.requester.terms import ROLE
-from engine.search.port import Posted, Result, SeenPost, Step, TaskEvent, Terms
+from engine.search.port import AuditClose, Posted, Result, SeenPost, Step, TaskEvent, Terms
 from engine.tasks.load import CheckedSpec, canonical_json
 
 
@@ -36,6 +36,7 @@ class ChainMarket:
         self.address: str = str(requester.address)
         self.folder = folder
         self._poller = requester.market.poller(confirmations=confirmations)
+        self._reveal_period: int | None = None
 
     def head(self) -> int:
         return self._poller.safe_head()
@@ -106,6 +107,23 @@ class ChainMarket:
     def gas(self, task_id: int) -> int:
         job = self._job(task_id)
         return job.gas_paid if job else 0
+
+    def audit_delay(self) -> int | None:
+        market = self.requester.market
+        if not isinstance(market, TaskMarketV2):
+            return None
+        if self._reveal_period is None:                    # a constructor parameter: read once
+            self._reveal_period = market.params().reveal_period
+        return self._reveal_period
+
+    def close_audit(self, task_id: int) -> AuditClose:
+        """The requester's own close-audit (its checks, journal and ledger): idempotent, so a
+        restart between the send and the search's record of it books nothing twice."""
+        try:
+            refund, _ = self.requester.close_audit(task_id)
+        except AuditOpen as e:
+            return AuditClose(None, float(e.closes_after + 1) if e.closes_after is not None else 0.0)
+        return AuditClose(refund)
 
     def _job(self, task_id: int) -> JobRecord | None:
         r = self.requester

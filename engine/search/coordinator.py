@@ -6,7 +6,9 @@ log scan, turns each checked result into a ``tell``, and cancels tasks nobody fi
 time (reposting the candidate, or dropping it after ``max_attempts``). Everything it learns
 is committed to :class:`SearchState` before it acts on it; :meth:`Coordinator.resume` rebuilds
 the study from that state and reconciles posts a crash interrupted with the chain, so nothing
-is lost or paid twice.
+is lost or paid twice. On TaskMarket v2 it also closes each finished task's audit once the
+contract allows it (after the result is final and its auditors' reveal period is over), so the
+verification fee no auditor earned comes back and the spend it reports is net of it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import optuna
 from optuna.trial import Trial, TrialState, create_trial
 
 from engine.errors import IdlegridError, SpecError
-from engine.search.port import Posted, SearchMarket, Step, TaskEvent, Terms
+from engine.search.port import AuditClose, Posted, SearchMarket, Step, TaskEvent, Terms
 from engine.search.sampler import (
     RegularizedEvolutionSampler,
     SamplerKind,
@@ -51,6 +53,9 @@ class SearchConfig:
     # head's number) and reads no logs, so a short pause is cheap; a long one is not: every
     # result the coordinator reads late leaves a worker without a posted task for that long
     poll_s: float = 0.25
+    # the pause before asking again to close an audit the market does not say when it can close
+    # (its result is not final yet: a worker finalizes after the window, or a dispute is open)
+    audit_retry_s: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ class Coordinator:
         self._trials: dict[int, Trial] = {}            # candidate id -> its open trial
         self._task_of: dict[int, int] = {}             # live task id -> candidate id
         self._deadline: dict[int, int] = {}            # live task id -> when to give up on it
+        self._audits: dict[int, tuple[int, float]] = {}  # task id -> (candidate id, when to try closing its audit)
         self._done: dict[str, float] = {}              # spec sha -> fitness
         self._in_flight: set[str] = set()              # spec shas posted and not finished
         self._best: float | None = None
@@ -118,6 +124,10 @@ class Coordinator:
                     self._track(live)
         self._load_study()
         self._reconcile()
+        if self.market.audit_delay() is not None:     # every result not yet closed: try each now
+            self._audits.update({t.task_id: (t.candidate_id, 0.0) for t in self.state.tasks()
+                                 if t.state == TaskState.SUBMITTED})
+            self._close_audits()
 
     def _load_study(self) -> None:
         """The study as the state has it: a trial per finished candidate (its fitness, or FAIL
@@ -164,8 +174,14 @@ class Coordinator:
                 time.sleep(self.config.poll_s)
 
     def finished(self) -> bool:
+        """Every candidate has a result or was dropped. Audits still open are not waited for
+        (they close revealPeriod after each result's window): a later run closes them."""
         spent = self.state.count() >= self.config.budget or self._exhausted
         return spent and not self._trials
+
+    def audits_open(self) -> list[tuple[int, float]]:
+        """The tasks whose audit is still to be closed, with when the next try is due (soonest first)."""
+        return sorted(((task_id, at) for task_id, (_, at) in self._audits.items()), key=lambda p: p[1])
 
     def turn(self) -> bool:
         """One pass: fill, read events, expire. True if anything happened."""
@@ -177,6 +193,7 @@ class Coordinator:
             self._cursor = cursor
             self.state.set_meta(cursor=cursor)
         acted = self._expire() or acted or bool(events)
+        acted = self._close_audits() or acted
         if self.on_progress:
             self.on_progress(self.progress())
         return acted
@@ -252,8 +269,11 @@ class Coordinator:
         elif event.step is Step.SUBMITTED:
             self._deadline.pop(task_id, None)
             self._on_result(cid, task_id)
+            self._watch_audit(cid, task_id)
         elif event.step is Step.SLASHED:
             self._on_slashed(cid, task_id)
+        if event.step in (Step.REOPENED, Step.SLASHED):
+            self._audits.pop(task_id, None)                # no final result: nothing to close
 
     def _on_result(self, cid: int, task_id: int) -> None:
         row = self.state.candidate(cid)
@@ -331,9 +351,39 @@ class Coordinator:
         self._task_of.pop(task_id, None)
         self._retry_or_drop(cid, f"task {task_id} expired")
 
+    # ------------------------------------------------------------ audits (v2)
+
+    def _watch_audit(self, cid: int, task_id: int) -> None:
+        """A result is in: its audit can close ``audit_delay`` after its window, tried then."""
+        delay = self.market.audit_delay()
+        if delay is None or self._task_row(cid, task_id).state != TaskState.SUBMITTED:
+            return                                         # no paid audits, or closed before (an event read again)
+        self._audits[task_id] = (cid, self.market.now() + self.terms.window + delay + 1)
+
+    def _close_audits(self) -> bool:
+        """Close the audits that are due; one the market refuses for now is tried again later."""
+        now = self.market.now()
+        due = [(task_id, cid) for task_id, (cid, at) in self._audits.items() if at <= now]
+        for task_id, cid in due:
+            try:
+                closed = self.market.close_audit(task_id)
+            except IdlegridError:                          # the node or the task said no: try again later
+                closed = AuditClose(None)
+            if closed.refund is None:
+                later = closed.retry_at if closed.retry_at > now else now + self.config.audit_retry_s
+                self._audits[task_id] = (cid, later)
+                continue
+            del self._audits[task_id]
+            self._set_task_costs(cid, task_id, TaskState.CLOSED, refund=closed.refund)
+        return bool(due)
+
+    def _task_row(self, cid: int, task_id: int) -> TaskRow:
+        return next(t for t in self.state.tasks(cid) if t.task_id == task_id)
+
     def _set_task_costs(self, cid: int, task_id: int, state: TaskState, *, refund: int = 0) -> None:
-        """A task's new state with its gas so far (cancels cost gas) and any refund, kept in the total."""
-        before = next(t for t in self.state.tasks(cid) if t.task_id == task_id)
+        """A task's new state with its gas so far (cancels and audit closes cost gas) and any
+        refund, kept in the total."""
+        before = self._task_row(cid, task_id)
         gas = self.market.gas(task_id)
         self.state.set_task(task_id, state, refund=before.refund + refund, gas=gas)
         self._spent += gas - before.gas - refund

@@ -73,6 +73,18 @@ class Result:
     worker: str
 
 
+@dataclass(frozen=True)
+class AuditClose:
+    """One try at closing a finished task's paid audit (TaskMarket v2). ``refund``: the
+    verification fee no auditor earned, credited back to the requester and booked in its ledger
+    (the same amount, booked once, when the audit was closed before: by this search before a
+    crash, or by anyone); None while the audit cannot close, and then ``retry_at`` (the port's
+    clock, 0 if unknown) is when it may."""
+
+    refund: int | None
+    retry_at: float = 0.0
+
+
 class SearchMarket(Protocol):
     """The market as the coordinator sees it. ``poll`` is one scan of the market's event log
     from a block cursor: the coordinator never polls tasks one by one."""
@@ -96,3 +108,10 @@ class SearchMarket(Protocol):
     def cancel(self, task_id: int) -> int: ...
 
     def gas(self, task_id: int) -> int: ...
+
+    def audit_delay(self) -> int | None:
+        """Seconds after a result's challenge window until its audit can close; None where the
+        market has no paid audits (v1: the payment is all the worker's)."""
+        ...
+
+    def close_audit(self, task_id: int) -> AuditClose: ...

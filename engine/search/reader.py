@@ -64,6 +64,7 @@ class TaskState(str, Enum):
     CLAIMED = "claimed"
     SUBMITTED = "submitted"
     CANCELLED = "cancelled"
+    CLOSED = "closed"          # v2: final, its audit closed; ``refund`` holds the fee no auditor earned
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from engine.search.reader import CandidateState, Goal, Params, StateReader, TaskRow, Value
 from engine.units import format_eth
 
-FEES_WEI = 0   # the TaskMarket charges no protocol fee on a task: a requester pays reward and gas
+FEES_WEI = 0   # no protocol fee beyond the payment (v2's verification fee is inside it) and gas
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ class Row:
     value: float | None
     tasks: list[int]
     worker: str | None
-    reward_wei: int          # rewards escrowed less those refunded
+    reward_wei: int          # payments escrowed less refunds (a cancel's payment, v2: a closed audit's unearned fee)
     fees_wei: int
     gas_wei: int
     seconds: float | None    # from the start of the search to its result

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.errors import UsageError
-from engine.search.port import Posted, Result, SeenPost, Step, TaskEvent, Terms
+from engine.search.port import AuditClose, Posted, Result, SeenPost, Step, TaskEvent, Terms
 from engine.tasks.load import CheckedSpec
 
 GAS_PER_POST = 150_000 * 10**9       # 150k gas at 1 gwei
@@ -104,6 +104,12 @@ class SimulatedMarket:
 
     def gas(self, task_id: int) -> int:
         return GAS_PER_POST + (GAS_PER_CANCEL if self.tasks[task_id].state == "cancelled" else 0)
+
+    def audit_delay(self) -> int | None:
+        return None                      # v1's terms: no verification fee, nothing to close
+
+    def close_audit(self, task_id: int) -> AuditClose:
+        raise UsageError(f"task {task_id}: the simulated market has no paid audits")
 
     def _step(self) -> None:
         self.clock += self.tick

@@ -95,6 +95,30 @@ def test_close_audit_returns_the_fee_no_auditor_earned(
     assert worker.credits(worker.sender_or_fail().address) == task.worker_pay + task.worker_stake
 
 
+def test_close_audit_again_or_after_anyone_else_books_the_one_close_once(
+        requester_v2: Requester, v2_for: Callable[[LocalAccount], TaskMarketV2],
+        accounts: list[LocalAccount], history: History, tmp_path: Path) -> None:
+    """closeAudit is open to all and succeeds once: a stranger closes it, and the requester's
+    close (run twice) books that close's refund under its transaction, once, sending nothing."""
+    market = v2(requester_v2)
+    task_id = requester_v2.post(write(tmp_path / "spec.json", quick_mlp()), reward=REWARD)
+    worker = v2_for(accounts[2])
+    tree = MerkleTree([bytes([i]) * 32 for i in range(6)])
+    worker.claim_task(task_id).send()
+    worker.submit_result(task_id, tree.root, len(tree), "blob:" + "ab" * 32).send()
+    task = market.get_task(task_id)
+    time_travel(market.w3, task.challenge_window + 1)
+    worker.finalize(task_id).send()
+    time_travel(market.w3, DEVNET_PARAMS_V2["revealPeriod"] + 1)
+    stranger = v2_for(accounts[3]).close_audit(task_id).send()
+    job = history.job(requester_v2.chain_id, market.address, task_id, "requester")
+    assert [requester_v2.close_audit(task_id) for _ in range(2)] == [
+        (task.verification_fee, "0x" + bytes(stranger["transactionHash"]).hex())] * 2
+    earnings = history.earnings(requester_v2.chain_id, market.address)
+    assert earnings.by_kind["refund"] == task.verification_fee == requester_v2.credits()
+    assert history.job(requester_v2.chain_id, market.address, task_id, "requester").gas_paid == job.gas_paid
+
+
 def test_close_audit_on_v1_is_refused_in_words(requester: Requester, tmp_path: Path) -> None:
     task_id = requester.post(write(tmp_path / "spec.json", quick_mlp()), reward=REWARD)
     with pytest.raises(RequesterError, match="TaskMarket v1, which has no verification fee"):

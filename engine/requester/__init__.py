@@ -20,7 +20,8 @@ from engine.requester.errors import (
     ResultInvalid,
     UnknownTask,
 )
-from engine.requester.requester import Requester, checkpoint_leaf_hash
+from engine.requester.requester import Requester
+from engine.requester.result_check import checkpoint_leaf_hash
 from engine.requester.terms import DEFAULT_WINDOW, parse_eth
 from engine.requester.views import DisputeView, TaskView
 from engine.units import format_eth

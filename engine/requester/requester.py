@@ -14,8 +14,6 @@ Torch-free: this runs inside the GUI process too (the checkpoint is hashed with 
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import time
 import uuid
 from pathlib import Path
@@ -29,7 +27,6 @@ from engine.chain.market_v2 import TaskMarketV2, arithmetic_id, payment_for
 from engine.chain.records_v2 import AuditClosed, MarketParamsV2, TaskStatusV2, TaskV2
 from engine.chain.records_v2 import ResultSubmitted as ResultSubmittedV2
 from engine.chain.records_v2 import TaskPosted as TaskPostedV2
-from engine.commit.merkle import MerkleTree
 from engine.events import EngineEvent, Kind, Listener, ignore
 from engine.history.ledger import LedgerKind
 from engine.roles.results import ResultManifest, blob_uri, parse_blob_uri
@@ -54,6 +51,7 @@ from engine.requester.errors import (
     UnknownTask,
     format_utc,
 )
+from engine.requester.result_check import check_manifest, download_final_checkpoint, write_json
 from engine.requester.terms import (
     DEFAULT_CLAIM_TIMEOUT,
     DEFAULT_WINDOW,
@@ -295,24 +293,16 @@ class Requester:
         job = self.history.job(self.chain_id, self.market.address, task_id, ROLE)
         start = int((job.detail or {}).get("posted_block", 0)) if job else 0
         manifest = self._manifest(task, start, job.spec_sha256 if job else None)
+        ckpt = download_final_checkpoint(self.store, manifest, out)
         final = manifest.leaves[-1]
-        out.mkdir(parents=True, exist_ok=True)
-        ckpt = out / f"ckpt-{final.index:05d}.safetensors"
-        self.store.get_file(final.blob, ckpt, max_size=final.size)
-        got = checkpoint_leaf_hash(ckpt)
-        if got != final.leaf_hash:
-            ckpt.unlink(missing_ok=True)
-            raise ResultInvalid(f"task {task_id}: the final checkpoint hashes to leaf {got}, "
-                                f"but the manifest commits to {final.leaf_hash}",
-                                hint="the worker published a checkpoint that is not the one it committed to")
         metrics = {
             "task_id": task_id, "state": task.status.name.lower(), "spec_sha256": manifest.spec_sha256,
             "merkle_root": manifest.merkle_root, "steps": manifest.steps, "final_loss": manifest.final_loss,
             "metrics": manifest.metrics, "checkpoint": ckpt.name, "leaf_hash": final.leaf_hash,
             "worker": task.worker,
         }
-        _write_json(out / "metrics.json", metrics)
-        _write_json(out / "manifest.json", manifest.to_json())
+        write_json(out / "metrics.json", metrics)
+        write_json(out / "manifest.json", manifest.to_json())
         self.history.upsert_job(self.chain_id, self.market.address, task_id, ROLE,
                                 loss=manifest.final_loss, metrics=dict(manifest.metrics),
                                 merkle_root=manifest.merkle_root)
@@ -332,23 +322,7 @@ class Requester:
             raise ResultInvalid(f"task {task_id}: no ResultSubmitted event carries its on-chain root {root}")
         manifest = ResultManifest.from_bytes(
             self.store.get_bytes(parse_blob_uri(submitted[-1].result_uri), max_size=MANIFEST_MAX_BYTES))
-        problems = []
-        if manifest.task_id != task_id:
-            problems.append(f"it is for task {manifest.task_id}")
-        if manifest.merkle_root.lower() != root:
-            problems.append(f"it names root {manifest.merkle_root}, not the committed {root}")
-        if len(manifest.leaves) != task.num_leaves:
-            problems.append(f"it lists {len(manifest.leaves)} leaves, the chain {task.num_leaves}")
-        elif MerkleTree([bytes.fromhex(leaf.leaf_hash) for leaf in manifest.leaves]).root != task.merkle_root:
-            problems.append(f"its leaf hashes do not rebuild the committed root {root}")
-        if posted_spec is None:
-            posted_spec = self._spec_sha(task_id, from_block)
-        if posted_spec is not None and manifest.spec_sha256 != posted_spec:
-            problems.append(f"it is for spec {manifest.spec_sha256}, not the posted {posted_spec}")
-        if problems:
-            raise ResultInvalid(f"task {task_id}: the result manifest does not match the chain: {'; '.join(problems)}",
-                                hint="the worker's result cannot be trusted; a verifier can challenge it "
-                                "within the challenge window")
+        check_manifest(manifest, task, posted_spec if posted_spec is not None else self._spec_sha(task_id, from_block))
         return manifest
 
     # ------------------------------------------------------------ cancel / withdraw
@@ -495,22 +469,3 @@ class Requester:
     def _emit(self, kind: Kind, message: str, task_id: int | None, **data: Any) -> None:
         self.listener(EngineEvent(kind, message, task_id=task_id, data=data))
 
-
-def checkpoint_leaf_hash(path: Path) -> str:
-    """The leaf hash (hex) of a safetensors checkpoint, read with numpy (no torch)."""
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
-    from engine.commit.leaf import leaf_hash
-
-    try:
-        tensors = load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as e:
-        raise ResultInvalid(f"the downloaded checkpoint {path} is not a readable safetensors file ({e})") from None
-    return leaf_hash(tensors).hex()
-
-
-def _write_json(path: Path, body: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(body, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    os.replace(tmp, path)

@@ -1,7 +1,7 @@
 """The devnet's demo actors: a requester that keeps a couple of tasks open, and a verifier.
 
 They make a fresh devnet feel alive: a new user's worker finds real digits tasks to claim
-within a minute, and their results get checked. Both sign with anvil's public dev accounts
+within a minute or two, and their results get audited (and the audits paid). Both sign with anvil's public dev accounts
 (never the user's wallet) and keep their own history database, so the user's history shows
 only the user's jobs. The verifier runs as a subprocess (``idlegrid verifier --devnet
 --dev-account N``) in its own process group, which keeps torch (replay) out of the devnet

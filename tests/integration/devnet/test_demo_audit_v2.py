@@ -38,7 +38,7 @@ from tests.integration.devnet.test_embedded import DEMO, REPO, start, stop, wait
 WORKER_ACCOUNT = 2
 DEMO_VERIFIER = Account.from_key(DEV_KEYS[DEMO_VERIFIER_ACCOUNT]).address
 WORKER = Account.from_key(DEV_KEYS[WORKER_ACCOUNT]).address
-SLOW = 900.0  # a generous bound for conditions that take a CPU training run and a 120 s window
+SLOW = 600.0  # a generous bound for conditions that take a CPU training run and a 120 s window
 
 
 def test_the_devnet_deploys_minute_epochs_and_redeploys_a_devnet_saved_with_hour_epochs() -> None:
@@ -89,6 +89,7 @@ def audit_fees(market: TaskMarketV2) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3 * SLOW)
 def test_the_demo_verifier_audits_the_first_results_and_is_paid(tmp_path: Path) -> None:
     port = free_port()
     proc, _ = start("--port", str(port), "--blob-port", str(free_port()), "--demo-interval", "1", "--market", "v2")

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from engine.chain.anvil import free_port
+from engine.chain.anvil import free_port, time_travel
+from engine.chain.devkeys import dev_signer
 from engine.chain.devnet import (
     DEV_KEYS,
     DEVNET_EPOCH_S,
@@ -32,7 +33,7 @@ from engine.chain.market_v2 import DEVNET_PARAMS_V2, TaskMarketV2, verification_
 from engine.chain.records_v2 import TaskStatusV2
 from engine.chain.rpc import connect
 from engine.history import History, LedgerKind
-from engine.requester.demo import DEMO_VERIFIER_ACCOUNT
+from engine.requester.demo import DEMO_VERIFIER_ACCOUNT, AuditGate, DemoVerifier
 from tests.integration.devnet.test_embedded import DEMO, REPO, start, stop, wait_for
 
 WORKER_ACCOUNT = 2
@@ -62,6 +63,30 @@ def test_the_devnet_deploys_minute_epochs_and_redeploys_a_devnet_saved_with_hour
     devnet = start_devnet(port=free_port())  # a restart keeps the minute-epoch market
     try:
         assert not devnet.deployed_now and devnet.deployment.market_address == again.address
+    finally:
+        devnet.stop()
+
+
+def test_the_gate_opens_in_the_first_epoch_the_demo_verifier_weighs_in_also_after_a_restart() -> None:
+    devnet = start_devnet(port=free_port())
+    try:
+        market = TaskMarketV2(devnet.w3, devnet.deployment.market_address)
+        said: list[str] = []
+        gate = AuditGate(market, DemoVerifier(), say=said.append)
+        assert not gate.is_open()  # not registered yet
+        verifier = market.with_signer(dev_signer(DEMO_VERIFIER_ACCOUNT, devnet=True))
+        verifier.register_verifier(market.min_stake_now()).send()
+        assert not gate.is_open()  # registered in this epoch: draws in it do not see the stake
+        assert said == [(f"demo requester: posting from the next epoch (in at most {DEVNET_EPOCH_S} s), "
+                         "when the demo verifier's stake counts in audit draws")]
+        time_travel(devnet.w3, DEVNET_EPOCH_S)
+        assert gate.is_open()
+        restarted = AuditGate(market, DemoVerifier())  # a devnet restart: registered long ago
+        assert not restarted.is_open()  # conservative: from the epoch after it was seen registered
+        time_travel(devnet.w3, DEVNET_EPOCH_S)
+        assert restarted.is_open()
+        verifier.unregister().send()
+        assert AuditGate(market, DemoVerifier()).is_open()  # leaving the set: nothing to wait for
     finally:
         devnet.stop()
 

@@ -29,8 +29,28 @@ from engine.chain.sender import Signer
 from engine.chain.settings import NetworkSettings, load_network
 from engine.chain.version import MarketVersion
 from engine.config import paths, read_settings
-from engine.network.deploy import Deployed, market_contract
+from engine.network.deploy import Deployed, constructor_arguments, market_contract
 from engine.network.deploy import deploy_market as deploy
+
+DEVNET_EPOCH_S = 60
+"""The epoch of the market `idlegrid devnet` deploys (v2), instead of DEVNET_PARAMS_V2's hour.
+
+A verifier's stake weighs in auditor and jury draws only from the epoch after it registered
+(the contract snapshots stakes per epoch), so with hour-long epochs a fresh devnet's demo
+verifier audited unpaid for up to an hour. A minute-long epoch is the smallest safe fix: the
+contract is unchanged, nothing else in the deployment changes (commit, reveal and response
+periods and the unbonding period, still >= 2 epochs, do not depend on it), and a draw that
+straddles an epoch boundary already moves to the next block, which the verifier retries; with
+a minute it rarely happens. Moving the chain's clock to the next epoch instead would leave it up
+to an hour ahead of the wall clock, which the idle-block clock, deadline displays and
+``ChainClock.next_block_time`` all read. The test fixtures and ``idlegrid network deploy`` keep
+DEVNET_PARAMS_V2 (3600 s)."""
+
+
+def devnet_constructor(version: MarketVersion) -> dict[str, int]:
+    """The constructor arguments `idlegrid devnet` deploys ``version`` with."""
+    overrides = {"epochLength": DEVNET_EPOCH_S} if version is MarketVersion.V2 else {}
+    return constructor_arguments(version, overrides)
 
 
 def devnet_dir() -> Path:
@@ -93,7 +113,7 @@ def deploy_market_v2(
     w3: Web3, deployer: Signer, *, rpc_url: str, constructor: dict[str, Any] | None = None,
 ) -> Deployment:
     """Deploy TaskMarketV2 with DEVNET_PARAMS_V2 (``constructor`` overrides some), as the devnet
-    records it (what `idlegrid devnet` deploys by default)."""
+    records it (the tests' networks; `idlegrid devnet` deploys :func:`devnet_constructor`'s)."""
     return _recorded(deploy(w3, deployer, version=MarketVersion.V2, constructor=constructor), rpc_url)
 
 
@@ -106,17 +126,20 @@ def _recorded(d: Deployed, rpc_url: str) -> Deployment:
 
 def ensure_market(w3: Web3, deployer: Signer, *, rpc_url: str, path: Path,
                   version: MarketVersion = MarketVersion.V2) -> tuple[Deployment, bool]:
-    """The recorded deployment if its code is on chain and the contract (of ``version``) did not
-    change since, else a fresh one; True when deployed now. Switching versions deploys afresh."""
+    """The recorded deployment if its code is on chain and neither the contract (of ``version``)
+    nor its devnet parameters changed since, else a fresh one; True when deployed now. Switching
+    versions deploys afresh, and so does a devnet saved with other parameters (hour-long epochs)."""
     known = Deployment.load(path)
     artifact = market_contract(version).load()
-    current = known is not None and known.source_sha256 == artifact.source_sha256
+    constructor = devnet_constructor(version)
+    current = (known is not None and known.source_sha256 == artifact.source_sha256
+               and known.constructor == constructor)
     if known is not None and current and known.chain_id == w3.eth.chain_id and has_code(w3, known.market_address):
         if known.rpc_url != rpc_url:
             known = Deployment(**{**asdict(known), "rpc_url": rpc_url})
             known.save(path)
         return known, False
-    deployment = _recorded(deploy(w3, deployer, version=version), rpc_url)
+    deployment = _recorded(deploy(w3, deployer, version=version, constructor=constructor), rpc_url)
     deployment.save(path)
     return deployment, True
 

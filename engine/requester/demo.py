@@ -1,11 +1,18 @@
 """The devnet's demo actors: a requester that keeps a couple of tasks open, and a verifier.
 
 They make a fresh devnet feel alive: a new user's worker finds real digits tasks to claim
-within a minute, and their results get checked. Both sign with anvil's public dev accounts
+within a minute or two, and their results get audited (and the audits paid). Both sign with anvil's public dev accounts
 (never the user's wallet) and keep their own history database, so the user's history shows
 only the user's jobs. The verifier runs as a subprocess (``idlegrid verifier --devnet
 --dev-account N``) in its own process group, which keeps torch (replay) out of the devnet
 process and lets Ctrl-C end it cleanly.
+
+On v2 the demo requester posts its first task only once the demo verifier's stake weighs in
+draws (:class:`AuditGate`): a stake counts from the epoch after it was registered, and a result
+is audited by the stake snapshot of its submit's epoch, so a task posted earlier could be
+trained and submitted before the demo verifier can be drawn, and its audit would go unpaid.
+With the devnet's minute-long epochs (:data:`engine.chain.devnet.DEVNET_EPOCH_S`) that holds the
+first post back by a minute at most.
 """
 
 from __future__ import annotations
@@ -62,11 +69,12 @@ class DemoRequester:
     """Posts digits-mlp tasks with fresh seeds until its open tasks number ``open_tasks``."""
 
     def __init__(self, market: TaskMarket | TaskMarketV2, store: BlobStore, history: History, *,
-                 config: DemoConfig = DemoConfig(), say: Say = print) -> None:
+                 config: DemoConfig = DemoConfig(), say: Say = print, gate: AuditGate | None = None) -> None:
         self.requester = Requester(market, store, history)
         self.market = market
         self.config = config
         self.say = say
+        self.gate = gate
         self.spec_dir = devnet_dir() / "demo-specs"
 
     def open_tasks(self) -> list[int]:
@@ -78,7 +86,10 @@ class DemoRequester:
         return [i for i in ids if self.market.get_task(i).requester.lower() == me]
 
     def step(self) -> int | None:
-        """Post one task if fewer than ``open_tasks`` are open; the new task id, else None."""
+        """Post one task if fewer than ``open_tasks`` are open (and the gate is open); the new
+        task id, else None."""
+        if self.gate is not None and not self.gate.is_open():
+            return None
         if len(self.open_tasks()) >= self.config.open_tasks:
             return None
         seed = 1000 + self.market.task_count() + 1
@@ -158,6 +169,41 @@ class DemoVerifier:
         return proc.returncode
 
 
+class AuditGate:
+    """Open once the demo verifier's stake weighs in this epoch's draws, or once it never will.
+
+    The contract has no view of the stake snapshot, so the gate is conservative: the first epoch
+    that began after the verifier was seen registered (its registration was no later). It opens
+    at once when the verifier process ended or the account is leaving the verifier set; a demo
+    without auditors must still post tasks.
+    """
+
+    def __init__(self, market: TaskMarketV2, verifier: DemoVerifier, *, say: Say = print) -> None:
+        self.market, self.verifier, self.say = market, verifier, say
+        self.address = dev_signer(verifier.account, devnet=True).address
+        self._weighs_from: int | None = None
+        self._open = False
+
+    def is_open(self) -> bool:
+        if not self._open:
+            self._open = self._check()
+        return self._open
+
+    def _check(self) -> bool:
+        if self._weighs_from is None:
+            if self.verifier.exit_code() is not None:
+                return True
+            info = self.market.verifier(self.address)
+            if info.unbonding_until:
+                return True
+            if not info.active:
+                return False
+            self._weighs_from = self.market.epoch_now() + 1
+            self.say(f"demo requester: posting from the next epoch (in at most "
+                     f"{self.market.params().epoch_length} s), when the demo verifier's stake counts in audit draws")
+        return self.market.epoch_now() >= self._weighs_from
+
+
 def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signum)
@@ -169,8 +215,11 @@ class DemoActors:
     def __init__(self, market: TaskMarket | TaskMarketV2, store: BlobStore, *, config: DemoConfig = DemoConfig(),
                  say: Say = print, verifier: bool = True) -> None:
         self.history = demo_history()
-        self.requester = DemoRequester(demo_requester_market(market), store, self.history, config=config, say=say)
         self.verifier = DemoVerifier() if verifier and verifier_available() else None
+        gate = (AuditGate(market, self.verifier, say=say)
+                if self.verifier is not None and isinstance(market, TaskMarketV2) else None)
+        self.requester = DemoRequester(demo_requester_market(market), store, self.history, config=config, say=say,
+                                       gate=gate)
         self.say = say
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self.requester.run, args=(self._stop,),

@@ -16,7 +16,7 @@ from engine.chain.market_v2 import TaskMarketV2, payment_for
 from engine.chain.records_v2 import TaskStatusV2
 from engine.chain.rpc import connect
 from engine.requester.demo import DemoConfig
-from tests.integration.devnet.test_embedded import DEMO, alive, start, stop, wait_for
+from tests.integration.devnet.test_embedded import DEMO, FIRST_POSTS_S, alive, start, stop, wait_for
 
 
 def demo_tasks(market: TaskMarketV2) -> dict[int, TaskStatusV2]:
@@ -31,7 +31,8 @@ def test_a_v2_devnet_runs_the_demo_requester_and_verifier() -> None:
                        "--market", "v2")
     try:
         market = TaskMarketV2(connect(f"http://127.0.0.1:{port}"), network_settings().market_address)
-        posted = wait_for(lambda: (tasks := demo_tasks(market)) and len(tasks) >= 2 and tasks)
+        posted = wait_for(lambda: (tasks := demo_tasks(market)) and len(tasks) >= 2 and tasks,
+                          timeout=FIRST_POSTS_S)
         assert set(posted.values()) == {TaskStatusV2.OPEN}
         payment = payment_for(DemoConfig().reward, market.params().audit_fee_bps)
         assert {market.get_task(i).reward for i in posted} == {payment}

@@ -17,7 +17,7 @@ import requests
 from eth_account import Account
 
 from engine.chain.anvil import free_port
-from engine.chain.devnet import DEV_KEYS, deployment_file, network_settings
+from engine.chain.devnet import DEV_KEYS, DEVNET_EPOCH_S, deployment_file, network_settings
 from engine.chain.events import EventCursor
 from engine.chain.market import TaskMarket, TaskPosted
 from engine.chain.rpc import connect
@@ -28,6 +28,8 @@ from engine.storage import HttpStore
 
 REPO = Path(__file__).resolve().parents[3]
 DEMO = Account.from_key(DEV_KEYS[DEMO_REQUESTER_ACCOUNT]).address
+# on v2 the demo posts once its verifier's stake counts: its registration, then up to an epoch
+FIRST_POSTS_S = 45.0 + 2 * DEVNET_EPOCH_S
 
 
 def start(*args: str) -> tuple[subprocess.Popen[str], str]:
@@ -90,7 +92,8 @@ def test_the_devnet_serves_blobs_runs_the_demo_and_keeps_its_state() -> None:
         assert network_settings().blob_url == blob_url
 
         market = TaskMarket(connect(f"http://127.0.0.1:{port}"), network_settings().market_address)
-        posted = wait_for(lambda: (tasks := demo_tasks(market)) and len(tasks) >= 2 and tasks)
+        posted = wait_for(lambda: (tasks := demo_tasks(market)) and len(tasks) >= 2 and tasks,
+                          timeout=FIRST_POSTS_S)
         assert set(posted.values()) == {"open"}
         time.sleep(3)  # three more turns of the demo: it keeps about two open, no more
         assert len(demo_tasks(market)) == 2

@@ -73,15 +73,21 @@ def test_cancel_on_v2_credits_back_the_whole_payment(requester_v2: Requester, tm
     assert amount == payment_for(REWARD, FEE_BPS)
 
 
+def posted_and_submitted(requester: Requester, worker: TaskMarketV2, tmp_path: Path) -> int:
+    """A task posted by ``requester``, claimed by ``worker`` and given a (made-up) result."""
+    task_id = requester.post(write(tmp_path / "spec.json", quick_mlp()), reward=REWARD)
+    tree = MerkleTree([bytes([i]) * 32 for i in range(6)])
+    worker.claim_task(task_id).send()
+    worker.submit_result(task_id, tree.root, len(tree), "blob:" + "ab" * 32).send()
+    return task_id
+
+
 def test_close_audit_returns_the_fee_no_auditor_earned(
         requester_v2: Requester, v2_for: Callable[[LocalAccount], TaskMarketV2],
         accounts: list[LocalAccount], tmp_path: Path) -> None:
     market = v2(requester_v2)
-    task_id = requester_v2.post(write(tmp_path / "spec.json", quick_mlp()), reward=REWARD)
     worker = v2_for(accounts[2])
-    tree = MerkleTree([bytes([i]) * 32 for i in range(6)])
-    worker.claim_task(task_id).send()
-    worker.submit_result(task_id, tree.root, len(tree), "blob:" + "ab" * 32).send()
+    task_id = posted_and_submitted(requester_v2, worker, tmp_path)
     assert requester_v2.status(task_id)[0].state == "submitted"
     task = market.get_task(task_id)
     time_travel(market.w3, task.challenge_window + 1)
@@ -101,11 +107,8 @@ def test_close_audit_again_or_after_anyone_else_books_the_one_close_once(
     """closeAudit is open to all and succeeds once: a stranger closes it, and the requester's
     close (run twice) books that close's refund under its transaction, once, sending nothing."""
     market = v2(requester_v2)
-    task_id = requester_v2.post(write(tmp_path / "spec.json", quick_mlp()), reward=REWARD)
     worker = v2_for(accounts[2])
-    tree = MerkleTree([bytes([i]) * 32 for i in range(6)])
-    worker.claim_task(task_id).send()
-    worker.submit_result(task_id, tree.root, len(tree), "blob:" + "ab" * 32).send()
+    task_id = posted_and_submitted(requester_v2, worker, tmp_path)
     task = market.get_task(task_id)
     time_travel(market.w3, task.challenge_window + 1)
     worker.finalize(task_id).send()
